@@ -1,0 +1,64 @@
+// Command cachebench measures tiered caches in front of the Stripe API: see README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+)
+
+// Exit codes of the command line (DESIGN.md): 0 success, 1 a threshold failed, 2 bad input.
+const (
+	exitOK       = 0
+	exitBadInput = 2
+	exitFailure  = 3
+)
+
+// usageError marks an error caused by the user's input (exit code 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func main() {
+	if os.Getenv("CACHEBENCH_DEBUG") != "1" {
+		// testcontainers prints a banner on first contact with Docker; the command line
+		// prints its own account of what it started.
+		tclog.SetDefault(tclog.NewNoopLogger())
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the command line and returns the process's exit code.
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "cachebench:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitBadInput
+	}
+	return exitFailure
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cachebench",
+		Short:         "Measure tiered caches (in-process, Redis, DynamoDB) in front of the Stripe API",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	// Flag and argument errors are bad input.
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+	})
+	root.AddCommand(newEnvCmd())
+	return root
+}

@@ -1,0 +1,308 @@
+package mocks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// Default images for the docker provider: the public images a user would pull.
+const (
+	DefaultRedisImage      = "redis:7"
+	DefaultDynamoDBImage   = "amazon/dynamodb-local:latest"
+	DefaultStripeMockImage = "stripe/stripe-mock:latest"
+)
+
+// Local stand-ins for the public images, built by scripts/provision.sh where no container
+// registry answers. The docker provider uses one when its public image is absent.
+const (
+	standinRedisImage      = "cachebench-local/redis:7"
+	standinDynamoDBImage   = "cachebench-local/dynamodb-local:1.25.1"
+	standinStripeMockImage = "cachebench-local/stripe-mock:v0.203.0"
+)
+
+// containerLabel marks every container cachebench starts, so `cachebench env down` can
+// find any left behind by a process that was killed.
+const containerLabel = "org.cachebench.managed"
+
+// DockerConfig configures the docker provider. Empty image names mean: the value of
+// CACHEBENCH_REDIS_IMAGE, CACHEBENCH_DYNAMODB_IMAGE or CACHEBENCH_STRIPE_MOCK_IMAGE, else
+// the public image if the engine has it, else its local stand-in if the engine has that,
+// else the public image (pulled).
+type DockerConfig struct {
+	RedisImage      string
+	DynamoDBImage   string
+	StripeMockImage string
+	// StartTimeout bounds the wait for each container to answer. Zero means 90s.
+	StartTimeout time.Duration
+}
+
+// dockerEnvDefaults sets testcontainers' settings that these machines need, unless the user
+// set them: services are reached on 127.0.0.1 only (testcontainers would otherwise dial the
+// default gateway when it believes it runs inside a container), and no reaper container
+// (cachebench terminates every container it starts, and `env down` removes leftovers).
+func dockerEnvDefaults() {
+	for k, v := range map[string]string{
+		"TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1",
+		"TESTCONTAINERS_RYUK_DISABLED": "true",
+	} {
+		if _, ok := os.LookupEnv(k); !ok {
+			_ = os.Setenv(k, v)
+		}
+	}
+}
+
+// dockerClient returns a client for the engine, or an error saying how to get one.
+func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
+	dockerEnvDefaults()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("docker: no engine: %w (start Docker, or run scripts/provision.sh, or choose --env local|embedded)", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pctx, client.PingOptions{}); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("docker: the engine does not answer: %w (start Docker, or run scripts/provision.sh, or choose --env local|embedded)", err)
+	}
+	return cli, nil
+}
+
+// pickImage applies DockerConfig's rule for one service.
+func pickImage(ctx context.Context, cli *testcontainers.DockerClient, given, envVar, public, standin string) string {
+	if given != "" {
+		return given
+	}
+	if v := os.Getenv(envVar); v != "" {
+		return v
+	}
+	for _, img := range []string{public, standin} {
+		if _, err := cli.ImageInspect(ctx, img); err == nil {
+			return img
+		}
+	}
+	return public
+}
+
+// startDocker starts Redis, DynamoDB Local and stripe-mock as containers, in parallel.
+func startDocker(ctx context.Context, cfg DockerConfig) (*Env, error) {
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	redisImage := pickImage(ctx, cli, cfg.RedisImage, "CACHEBENCH_REDIS_IMAGE", DefaultRedisImage, standinRedisImage)
+	ddbImage := pickImage(ctx, cli, cfg.DynamoDBImage, "CACHEBENCH_DYNAMODB_IMAGE", DefaultDynamoDBImage, standinDynamoDBImage)
+	stripeImage := pickImage(ctx, cli, cfg.StripeMockImage, "CACHEBENCH_STRIPE_MOCK_IMAGE", DefaultStripeMockImage, standinStripeMockImage)
+	_ = cli.Close()
+
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 90 * time.Second
+	}
+	specs := []containerSpec{
+		{
+			name: "redis", image: redisImage, port: "6379/tcp",
+			cmd:   []string{"redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"},
+			probe: probeRedis,
+		},
+		{
+			name: "dynamodb", image: ddbImage, port: "8000/tcp",
+			// Both the public image and the stand-in run java in the folder that holds
+			// the jar and its native libraries.
+			cmd:   []string{"-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory", "-port", "8000"},
+			probe: probeDynamoDB,
+		},
+		{
+			name: "stripe-mock", image: stripeImage, port: "12111/tcp",
+			probe: probeStripe,
+		},
+	}
+
+	env := &Env{Provider: ProviderDocker}
+	started := make([]string, len(specs))
+	var wg sync.WaitGroup
+	errs := make([]error, len(specs))
+	var mu sync.Mutex
+	for i := range specs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, hostPort, err := specs[i].run(ctx, timeout)
+			if c != nil {
+				mu.Lock()
+				env.onClose(func(ctx context.Context) error {
+					if err := testcontainers.TerminateContainer(c); err != nil {
+						return fmt.Errorf("docker: terminate %s container: %w", specs[i].name, err)
+					}
+					return nil
+				})
+				mu.Unlock()
+			}
+			errs[i] = err
+			started[i] = hostPort
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		env.closeQuietly()
+		return nil, err
+	}
+
+	ropts, rep, err := redisOptionsFrom(redisConfig{URL: "redis://" + started[0]})
+	if err != nil {
+		env.closeQuietly()
+		return nil, err
+	}
+	env.Redis = rep
+	env.Redis.Backend = "redis (docker " + redisImage + ")"
+	env.DynamoDB = DynamoDBEndpoint{Endpoint: "http://" + started[1], Region: "us-east-1", Emulated: true,
+		Backend: "DynamoDB Local (docker " + ddbImage + ")"}
+	env.Stripe = StripeEndpoint{URL: "http://" + started[2], Key: DefaultStripeKey,
+		Backend: "stripe-mock (docker " + stripeImage + ")"}
+	if err := env.connect(ctx, ropts); err != nil {
+		env.closeQuietly()
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (docker " + redisImage + ")"
+	return env, nil
+}
+
+// containerSpec is one service to run as a container.
+type containerSpec struct {
+	name, image, port string
+	cmd               []string
+	probe             func(ctx context.Context, hostPort string) error
+}
+
+// run starts the container, published on 127.0.0.1 only, and waits until probe succeeds.
+// It returns the container even on error so the caller can terminate it.
+func (s containerSpec) run(ctx context.Context, timeout time.Duration) (testcontainers.Container, string, error) {
+	req := testcontainers.ContainerRequest{
+		Image:        s.image,
+		ExposedPorts: []string{s.port},
+		Cmd:          s.cmd,
+		Labels:       map[string]string{containerLabel: "true", containerLabel + ".service": s.name},
+		HostConfigModifier: func(hc *container.HostConfig) {
+			p := network.MustParsePort(s.port)
+			if hc.PortBindings == nil {
+				hc.PortBindings = network.PortMap{}
+			}
+			hc.PortBindings[p] = []network.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}
+		},
+		WaitingFor: &probeStrategy{port: s.port, probe: s.probe, timeout: timeout},
+	}
+	c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true, Logger: containerLogger()})
+	if err != nil {
+		msg := fmt.Sprintf("docker: start %s from image %s: %v", s.name, s.image, err)
+		if strings.Contains(err.Error(), "pull") || strings.Contains(err.Error(), "No such image") {
+			msg += " (no such image and none could be pulled: run scripts/provision.sh to build local stand-ins, or set CACHEBENCH_" +
+				strings.ToUpper(strings.ReplaceAll(s.name, "-", "_")) + "_IMAGE)"
+		}
+		if c != nil {
+			msg += containerLogTail(ctx, c)
+		}
+		return c, "", errors.New(msg)
+	}
+	mp, err := c.MappedPort(ctx, s.port)
+	if err != nil {
+		return c, "", fmt.Errorf("docker: %s: mapped port: %w", s.name, err)
+	}
+	return c, fmt.Sprintf("127.0.0.1:%d", mp.Num()), nil
+}
+
+// containerLogger keeps testcontainers' per-container progress lines out of the way unless
+// CACHEBENCH_DEBUG=1.
+func containerLogger() tclog.Logger {
+	if os.Getenv("CACHEBENCH_DEBUG") == "1" {
+		return tclog.Default()
+	}
+	return tclog.NewNoopLogger()
+}
+
+// containerLogTail returns the last lines of a container's log, for an error message.
+func containerLogTail(ctx context.Context, c testcontainers.Container) string {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	rc, err := c.Logs(lctx)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, 1<<20))
+	return "\n--- container log (last lines) ---\n" + lastLines(string(bytes.ToValidUTF8(b, nil)), 20)
+}
+
+// probeStrategy is a testcontainers wait strategy that proves the service answers its own
+// protocol (Redis PING, DynamoDB ListTables, a stripe-mock GET) on the published port.
+type probeStrategy struct {
+	port    string
+	probe   func(ctx context.Context, hostPort string) error
+	timeout time.Duration
+}
+
+// WaitUntilReady implements wait.Strategy.
+func (p *probeStrategy) WaitUntilReady(ctx context.Context, target wait.StrategyTarget) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var last error
+	for {
+		if st, err := target.State(ctx); err == nil && !st.Running {
+			return fmt.Errorf("container exited (code %d) before it answered", st.ExitCode)
+		}
+		mp, err := target.MappedPort(ctx, p.port)
+		if err == nil {
+			hostPort := fmt.Sprintf("127.0.0.1:%d", mp.Num())
+			pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+			last = p.probe(pctx, hostPort)
+			pcancel()
+			if last == nil {
+				return nil
+			}
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no answer within %s: %w", p.timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Down removes every container that cachebench started and did not terminate (a process
+// killed before its cleanup ran). It returns how many it removed.
+func Down(ctx context.Context) (int, error) {
+	cli, err := dockerClient(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer cli.Close()
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", containerLabel+"=true")})
+	if err != nil {
+		return 0, fmt.Errorf("docker: list containers: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, c := range list.Items {
+		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			errs = append(errs, fmt.Errorf("docker: remove %s: %w", c.ID[:12], err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}

@@ -1,0 +1,95 @@
+package mocks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/stripe/stripe-mock/embedded"
+	"github.com/stripe/stripe-mock/server"
+
+	"github.com/cachebench/cachebench/mocks/memdynamo"
+)
+
+// EmbeddedDynamoDBBackend labels the embedded provider's L3 in every report: it speaks
+// DynamoDB's protocol but has none of its latency, capacity or throttling.
+const EmbeddedDynamoDBBackend = "in-memory L3 stand-in (embedded; NOT DynamoDB)"
+
+// startEmbedded runs everything inside this process: miniredis, stripe-mock's own server
+// package, and memdynamo. It needs nothing installed, and its figures say nothing about
+// real Redis or DynamoDB latency; reports say so through the Backend fields.
+func startEmbedded(ctx context.Context) (*Env, error) {
+	env := &Env{Provider: ProviderEmbedded}
+
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("embedded: start miniredis: %w", err)
+	}
+	env.onClose(func(context.Context) error { mr.Close(); return nil })
+
+	ddb := memdynamo.New()
+	ddbURL, err := ddb.Start()
+	if err != nil {
+		env.closeQuietly()
+		return nil, fmt.Errorf("embedded: start in-memory L3: %w", err)
+	}
+	env.onClose(func(context.Context) error { return ddb.Close() })
+
+	stripeURL, stopStripe, err := startEmbeddedStripeMock()
+	if err != nil {
+		env.closeQuietly()
+		return nil, err
+	}
+	env.onClose(stopStripe)
+
+	ropts, rep, err := redisOptionsFrom(redisConfig{URL: "redis://" + mr.Addr()})
+	if err != nil {
+		env.closeQuietly()
+		return nil, err
+	}
+	env.Redis = rep
+	env.Redis.Backend = "miniredis (embedded, in-process; NOT Redis)"
+	env.DynamoDB = DynamoDBEndpoint{Endpoint: ddbURL, Region: "us-east-1", Emulated: true, Backend: EmbeddedDynamoDBBackend}
+	env.Stripe = StripeEndpoint{URL: stripeURL, Key: DefaultStripeKey, Backend: "stripe-mock (embedded, in-process)"}
+	if err := env.connect(ctx, ropts); err != nil {
+		env.closeQuietly()
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
+	return env, nil
+}
+
+// startEmbeddedStripeMock serves stripe-mock's stub server, with its bundled OpenAPI spec
+// and fixtures, on a loopback port of this process.
+func startEmbeddedStripeMock() (string, func(context.Context) error, error) {
+	spec, err := server.LoadSpec(embedded.OpenAPISpec, "")
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded: stripe-mock spec: %w", err)
+	}
+	fixtures, err := server.LoadFixtures(embedded.OpenAPIFixtures, "")
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded: stripe-mock fixtures: %w", err)
+	}
+	stub, err := server.NewStubServer(fixtures, spec, false, false)
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded: stripe-mock router: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", stub.HandleRequest)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("embedded: stripe-mock listener: %w", err)
+	}
+	srv := &http.Server{Handler: &server.DoubleSlashFixHandler{Mux: mux}, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	stop := func(ctx context.Context) error {
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("embedded: stop stripe-mock: %w", err)
+		}
+		return nil
+	}
+	return "http://" + l.Addr().String(), stop, nil
+}

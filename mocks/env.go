@@ -1,0 +1,382 @@
+package mocks
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/redis/go-redis/v9"
+	"github.com/stripe/stripe-go/v76"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+)
+
+// Provider names accepted by Start.
+const (
+	ProviderAuto     = "auto"
+	ProviderDocker   = "docker"
+	ProviderLocal    = "local"
+	ProviderExternal = "external"
+	ProviderEmbedded = "embedded"
+)
+
+// Providers lists the provider names in the order auto tries them, then external.
+var Providers = []string{ProviderDocker, ProviderLocal, ProviderEmbedded, ProviderExternal}
+
+// DefaultStripeKey is the API key used against stripe-mock, which accepts any key that
+// looks like a test key.
+const DefaultStripeKey = "sk_test_cachebench"
+
+// RedisEndpoint says where the L2 Redis is and what it is.
+type RedisEndpoint struct {
+	// Addrs are host:port pairs: one for a standalone server, the seed nodes for a cluster.
+	Addrs []string
+	// URL is a redis:// or rediss:// URL for the first address (credentials redacted).
+	URL string
+	// TLS reports whether connections use TLS.
+	TLS bool
+	// Cluster reports whether the endpoint is a Redis Cluster.
+	Cluster bool
+	// Backend describes what answers, for reports ("redis 7.0.15 (docker redis:7)").
+	Backend string
+}
+
+// DynamoDBEndpoint says where the L3 DynamoDB is and what it is.
+type DynamoDBEndpoint struct {
+	// Endpoint is the base URL; empty means AWS itself in Region.
+	Endpoint string
+	// Region is the AWS region the client signs for.
+	Region string
+	// Emulated reports whether the endpoint is DynamoDB Local or the in-memory stand-in
+	// rather than the real service.
+	Emulated bool
+	// Backend describes what answers, for reports.
+	Backend string
+}
+
+// StripeEndpoint says where the Stripe API is and what it is.
+type StripeEndpoint struct {
+	// URL is the API base, e.g. http://127.0.0.1:12111 or https://api.stripe.com.
+	URL string
+	// Key is the secret API key sent with every request.
+	Key string
+	// Backend describes what answers, for reports.
+	Backend string
+}
+
+// Env is a started set of services, with clients ready to use. Close stops whatever the
+// provider started; it is safe to call more than once.
+type Env struct {
+	// Provider is the provider that started the services.
+	Provider string
+	Redis    RedisEndpoint
+	DynamoDB DynamoDBEndpoint
+	Stripe   StripeEndpoint
+
+	// RedisClient talks to Redis: a *redis.Client, or a *redis.ClusterClient in cluster mode.
+	RedisClient redis.UniversalClient
+	// DynamoDBClient talks to DynamoDB (or its stand-in) with the right options for it.
+	DynamoDBClient *dynamodb.Client
+	// StripeClient talks to the Stripe API base with the endpoint's key.
+	StripeClient *stripeclient.API
+
+	// redisOptions and httpClient are kept so callers can make further clients alike.
+	redisOptions *redis.UniversalOptions
+	httpClient   *http.Client
+
+	closeOnce sync.Once
+	closeErr  error
+	closers   []func(context.Context) error // run in reverse order
+}
+
+// NewRedisClient returns another client for the same Redis, for a caller that wants its
+// own connection pool (one per simulated Lambda environment, say). The caller closes it.
+func (e *Env) NewRedisClient() redis.UniversalClient {
+	opts := *e.redisOptions
+	return redis.NewUniversalClient(&opts)
+}
+
+// Describe returns one line per service naming its endpoint and backend.
+func (e *Env) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "provider: %s\n", e.Provider)
+	fmt.Fprintf(&b, "redis:    %s  [%s]\n", e.Redis.URL, e.Redis.Backend)
+	ddb := e.DynamoDB.Endpoint
+	if ddb == "" {
+		ddb = "AWS DynamoDB"
+	}
+	fmt.Fprintf(&b, "dynamodb: %s (region %s)  [%s]\n", ddb, e.DynamoDB.Region, e.DynamoDB.Backend)
+	fmt.Fprintf(&b, "stripe:   %s  [%s]\n", e.Stripe.URL, e.Stripe.Backend)
+	return b.String()
+}
+
+// Close closes the clients and stops every service the provider started, in reverse
+// order of start. It returns every error met.
+func (e *Env) Close(ctx context.Context) error {
+	e.closeOnce.Do(func() {
+		var errs []error
+		if e.RedisClient != nil {
+			if err := e.RedisClient.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+				errs = append(errs, fmt.Errorf("close redis client: %w", err))
+			}
+		}
+		if e.httpClient != nil {
+			e.httpClient.CloseIdleConnections()
+		}
+		for i := len(e.closers) - 1; i >= 0; i-- {
+			if err := e.closers[i](ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		e.closeErr = errors.Join(errs...)
+	})
+	return e.closeErr
+}
+
+// onClose registers fn to run at Close.
+func (e *Env) onClose(fn func(context.Context) error) { e.closers = append(e.closers, fn) }
+
+// closeQuietly stops what was started so far; used when a start fails half way.
+func (e *Env) closeQuietly() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = e.Close(ctx)
+}
+
+// redisConfig describes how to reach Redis, before a client exists.
+type redisConfig struct {
+	URL      string // redis:// or rediss://, may carry user and password
+	Cluster  bool
+	CAFile   string // PEM file with the CA that signed the server's certificate (rediss)
+	Insecure bool   // skip certificate verification (rediss); for self-signed test servers
+}
+
+// redisOptionsFrom turns a redisConfig into go-redis options: a standalone client, or a
+// cluster client when cfg.Cluster is set or the URL names several nodes (?addr=...).
+func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, error) {
+	ep := RedisEndpoint{}
+	u := cfg.URL
+	if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
+		return nil, ep, fmt.Errorf("redis URL %q must start with redis:// or rediss:// (for example redis://127.0.0.1:6379)", redact(u))
+	}
+	cluster := cfg.Cluster || strings.Contains(u, "addr=")
+	var opts redis.UniversalOptions
+	if cluster {
+		co, err := redis.ParseClusterURL(u)
+		if err != nil {
+			return nil, ep, fmt.Errorf("redis cluster URL %q: %w", redact(u), err)
+		}
+		opts = redis.UniversalOptions{
+			Addrs: co.Addrs, Username: co.Username, Password: co.Password, TLSConfig: co.TLSConfig,
+			IsClusterMode: true,
+		}
+	} else {
+		o, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, ep, fmt.Errorf("redis URL %q: %w", redact(u), err)
+		}
+		opts = redis.UniversalOptions{
+			Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
+		}
+	}
+	if opts.TLSConfig != nil {
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, ep, fmt.Errorf("redis CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, ep, fmt.Errorf("redis CA file %s holds no PEM certificate", cfg.CAFile)
+			}
+			opts.TLSConfig.RootCAs = pool
+		}
+		opts.TLSConfig.InsecureSkipVerify = cfg.Insecure //nolint:gosec // opt-in for self-signed test servers
+		if opts.TLSConfig.MinVersion == 0 {
+			opts.TLSConfig.MinVersion = tls.VersionTLS12
+		}
+	}
+	opts.DialTimeout = 5 * time.Second
+	opts.ReadTimeout = 3 * time.Second
+	opts.WriteTimeout = 3 * time.Second
+	ep.Addrs = opts.Addrs
+	ep.URL = redact(u)
+	ep.TLS = opts.TLSConfig != nil
+	ep.Cluster = cluster
+	return &opts, ep, nil
+}
+
+// redact hides the password of a URL.
+func redact(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	userinfo := u[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return u[:scheme+3] + userinfo[:i] + ":xxxxx" + u[at:]
+	}
+	return u
+}
+
+// connect builds the three clients for the endpoints in e and checks that each service
+// answers: Redis PING, DynamoDB ListTables, and a Stripe GET. Errors name the service, the
+// endpoint and what to check.
+func (e *Env) connect(ctx context.Context, ropts *redis.UniversalOptions) error {
+	e.redisOptions = ropts
+	e.RedisClient = redis.NewUniversalClient(ropts)
+	e.httpClient = &http.Client{Timeout: 80 * time.Second, Transport: newTransport()}
+
+	ddb, err := newDynamoDBClient(ctx, e.DynamoDB, e.httpClient)
+	if err != nil {
+		return err
+	}
+	e.DynamoDBClient = ddb
+	e.StripeClient = newStripeClient(e.Stripe, e.httpClient)
+
+	if err := pingRedis(ctx, e.RedisClient); err != nil {
+		return fmt.Errorf("redis at %s does not answer PING: %w", e.Redis.URL, err)
+	}
+	if err := pingDynamoDB(ctx, e.DynamoDBClient); err != nil {
+		where := e.DynamoDB.Endpoint
+		if where == "" {
+			where = "AWS region " + e.DynamoDB.Region
+		}
+		return fmt.Errorf("dynamodb at %s does not answer ListTables: %w", where, err)
+	}
+	if err := pingStripe(ctx, e.httpClient, e.Stripe); err != nil {
+		return fmt.Errorf("stripe API at %s does not answer: %w", e.Stripe.URL, err)
+	}
+	return nil
+}
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 1024
+	return t
+}
+
+// newDynamoDBClient returns a DynamoDB client for ep. Emulated endpoints get static
+// credentials and no response-checksum validation: DynamoDB Local's responses fail the
+// SDK's CRC32 check, which also spoils connection reuse. Real AWS gets the default
+// credential chain and every check.
+func newDynamoDBClient(ctx context.Context, ep DynamoDBEndpoint, hc *http.Client) (*dynamodb.Client, error) {
+	if ep.Emulated {
+		return dynamodb.New(dynamodb.Options{
+			BaseEndpoint:                    aws.String(ep.Endpoint),
+			Region:                          ep.Region,
+			Credentials:                     credentials.NewStaticCredentialsProvider("cachebench", "cachebench", ""),
+			HTTPClient:                      hc,
+			DisableValidateResponseChecksum: true,
+			RetryMaxAttempts:                1,
+		}), nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(ep.Region), awsconfig.WithHTTPClient(hc))
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb: load AWS configuration: %w (set AWS credentials, or CACHEBENCH_DYNAMODB_ENDPOINT for DynamoDB Local)", err)
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if ep.Endpoint != "" {
+			o.BaseEndpoint = aws.String(ep.Endpoint)
+		}
+	}), nil
+}
+
+// newStripeClient returns a stripe-go client whose API backend is ep.URL. It makes no
+// retries of its own: retry policy belongs to the cache's origin, which counts them.
+func newStripeClient(ep StripeEndpoint, hc *http.Client) *stripeclient.API {
+	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
+		URL:               stripe.String(ep.URL),
+		HTTPClient:        hc,
+		MaxNetworkRetries: stripe.Int64(0),
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
+	})
+	return stripeclient.New(ep.Key, &stripe.Backends{API: backend, Connect: backend, Uploads: backend})
+}
+
+func pingRedis(ctx context.Context, c redis.UniversalClient) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return cc.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return n.Ping(ctx).Err() })
+	}
+	return c.Ping(ctx).Err()
+}
+
+func pingDynamoDB(ctx context.Context, c *dynamodb.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+	return err
+}
+
+// pingStripe makes one authenticated GET that every Stripe API answers: the account's
+// balance. Any HTTP answer but 401 proves the server and the key.
+func pingStripe(ctx context.Context, hc *http.Client, ep StripeEndpoint) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(ep.URL, "/")+"/v1/balance", nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(ep.Key, "")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("the API key was refused (HTTP 401): check CACHEBENCH_STRIPE_KEY")
+	}
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ExternalVariables returns the CACHEBENCH_* settings (NAME=value) that point the external
+// provider at this environment's services, so another process can share them.
+func (e *Env) ExternalVariables() []string {
+	vars := []string{}
+	if len(e.Redis.Addrs) > 0 {
+		scheme := "redis://"
+		if e.Redis.TLS {
+			scheme = "rediss://"
+		}
+		vars = append(vars, "CACHEBENCH_REDIS_URL="+scheme+e.Redis.Addrs[0])
+		if e.Redis.Cluster {
+			vars = append(vars, "CACHEBENCH_REDIS_CLUSTER=true")
+		}
+	}
+	if e.DynamoDB.Endpoint != "" {
+		vars = append(vars, "CACHEBENCH_DYNAMODB_ENDPOINT="+e.DynamoDB.Endpoint)
+	}
+	vars = append(vars, "CACHEBENCH_DYNAMODB_REGION="+e.DynamoDB.Region,
+		"CACHEBENCH_STRIPE_URL="+e.Stripe.URL, "CACHEBENCH_STRIPE_KEY="+e.Stripe.Key)
+	return vars
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# test.sh runs cachebench's whole test suite the way CI does: provision the services
+# (scripts/provision.sh), then formatting, vet, module tidiness, and every test with the race
+# detector, with integration tests required (a service that cannot start fails the run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+t0=$(date +%s)
+bash scripts/provision.sh
+t1=$(date +%s)
+# shellcheck disable=SC1091
+. "${CACHEBENCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/cachebench}/provision.env"
+
+# Services are reached on loopback only; no reaper container (none can be pulled here).
+export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
+export TESTCONTAINERS_RYUK_DISABLED=true
+export CACHEBENCH_REQUIRE_SERVICES=1
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+echo "== go vet"
+go vet ./...
+echo "== go mod tidy"
+go mod tidy -diff
+echo "== go test -race"
+log=$(mktemp)
+status=0
+go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee "$log" || status=$?
+t2=$(date +%s)
+echo "== provisioning $((t1 - t0))s, checks and tests $((t2 - t1))s"
+# One summary line over every test and subtest.
+count() { grep -cE "^[[:space:]]*--- $1" "$log" || true; }
+echo "tests: $(count PASS) passed, $(count FAIL) failed, $(count SKIP) skipped"
+rm -f "$log"
+exit "$status"
