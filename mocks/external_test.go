@@ -134,7 +134,7 @@ func TestExternal(t *testing.T) {
 			return nil
 		})
 		if withKeys.Load() != 3 {
-			t.Errorf("keys landed on %d of 3 cluster nodes", withKeys)
+			t.Errorf("keys landed on %d of 3 cluster nodes", withKeys.Load())
 		}
 	})
 }
