@@ -1286,8 +1286,8 @@ func TestWireProtocol(t *testing.T) {
 }
 
 // TestSDKChecksum checks the SDK's own CRC32 validation against the server: a
-// correct header leaves the SDK silent and its connection reused, while a
-// corrupted header (the control) makes it log a warning.
+// correct X-Amz-Crc32 leaves the SDK silent, while a corrupted header (the
+// control, proving the check is live) makes it log a warning.
 func TestSDKChecksum(t *testing.T) {
 	srv := New()
 	var corrupt atomic.Bool
@@ -1304,40 +1304,68 @@ func TestSDKChecksum(t *testing.T) {
 		_, _ = w.Write(rec.Body.Bytes())
 	}))
 	defer ts.Close()
-	var dials atomic.Int64
-	// One connection at most, so the transport never races a spare dial: any
-	// dial after the first means the server did not keep the connection alive.
-	hc := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dials.Add(1)
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}}}
 	tests := []struct {
-		name        string
-		corrupt     bool
-		wantWarning bool
+		name    string
+		corrupt bool
 	}{
-		{"correct checksum", false, false},
-		{"corrupted checksum (control)", true, true},
+		{"correct checksum", false},
+		{"corrupted checksum (control)", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			corrupt.Store(tc.corrupt)
 			logger := &recordingLogger{}
-			c := newClient(ts.URL, logger, hc)
-			dials.Store(0)
-			for range 10 {
+			c := newClient(ts.URL, logger, nil)
+			createTable(t, c, "crc-"+strconv.FormatBool(tc.corrupt), "pk", "S")
+			for range 5 {
 				if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
 					t.Fatal(err)
 				}
+				_, err := c.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("nope"), Key: key("k")})
+				if apiCode(err) != "ResourceNotFoundException" {
+					t.Fatalf("GetItem on a missing table: %v", err)
+				}
 			}
 			warned := slices.ContainsFunc(logger.Lines(), func(l string) bool { return strings.Contains(l, "checksum") })
-			if warned != tc.wantWarning {
-				t.Fatalf("checksum warning logged = %v, want %v (log: %q)", warned, tc.wantWarning, logger.Lines())
-			}
-			if d := dials.Load(); !tc.corrupt && d != 1 {
-				t.Fatalf("%d connections for 10 sequential calls, want 1: connections are not reused", d)
+			if warned != tc.corrupt {
+				t.Fatalf("checksum warning logged = %v, want %v (log: %q)", warned, tc.corrupt, logger.Lines())
 			}
 		})
+	}
+}
+
+// TestKeepAlive checks that the server keeps connections open across
+// requests, successes and errors alike. It uses a plain HTTP client limited to
+// one connection, so any second dial means the server closed the first.
+func TestKeepAlive(t *testing.T) {
+	_, _, endpoint := start(t)
+	var dials atomic.Int64
+	hc := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}}
+	calls := []struct{ target, body string }{
+		{"DynamoDB_20120810.ListTables", `{}`},
+		{"DynamoDB_20120810.DescribeTable", `{"TableName":"missing"}`},
+		{"DynamoDB_20120810.Frobnicate", `{}`},
+		{"DynamoDB_20120810.GetItem", `{"TableName":`},
+	}
+	for i := range 20 {
+		call := calls[i%len(calls)]
+		req, err := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(call.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", call.target)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	if d := dials.Load(); d != 1 {
+		t.Fatalf("%d connections for 20 sequential requests, want 1", d)
 	}
 }
 

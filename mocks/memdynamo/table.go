@@ -26,7 +26,7 @@ const (
 	// maxSweepPerWrite bounds the TTL deletions one write request performs, so
 	// that expiry never adds more than a little latency to a single request.
 	maxSweepPerWrite = 256
-	// ttlIgnoreAge is how far in the past a TTL may be before DynamoDB stops
+	// ttlIgnoreYears is how far in the past a TTL may be before DynamoDB stops
 	// deleting the item: values more than five years old are ignored.
 	ttlIgnoreYears = 5
 )
