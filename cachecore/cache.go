@@ -1,0 +1,555 @@
+package cachecore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+)
+
+// TierID names where a read was served from.
+type TierID uint8
+
+// The tiers, in read order.
+const (
+	TierNone TierID = iota
+	TierL1
+	TierL2
+	TierL3
+	TierOrigin
+)
+
+// String returns "l1", "l2", "l3", "origin" or "none".
+func (t TierID) String() string {
+	switch t {
+	case TierL1:
+		return "l1"
+	case TierL2:
+		return "l2"
+	case TierL3:
+		return "l3"
+	case TierOrigin:
+		return "origin"
+	}
+	return "none"
+}
+
+// Result describes one read: which tier answered, the object's version, and whether the
+// value was served stale (past its fresh life, within stale-while-revalidate).
+type Result struct {
+	Value     []byte
+	Tier      TierID
+	Version   int64
+	FetchedAt time.Time
+	Stale     bool
+	// Shared reports that the lookup which produced this result served several callers at
+	// once (request coalescing).
+	Shared bool
+}
+
+// Config configures a Cache. Zero values mean the documented defaults; tiers left nil are
+// not used.
+type Config struct {
+	// L1 is the in-process tier (nil = none). Its own L1Config holds its TTL and bounds.
+	L1 *L1
+	// L2 and L3 are the shared tiers, normally a RedisTier and a DynamoTier (nil = none).
+	L2, L3 Tier
+	// Origin is where misses go: a StripeOrigin. Required.
+	Origin Origin
+
+	// L2TTL and L3TTL are the fresh lifetimes of entries written to L2 and L3.
+	// 0 means 5m and 24h.
+	L2TTL, L3TTL time.Duration
+	// TTLJitter spreads L2 and L3 expiries by ±this fraction of their TTL so keys filled
+	// together do not expire together. 0 means none; at most 0.5.
+	TTLJitter float64
+	// NegativeTTL is how long "does not exist" is cached. 0 means 30s; negative disables
+	// negative caching.
+	NegativeTTL time.Duration
+	// StaleWhileRevalidate lets an entry be served this long past its fresh life while one
+	// background refresh runs. 0 means off.
+	StaleWhileRevalidate time.Duration
+	// XFetchBeta enables probabilistic early refresh (XFetch, Vattani et al., VLDB 2015):
+	// a fresh hit triggers a background refresh with a probability that rises as expiry
+	// nears, scaled by the origin's recent fetch time. 1 is the paper's default; 0 is off.
+	XFetchBeta float64
+	// NoCoalesce turns request coalescing off: every miss makes its own lookups. For
+	// measuring what coalescing saves; leave it false in production.
+	NoCoalesce bool
+
+	// Redis enables the cross-instance features: the fill lease and pub/sub invalidation
+	// of other instances' L1s. Usually the same client as the L2 tier.
+	Redis redis.UniversalClient
+	// LeaseTTL, when > 0 and Redis is set, makes a miss take a lease in Redis (SET NX PX)
+	// before it calls the origin, so a fleet of instances missing on one key makes one
+	// origin call: the others wait up to LeaseTTL for the holder to fill L2.
+	LeaseTTL time.Duration
+	// InvalidationChannel is the pub/sub channel for invalidations; "" means
+	// "cachebench:invalidate". Used when Redis is set.
+	InvalidationChannel string
+	// EventMode is what Apply does with an *.updated or *.created event: "refresh" (the
+	// default) stores the event's object as the new value; "invalidate" drops it.
+	EventMode string
+	// TombstoneTTL is how long an invalidation is remembered so that a fetch which started
+	// before it cannot write older data back. 0 means 1m.
+	TombstoneTTL time.Duration
+
+	// L2Timeout, L3Timeout and OriginTimeout bound each call to a tier. 0 means 100ms,
+	// 300ms and 30s.
+	L2Timeout, L3Timeout, OriginTimeout time.Duration
+	// BreakerFailures consecutive failures of a tier open its circuit breaker; 0 means 5.
+	BreakerFailures uint32
+	// BreakerCooldown is how long an open breaker stays open before one probe is let
+	// through (half-open); 0 means 5s.
+	BreakerCooldown time.Duration
+
+	// InstanceID names this cache in pub/sub messages; "" means a random ID.
+	InstanceID string
+	// Now is the clock; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+func (c *Config) applyDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.L2TTL, 5*time.Minute)
+	def(&c.L3TTL, 24*time.Hour)
+	def(&c.NegativeTTL, 30*time.Second)
+	def(&c.TombstoneTTL, time.Minute)
+	def(&c.L2Timeout, 100*time.Millisecond)
+	def(&c.L3Timeout, 300*time.Millisecond)
+	def(&c.OriginTimeout, 30*time.Second)
+	def(&c.BreakerCooldown, 5*time.Second)
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = 5
+	}
+	if c.InvalidationChannel == "" {
+		c.InvalidationChannel = "cachebench:invalidate"
+	}
+	if c.EventMode == "" {
+		c.EventMode = EventModeRefresh
+	}
+	if c.InstanceID == "" {
+		c.InstanceID = fmt.Sprintf("%016x", rand.Uint64())
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Event modes for Config.EventMode.
+const (
+	EventModeRefresh    = "refresh"
+	EventModeInvalidate = "invalidate"
+)
+
+// Validate returns every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Origin == nil {
+		errs = append(errs, errors.New("cachecore: Config.Origin is required (a StripeOrigin)"))
+	}
+	if c.TTLJitter < 0 || c.TTLJitter > 0.5 {
+		errs = append(errs, fmt.Errorf("cachecore: TTLJitter %v must be within [0, 0.5]", c.TTLJitter))
+	}
+	if c.XFetchBeta < 0 {
+		errs = append(errs, fmt.Errorf("cachecore: XFetchBeta %v must not be negative", c.XFetchBeta))
+	}
+	for name, d := range map[string]time.Duration{"L2TTL": c.L2TTL, "L3TTL": c.L3TTL, "StaleWhileRevalidate": c.StaleWhileRevalidate,
+		"LeaseTTL": c.LeaseTTL, "TombstoneTTL": c.TombstoneTTL, "L2Timeout": c.L2Timeout, "L3Timeout": c.L3Timeout,
+		"OriginTimeout": c.OriginTimeout, "BreakerCooldown": c.BreakerCooldown} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("cachecore: %s %v must not be negative", name, d))
+		}
+	}
+	if c.EventMode != "" && c.EventMode != EventModeRefresh && c.EventMode != EventModeInvalidate {
+		errs = append(errs, fmt.Errorf("cachecore: EventMode %q: want %q or %q", c.EventMode, EventModeRefresh, EventModeInvalidate))
+	}
+	if c.LeaseTTL > 0 && c.Redis == nil {
+		errs = append(errs, errors.New("cachecore: LeaseTTL needs Config.Redis"))
+	}
+	return errors.Join(errs...)
+}
+
+// Cache is a read-through cache of Stripe objects over up to three tiers and an origin.
+// It is safe for concurrent use. Close it to stop its background work.
+type Cache struct {
+	cfg    Config
+	l1     *L1
+	l2, l3 *guardedTier
+	origin Origin
+
+	flight singleflight.Group
+	// refreshing holds the keys with a background refresh running, so a key has at most
+	// one (stale-while-revalidate and XFetch share it).
+	refreshing sync.Map
+
+	// originNanos is an exponentially weighted mean of origin fetch time, XFetch's delta.
+	originNanos atomic.Int64
+
+	stats counters
+
+	bg       sync.WaitGroup
+	stopOnce sync.Once
+	stop     context.CancelFunc
+	bgCtx    context.Context
+	pubsub   *redis.PubSub
+}
+
+// New returns a Cache for cfg, and starts its pub/sub listener when cfg.Redis is set.
+func New(cfg Config) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.applyDefaults()
+	c := &Cache{cfg: cfg, l1: cfg.L1, origin: cfg.Origin}
+	c.bgCtx, c.stop = context.WithCancel(context.Background())
+	if cfg.L2 != nil {
+		c.l2 = newGuardedTier(cfg.L2, cfg.L2Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l2)
+	}
+	if cfg.L3 != nil {
+		c.l3 = newGuardedTier(cfg.L3, cfg.L3Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l3)
+	}
+	if cfg.Redis != nil {
+		if err := c.subscribe(); err != nil {
+			c.stop()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Close stops background refreshes and the pub/sub listener, waiting for them to end.
+func (c *Cache) Close() error {
+	c.stopOnce.Do(func() {
+		c.stop()
+		if c.pubsub != nil {
+			_ = c.pubsub.Close()
+		}
+	})
+	c.bg.Wait()
+	return nil
+}
+
+// Get returns the object named by ref. A missing object is ErrNotFound (with the Result
+// saying which tier knew it).
+func (c *Cache) Get(ctx context.Context, ref Ref) (Result, error) {
+	if err := ref.Validate(); err != nil {
+		return Result{}, fmt.Errorf("cachecore: %w", err)
+	}
+	return c.GetKey(ctx, ref.Key())
+}
+
+// GetKey is Get for a key made by Ref.Key, for callers that keep keys rather than Refs.
+// An L1 hit makes no allocation.
+func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
+	now := c.cfg.Now()
+	if c.l1 != nil {
+		if e, ok := c.l1.Get(key, now); ok && !e.Tombstone {
+			c.stats.l1.hits.Add(1)
+			fresh := e.Fresh(now)
+			if !fresh {
+				c.stats.l1.staleHits.Add(1)
+				c.refreshInBackground(key)
+			} else if c.shouldRefreshEarly(&e, now) {
+				c.stats.earlyRefreshes.Add(1)
+				c.refreshInBackground(key)
+			}
+			return resultOf(&e, TierL1, !fresh)
+		}
+		c.stats.l1.misses.Add(1)
+	}
+	if c.cfg.NoCoalesce {
+		res, err := c.load(ctx, key)
+		return res, err
+	}
+	c.stats.flightCalls.Add(1)
+	ch := c.flight.DoChan(key, func() (any, error) {
+		c.stats.flightLoads.Add(1)
+		// The lookup outlives any one caller's cancellation: others may be waiting on it.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.OriginTimeout)
+		defer cancel()
+		res, err := c.load(lctx, key)
+		return loaded{res, err}, nil
+	})
+	select {
+	case r := <-ch:
+		l := r.Val.(loaded)
+		l.res.Shared = r.Shared
+		return l.res, l.err
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, ctx.Err())
+	}
+}
+
+type loaded struct {
+	res Result
+	err error
+}
+
+func resultOf(e *Entry, tier TierID, stale bool) (Result, error) {
+	r := Result{Value: e.Value, Tier: tier, Version: e.Version, FetchedAt: e.FetchedAt, Stale: stale}
+	if e.Negative {
+		return r, ErrNotFound
+	}
+	return r, nil
+}
+
+// load looks key up below L1 — L2, L3, then the origin — and fills the tiers above the
+// one that answered.
+func (c *Cache) load(ctx context.Context, key string) (Result, error) {
+	now := c.cfg.Now()
+	var floor int64 = math.MinInt64 // highest tombstone version seen: older data must not come back
+	if c.l2 != nil {
+		if e, ok := c.l2.get(ctx, key); ok {
+			if e.Tombstone {
+				floor = max(floor, e.Version)
+			} else if e.Servable(now) {
+				c.stats.l2.hits.Add(1)
+				c.backfill(ctx, key, e, now, TierL2)
+				stale := !e.Fresh(now)
+				if stale {
+					c.stats.l2.staleHits.Add(1)
+					c.refreshInBackground(key)
+				}
+				return resultOf(&e, TierL2, stale)
+			}
+		}
+		c.stats.l2.misses.Add(1)
+	}
+	if c.l3 != nil {
+		if e, ok := c.l3.get(ctx, key); ok && e.Version >= floor {
+			if e.Tombstone {
+				floor = max(floor, e.Version)
+			} else if e.Servable(now) {
+				c.stats.l3.hits.Add(1)
+				c.backfill(ctx, key, e, now, TierL3)
+				stale := !e.Fresh(now)
+				if stale {
+					c.stats.l3.staleHits.Add(1)
+					c.refreshInBackground(key)
+				}
+				return resultOf(&e, TierL3, stale)
+			}
+		}
+		c.stats.l3.misses.Add(1)
+	}
+	return c.fetch(ctx, key)
+}
+
+// fetch reads key from the origin, behind the fleet-wide lease when one is configured, and
+// writes the answer to every tier.
+func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
+	ref, err := ParseKey(key)
+	if err != nil {
+		return Result{}, fmt.Errorf("cachecore: %w", err)
+	}
+	if c.cfg.LeaseTTL > 0 {
+		release, res, done, err := c.lease(ctx, key)
+		if done {
+			return res, err
+		}
+		defer release()
+	}
+	start := c.cfg.Now()
+	c.stats.originFetches.Add(1)
+	value, version, hasVersion, err := c.origin.Fetch(ctx, ref)
+	took := c.cfg.Now().Sub(start)
+	c.observeOrigin(took)
+	if !hasVersion {
+		// The state read is at least as new as the moment the fetch started.
+		version = start.UnixNano()
+	}
+	now := c.cfg.Now()
+	var e Entry
+	switch {
+	case errors.Is(err, ErrNotFound):
+		c.stats.originNotFound.Add(1)
+		e = Entry{Version: version, FetchedAt: start, Negative: true}
+		if c.cfg.NegativeTTL < 0 {
+			return Result{Tier: TierOrigin, Version: version, FetchedAt: start}, ErrNotFound
+		}
+		e.ExpiresAt = now.Add(c.cfg.NegativeTTL)
+	case err != nil:
+		c.stats.originErrors.Add(1)
+		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, err)
+	default:
+		e = Entry{Value: value, Version: version, FetchedAt: start}
+	}
+	c.fill(ctx, key, e, now)
+	return resultOf(&e, TierOrigin, false)
+}
+
+// fill writes a freshly fetched entry to every tier, each with its own lifetime.
+func (c *Cache) fill(ctx context.Context, key string, e Entry, now time.Time) {
+	if c.l3 != nil {
+		c.l3.set(ctx, key, c.lifetime(e, now, c.cfg.L3TTL, Entry{}))
+	}
+	if c.l2 != nil {
+		c.l2.set(ctx, key, c.lifetime(e, now, c.cfg.L2TTL, Entry{}))
+	}
+	if c.l1 != nil {
+		c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), Entry{}), now)
+	}
+}
+
+// backfill copies an entry found in a lower tier to the tiers above it, never beyond the
+// remaining lifetime of what was found.
+func (c *Cache) backfill(ctx context.Context, key string, found Entry, now time.Time, from TierID) {
+	if from == TierL3 && c.l2 != nil {
+		c.stats.l2.backfills.Add(1)
+		c.l2.set(ctx, key, c.lifetime(found, now, c.cfg.L2TTL, found))
+	}
+	if c.l1 != nil {
+		c.stats.l1.backfills.Add(1)
+		c.l1.SetIfNewer(key, c.lifetime(found, now, c.l1TTL(), found), now)
+	}
+}
+
+// lifetime returns e with the fresh and stale lifetimes a tier should store: ttl from now
+// (jittered, except for L1's; 0 means no expiry of its own), the stale-while-revalidate
+// window after it, negative entries living NegativeTTL, and never past bound's ExpiresAt
+// and StaleUntil when bound is set.
+func (c *Cache) lifetime(e Entry, now time.Time, ttl time.Duration, bound Entry) Entry {
+	if e.Negative {
+		e.ExpiresAt = now.Add(c.cfg.NegativeTTL)
+		e.StaleUntil = time.Time{}
+	} else {
+		if ttl > 0 {
+			if j := c.cfg.TTLJitter; j > 0 && ttl != c.l1TTL() {
+				ttl = time.Duration(float64(ttl) * (1 + j*(2*rand.Float64()-1)))
+			}
+			e.ExpiresAt = now.Add(ttl)
+		} else if bound.ExpiresAt.IsZero() {
+			e.ExpiresAt = time.Time{}
+		}
+		if c.cfg.StaleWhileRevalidate > 0 && !e.ExpiresAt.IsZero() {
+			e.StaleUntil = e.ExpiresAt.Add(c.cfg.StaleWhileRevalidate)
+		}
+	}
+	if !bound.ExpiresAt.IsZero() && (e.ExpiresAt.IsZero() || bound.ExpiresAt.Before(e.ExpiresAt)) {
+		e.ExpiresAt = bound.ExpiresAt
+	}
+	if !bound.ExpiresAt.IsZero() {
+		end := bound.ExpiresAt
+		if bound.StaleUntil.After(end) {
+			end = bound.StaleUntil
+		}
+		if e.StaleUntil.After(end) {
+			e.StaleUntil = end
+		}
+	}
+	return e
+}
+
+// l1TTL is the L1's cap on fresh life, or 0.
+func (c *Cache) l1TTL() time.Duration {
+	if c.l1 == nil {
+		return 0
+	}
+	return c.l1.TTL()
+}
+
+// shouldRefreshEarly is XFetch's test: refresh when now - delta*beta*ln(U) >= expiry, with
+// delta the recent origin fetch time and U uniform in (0, 1].
+func (c *Cache) shouldRefreshEarly(e *Entry, now time.Time) bool {
+	beta := c.cfg.XFetchBeta
+	if beta <= 0 || e.ExpiresAt.IsZero() || e.Negative {
+		return false
+	}
+	delta := float64(c.originNanos.Load())
+	if delta <= 0 {
+		return false
+	}
+	u := 1 - rand.Float64() // (0, 1]
+	gap := -delta * beta * math.Log(u)
+	return float64(e.ExpiresAt.Sub(now)) <= gap
+}
+
+func (c *Cache) observeOrigin(d time.Duration) {
+	for {
+		old := c.originNanos.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if c.originNanos.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// refreshInBackground reloads key from the origin unless a refresh of it already runs.
+func (c *Cache) refreshInBackground(key string) {
+	if _, running := c.refreshing.LoadOrStore(key, struct{}{}); running {
+		return
+	}
+	c.stats.backgroundRefreshes.Add(1)
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		defer c.refreshing.Delete(key)
+		ctx, cancel := context.WithTimeout(c.bgCtx, c.cfg.OriginTimeout)
+		defer cancel()
+		if _, err := c.fetch(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			c.stats.backgroundErrors.Add(1)
+		}
+	}()
+}
+
+// lease takes the fleet-wide fill lease for key. When another instance holds it, lease
+// waits (up to LeaseTTL) for that instance to fill L2 and returns its value with done=true;
+// if nothing appears, it goes on to the origin itself. release drops a lease we took.
+func (c *Cache) lease(ctx context.Context, key string) (release func(), res Result, done bool, err error) {
+	lk := "cachebench:lease:" + key
+	token := c.cfg.InstanceID + fmt.Sprintf(":%d", rand.Uint64())
+	ok, lerr := c.cfg.Redis.SetNX(ctx, lk, token, c.cfg.LeaseTTL).Result()
+	if lerr != nil {
+		c.stats.leaseErrors.Add(1)
+		return func() {}, Result{}, false, nil // Redis trouble must not block reads
+	}
+	if ok {
+		c.stats.leasesAcquired.Add(1)
+		return func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.L2Timeout)
+			defer cancel()
+			_ = releaseScript.Run(rctx, c.cfg.Redis, []string{lk}, token).Err()
+		}, Result{}, false, nil
+	}
+	c.stats.leaseWaits.Add(1)
+	deadline := time.Now().Add(c.cfg.LeaseTTL)
+	for wait := 5 * time.Millisecond; time.Now().Before(deadline); wait = min(wait*2, 100*time.Millisecond) {
+		select {
+		case <-ctx.Done():
+			return nil, Result{}, true, fmt.Errorf("cachecore: get %q: %w", key, ctx.Err())
+		case <-time.After(wait):
+		}
+		if c.l2 == nil {
+			break
+		}
+		now := c.cfg.Now()
+		if e, found := c.l2.get(ctx, key); found && !e.Tombstone && e.Servable(now) {
+			c.stats.l2.hits.Add(1)
+			if c.l1 != nil {
+				c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), e), now)
+			}
+			r, err := resultOf(&e, TierL2, !e.Fresh(now))
+			return nil, r, true, err
+		}
+	}
+	c.stats.leaseTimeouts.Add(1)
+	return func() {}, Result{}, false, nil
+}
+
+// releaseScript deletes the lease only if we still hold it.
+var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)

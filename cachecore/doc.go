@@ -1,0 +1,25 @@
+// Package cachecore is a read-through cache of Stripe objects for code that runs in AWS
+// Lambda (or anywhere): an in-process L1 (LRU or TinyLFU, bounded by entries and bytes), a
+// Redis L2 (go-redis UniversalClient: standalone, Sentinel or cluster), a DynamoDB L3, and
+// the Stripe API as the origin (stripe-go v76, behind a client-side rate limiter sized to
+// Stripe's limits, with retries that honour 429 and Stripe-Should-Retry).
+//
+// Reads go L1 → L2 → L3 → origin and fill the tiers above the one that answered, never
+// beyond the remaining life of what was found. Concurrent misses on one key make one lookup
+// (request coalescing), and with Config.LeaseTTL a whole fleet makes one origin call.
+// Stale-while-revalidate, probabilistic early refresh (XFetch), negative caching and TTL
+// jitter are options. Webhook events (Apply) refresh or invalidate every tier, guarded by
+// version so an old or duplicate event never brings back older data, and reach other
+// instances' L1s through Redis pub/sub. Each lower tier has a time-out and a circuit
+// breaker: a dead Redis or a throttled DynamoDB makes reads slower, never failed.
+//
+// The package holds no global state and knows nothing of the benchmark harness; Stats
+// reports its counters.
+//
+//	l1, _ := cachecore.NewL1(cachecore.L1Config{Policy: "tinylfu", MaxEntries: 10000, TTL: 30 * time.Second})
+//	l2, _ := cachecore.NewRedisTier(cachecore.RedisConfig{Client: redisClient})
+//	origin, _ := cachecore.NewStripeOrigin(cachecore.StripeOriginConfig{Client: stripeClient, RateLimit: "live"})
+//	cache, _ := cachecore.New(cachecore.Config{L1: l1, L2: l2, Origin: origin, Redis: redisClient})
+//	defer cache.Close()
+//	cus, res, err := cache.GetCustomer(ctx, "cus_123")
+package cachecore

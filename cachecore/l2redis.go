@@ -1,0 +1,531 @@
+package cachecore
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisConfig configures a RedisTier.
+//
+// Autopipelining: go-redis v9.23 can itself batch the commands of concurrent callers into
+// pipelines, cutting round trips (EXPERIMENTAL in go-redis). The tier does no batching of
+// its own; a caller turns go-redis's on in one of two ways:
+//
+//	// 1. Let the tier take the client's autopipeliner (the blocking face, configured by
+//	//    the client options' AutoPipelineOptions, go-redis's defaults when nil):
+//	l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: rc, AutoPipeline: true})
+//
+//	// 2. Or pass an autopipeliner as the client (it is a redis.UniversalClient):
+//	ap, err := rc.AutoPipelineWithOptions(&redis.AutoPipelineOptions{MaxBatchSize: 100})
+//	l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: ap})
+//
+// Either way closing rc stops the autopipeliner too, and *redis.Ring has none. Use the
+// blocking face (AutoPipeline), not AsyncAutoPipeline: the tier reads each result right
+// after issuing its command. The first way is better on a cluster: the tier still sees
+// the *redis.ClusterClient underneath, so Info sums every master, whereas behind a bare
+// autopipeliner it asks one node, and GetMulti pipelines GETs rather than trying MGET
+// even on a standalone server, as it cannot tell whether a cluster is hidden there.
+type RedisConfig struct {
+	// Client is required: a *redis.Client (standalone or Sentinel failover), a
+	// *redis.ClusterClient, or an autopipeliner of either.
+	Client redis.UniversalClient
+	// Prefix is prepended to every key; "" means "cb:".
+	Prefix string
+	// CompressAbove compresses values of at least this many bytes; 0 means 1024, and a
+	// negative value means never.
+	CompressAbove int
+	// AutoPipeline sends the tier's single-key commands (GET, the guarded SET script,
+	// DEL, MGET) through Client.AutoPipeline(), so concurrent callers share round trips.
+	// Explicit pipelines (GetMulti in cluster mode, SetMulti) and INFO use Client itself.
+	AutoPipeline bool
+}
+
+// DefaultRedisPrefix is the key prefix of a RedisTier whose Prefix is empty.
+const DefaultRedisPrefix = "cb:"
+
+// defaultCompressAbove is the compression threshold of both tiers when none is set.
+const defaultCompressAbove = 1024
+
+// TierStats are a RedisTier's or DynamoTier's own counters, as the tier itself saw its
+// calls (the Cache's TierCounts are what the cache made of them). Every key of a
+// GetMulti and every entry of a SetMulti counts once.
+type TierStats struct {
+	// Gets counts keys looked up; each is a Hit or a Miss, or the call failed (Errors).
+	Gets, Hits, Misses uint64
+	// Sets counts entries stored; SetsRejected those the version guard refused because
+	// the tier held a newer version. Entries already dead are neither.
+	Sets, SetsRejected uint64
+	// Deletes counts keys deleted.
+	Deletes uint64
+	// Corrupt counts stored values that were not a readable envelope; each read as a miss.
+	Corrupt uint64
+	// Errors counts calls (or keys of a batch) that failed for the tier's own reasons.
+	Errors uint64
+	// ReadUnits and WriteUnits are the capacity units DynamoDB reported consumed
+	// (ReturnConsumedCapacity TOTAL), plus an estimate for writes refused by the
+	// version guard, whose cost DynamoDB does not report. Zero for Redis.
+	ReadUnits, WriteUnits float64
+	// Oversize counts entries not written to DynamoDB because the item would exceed
+	// its 400 KB limit even compressed. Zero for Redis.
+	Oversize uint64
+}
+
+// tierStatCounters are the atomic counters behind TierStats.
+type tierStatCounters struct {
+	gets, hits, misses, sets, setsRejected, deletes, corrupt, errors, oversize atomic.Uint64
+	readUnits, writeUnits                                                      atomicFloat
+}
+
+func (c *tierStatCounters) snapshot() TierStats {
+	return TierStats{
+		Gets: c.gets.Load(), Hits: c.hits.Load(), Misses: c.misses.Load(),
+		Sets: c.sets.Load(), SetsRejected: c.setsRejected.Load(), Deletes: c.deletes.Load(),
+		Corrupt: c.corrupt.Load(), Errors: c.errors.Load(),
+		ReadUnits: c.readUnits.Load(), WriteUnits: c.writeUnits.Load(), Oversize: c.oversize.Load(),
+	}
+}
+
+// atomicFloat is a float64 updated atomically through its bits.
+type atomicFloat struct{ bits atomic.Uint64 }
+
+func (f *atomicFloat) Load() float64 { return math.Float64frombits(f.bits.Load()) }
+
+func (f *atomicFloat) Add(d float64) {
+	for {
+		old := f.bits.Load()
+		if f.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+d)) {
+			return
+		}
+	}
+}
+
+// RedisTier is the L2: entries as envelopes in Redis string keys, each with a PX expiry
+// at the end of the entry's retention, written through a Lua version guard. It works on
+// standalone, Sentinel and cluster deployments: every command touches one key, except
+// MGET, which it sends only to a plain *redis.Client.
+type RedisTier struct {
+	// client runs single-key commands: Client, or its autopipeliner. base is Client, for
+	// explicit pipelines and for INFO on every master.
+	client, base  redis.UniversalClient
+	prefix        string
+	compressAbove int // 0 = never
+	// useMGET is set for a *redis.Client, where one MGET serves a GetMulti. Elsewhere
+	// (cluster, or a wrapper such as an AutoPipeliner that may hide a cluster) MGET of
+	// keys in several slots fails with CROSSSLOT, so GetMulti pipelines GETs, which
+	// go-redis splits by node.
+	useMGET bool
+	// setIfNewer is the version guard script (redisSetIfNewerSrc); each tier has its own,
+	// as the package keeps no global state.
+	setIfNewer *redis.Script
+	stats      tierStatCounters
+	now        func() time.Time
+}
+
+var _ Tier = (*RedisTier)(nil)
+
+// redisSetIfNewerSrc stores ARGV[1] (an envelope) at KEYS[1] unless the key holds an
+// envelope with a higher version, with expiry ARGV[2] milliseconds (0 = none). It
+// returns 1 when it wrote, 0 when the guard refused.
+//
+// The versions are the 8 ordered bytes at offset 2 (Lua positions 3..10), compared byte
+// by byte as numbers. Lua's string < is not used: Redis's Lua compares strings with
+// strcoll, which follows the server's locale and is not bytewise for arbitrary bytes. A
+// current value that is not an envelope (too short, other format byte) is overwritten:
+// reads treat it as a miss anyway.
+const redisSetIfNewerSrc = `
+local cur = redis.call('GET', KEYS[1])
+local new = ARGV[1]
+if cur and string.len(cur) >= 34 and string.byte(cur, 1) == 1 then
+  local a = string.sub(cur, 3, 10)
+  local b = string.sub(new, 3, 10)
+  if a ~= b then
+    for i = 1, 8 do
+      local x, y = string.byte(a, i), string.byte(b, i)
+      if x ~= y then
+        if y < x then return 0 end
+        break
+      end
+    end
+  end
+end
+local px = tonumber(ARGV[2])
+if px > 0 then
+  redis.call('SET', KEYS[1], new, 'PX', px)
+else
+  redis.call('SET', KEYS[1], new)
+end
+return 1
+`
+
+// NewRedisTier returns an L2 over cfg.Client. It makes no call to Redis.
+func NewRedisTier(cfg RedisConfig) (*RedisTier, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("redis tier: Client is required")
+	}
+	r := &RedisTier{
+		client:        cfg.Client,
+		base:          cfg.Client,
+		prefix:        cfg.Prefix,
+		compressAbove: compressThreshold(cfg.CompressAbove),
+		setIfNewer:    redis.NewScript(redisSetIfNewerSrc),
+		now:           time.Now,
+	}
+	if r.prefix == "" {
+		r.prefix = DefaultRedisPrefix
+	}
+	_, r.useMGET = cfg.Client.(*redis.Client)
+	if cfg.AutoPipeline {
+		ap, err := cfg.Client.AutoPipeline()
+		if err != nil {
+			return nil, fmt.Errorf("redis tier: autopipelining: %w", err)
+		}
+		r.client = ap
+	}
+	return r, nil
+}
+
+// compressThreshold maps a configured CompressAbove to EncodeEntry's argument.
+func compressThreshold(n int) int {
+	switch {
+	case n == 0:
+		return defaultCompressAbove
+	case n < 0:
+		return 0
+	}
+	return n
+}
+
+// Name returns "l2".
+func (r *RedisTier) Name() string { return "l2" }
+
+// Stats returns a snapshot of the tier's counters.
+func (r *RedisTier) Stats() TierStats { return r.stats.snapshot() }
+
+func (r *RedisTier) key(k string) string { return r.prefix + k }
+
+// decode turns a stored value into an entry: a value that is not an envelope, or whose
+// retention has ended, is a miss. It counts the outcome.
+func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
+	e, err := DecodeEntry(b)
+	if err != nil {
+		r.stats.corrupt.Add(1)
+		r.stats.misses.Add(1)
+		return Entry{}, false
+	}
+	if e.retention(now) < 0 {
+		r.stats.misses.Add(1)
+		return Entry{}, false
+	}
+	r.stats.hits.Add(1)
+	return e, true
+}
+
+// Get returns the entry stored for key.
+func (r *RedisTier) Get(ctx context.Context, key string) (Entry, bool, error) {
+	r.stats.gets.Add(1)
+	b, err := r.client.Get(ctx, r.key(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		r.stats.misses.Add(1)
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		r.stats.errors.Add(1)
+		return Entry{}, false, fmt.Errorf("redis tier: GET %s: %w", key, err)
+	}
+	e, ok := r.decode(b, r.now())
+	return e, ok, nil
+}
+
+// GetMulti returns the entries for keys, in order: one MGET on a standalone server, a
+// pipeline of GETs (one round trip per node) otherwise.
+func (r *RedisTier) GetMulti(ctx context.Context, keys []string) ([]Entry, []bool, error) {
+	entries := make([]Entry, len(keys))
+	found := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return entries, found, nil
+	}
+	r.stats.gets.Add(uint64(len(keys)))
+	now := r.now()
+	if r.useMGET {
+		full := make([]string, len(keys))
+		for i, k := range keys {
+			full[i] = r.key(k)
+		}
+		vals, err := r.client.MGet(ctx, full...).Result()
+		if err == nil && len(vals) != len(keys) {
+			err = fmt.Errorf("MGET returned %d values for %d keys", len(vals), len(keys))
+		}
+		if err != nil {
+			r.stats.errors.Add(uint64(len(keys)))
+			return entries, found, fmt.Errorf("redis tier: MGET of %d keys: %w", len(keys), err)
+		}
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok { // nil: no such key
+				r.stats.misses.Add(1)
+				continue
+			}
+			entries[i], found[i] = r.decode([]byte(s), now)
+		}
+		return entries, found, nil
+	}
+
+	pipe := r.base.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Get(ctx, r.key(k))
+	}
+	_, _ = pipe.Exec(ctx) // errors are examined per command
+	var errs []error
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+			r.stats.misses.Add(1)
+		case err != nil:
+			r.stats.errors.Add(1)
+			if len(errs) < 3 {
+				errs = append(errs, fmt.Errorf("GET %s: %w", keys[i], err))
+			}
+		default:
+			entries[i], found[i] = r.decode(b, now)
+		}
+	}
+	if len(errs) > 0 {
+		return entries, found, fmt.Errorf("redis tier: pipelined GET of %d keys: %w", len(keys), errors.Join(errs...))
+	}
+	return entries, found, nil
+}
+
+// expiryArgs returns the envelope of e and its PX argument in milliseconds (0 = no
+// expiry), or ok=false for an entry already dead.
+func (r *RedisTier) expiryArgs(e Entry, now time.Time) (env []byte, px int64, ok bool) {
+	ret := e.retention(now)
+	if ret < 0 {
+		return nil, 0, false
+	}
+	if ret > 0 {
+		px = ret.Milliseconds()
+		if px < 1 { // less than a millisecond left: as good as dead
+			return nil, 0, false
+		}
+	}
+	return EncodeEntry(e, r.compressAbove), px, true
+}
+
+// SetIfNewer stores e under key unless Redis holds an entry with a higher version, with
+// an expiry at the end of e's retention. An entry already dead is not written.
+func (r *RedisTier) SetIfNewer(ctx context.Context, key string, e Entry) (bool, error) {
+	env, px, ok := r.expiryArgs(e, r.now())
+	if !ok {
+		return false, nil
+	}
+	n, err := r.setIfNewer.Run(ctx, r.client, []string{r.key(key)}, env, px).Int64()
+	if err != nil {
+		r.stats.errors.Add(1)
+		return false, fmt.Errorf("redis tier: set %s: %w", key, err)
+	}
+	return r.countSet(n == 1), nil
+}
+
+func (r *RedisTier) countSet(stored bool) bool {
+	if stored {
+		r.stats.sets.Add(1)
+	} else {
+		r.stats.setsRejected.Add(1)
+	}
+	return stored
+}
+
+// SetMulti stores entries (each guarded like SetIfNewer) in one pipeline of script runs,
+// split by node in cluster mode. Scripts missing from a server's script cache (after a
+// restart, a failover or SCRIPT FLUSH) are loaded on every master and the affected
+// entries run again.
+func (r *RedisTier) SetMulti(ctx context.Context, keys []string, entries []Entry) error {
+	if len(keys) != len(entries) {
+		return fmt.Errorf("redis tier: SetMulti with %d keys and %d entries", len(keys), len(entries))
+	}
+	now := r.now()
+	type write struct {
+		i   int
+		env []byte
+		px  int64
+	}
+	writes := make([]write, 0, len(keys))
+	for i, e := range entries {
+		if env, px, ok := r.expiryArgs(e, now); ok {
+			writes = append(writes, write{i, env, px})
+		}
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	run := func(ws []write, eval bool) []*redis.Cmd {
+		pipe := r.base.Pipeline()
+		cmds := make([]*redis.Cmd, len(ws))
+		for j, w := range ws {
+			k := []string{r.key(keys[w.i])}
+			if eval {
+				cmds[j] = r.setIfNewer.Eval(ctx, pipe, k, w.env, w.px)
+			} else {
+				cmds[j] = r.setIfNewer.EvalSha(ctx, pipe, k, w.env, w.px)
+			}
+		}
+		_, _ = pipe.Exec(ctx) // errors are examined per command
+		return cmds
+	}
+
+	pending, eval := writes, false
+	var errs []error
+	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
+		cmds := run(pending, eval)
+		var retry []write
+		for j, cmd := range cmds {
+			n, err := cmd.Int64()
+			switch {
+			case err == nil:
+				r.countSet(n == 1)
+			case attempt == 0 && redisNoScript(err):
+				retry = append(retry, pending[j])
+			default:
+				r.stats.errors.Add(1)
+				if len(errs) < 3 {
+					errs = append(errs, fmt.Errorf("set %s: %w", keys[pending[j].i], err))
+				}
+			}
+		}
+		if len(retry) > 0 {
+			// SCRIPT LOAD goes to every master of a cluster client. Should it fail, the
+			// second attempt sends the script's source (EVAL), which also caches it.
+			if err := r.setIfNewer.Load(ctx, r.base).Err(); err != nil {
+				eval = true
+			}
+		}
+		pending = retry
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("redis tier: SetMulti of %d entries: %w", len(writes), errors.Join(errs...))
+	}
+	return nil
+}
+
+func redisNoScript(err error) bool {
+	return err != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT"))
+}
+
+// Delete removes key whatever its version.
+func (r *RedisTier) Delete(ctx context.Context, key string) error {
+	if err := r.client.Del(ctx, r.key(key)).Err(); err != nil {
+		r.stats.errors.Add(1)
+		return fmt.Errorf("redis tier: DEL %s: %w", key, err)
+	}
+	r.stats.deletes.Add(1)
+	return nil
+}
+
+// RedisInfo is a summary of Redis's INFO, summed over every master in cluster mode.
+type RedisInfo struct {
+	// UsedMemory and MaxMemory are bytes (MaxMemory 0 = no limit); MaxMemoryPolicy is the
+	// eviction policy ("allkeys-lru", "noeviction", ...), the first master's in a cluster.
+	UsedMemory, MaxMemory int64
+	MaxMemoryPolicy       string
+	// EvictedKeys, ExpiredKeys, KeyspaceHits and KeyspaceMisses are the servers' totals
+	// since they started (or CONFIG RESETSTAT), for all keys, not just the tier's.
+	EvictedKeys, ExpiredKeys, KeyspaceHits, KeyspaceMisses int64
+	// Keys is the number of keys in every database, the tier's and any others.
+	Keys int64
+}
+
+// Info reads INFO from the server, or from every master of a *redis.ClusterClient, and
+// sums it. Servers that omit sections (miniredis has no memory or keyspace section) leave
+// those fields zero.
+func (r *RedisTier) Info(ctx context.Context) (RedisInfo, error) {
+	// Plain INFO (the default sections) holds memory, stats and keyspace; asking for the
+	// three sections by name needs Redis 7 and is refused by some stand-ins.
+	if cc, ok := r.base.(*redis.ClusterClient); ok {
+		var mu sync.Mutex
+		var sum RedisInfo
+		first := true
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			s, err := n.Info(ctx).Result()
+			if err != nil {
+				return fmt.Errorf("INFO from %s: %w", n.Options().Addr, err)
+			}
+			in := parseRedisInfo(s)
+			mu.Lock()
+			defer mu.Unlock()
+			sum.UsedMemory += in.UsedMemory
+			sum.MaxMemory += in.MaxMemory
+			if first || sum.MaxMemoryPolicy == "" {
+				sum.MaxMemoryPolicy = in.MaxMemoryPolicy
+			}
+			first = false
+			sum.EvictedKeys += in.EvictedKeys
+			sum.ExpiredKeys += in.ExpiredKeys
+			sum.KeyspaceHits += in.KeyspaceHits
+			sum.KeyspaceMisses += in.KeyspaceMisses
+			sum.Keys += in.Keys
+			return nil
+		})
+		if err != nil {
+			return RedisInfo{}, fmt.Errorf("redis tier: %w", err)
+		}
+		return sum, nil
+	}
+	s, err := r.base.Info(ctx).Result()
+	if err != nil {
+		return RedisInfo{}, fmt.Errorf("redis tier: INFO: %w", err)
+	}
+	return parseRedisInfo(s), nil
+}
+
+// parseRedisInfo reads the fields RedisInfo holds from INFO's "name:value" lines.
+func parseRedisInfo(s string) RedisInfo {
+	var in RedisInfo
+	num := func(v string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		return n
+	}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "used_memory":
+			in.UsedMemory = num(value)
+		case name == "maxmemory":
+			in.MaxMemory = num(value)
+		case name == "maxmemory_policy":
+			in.MaxMemoryPolicy = value
+		case name == "evicted_keys":
+			in.EvictedKeys = num(value)
+		case name == "expired_keys":
+			in.ExpiredKeys = num(value)
+		case name == "keyspace_hits":
+			in.KeyspaceHits = num(value)
+		case name == "keyspace_misses":
+			in.KeyspaceMisses = num(value)
+		case strings.HasPrefix(name, "db") && strings.Contains(value, "keys="):
+			// db0:keys=12,expires=3,avg_ttl=0
+			for _, kv := range strings.Split(value, ",") {
+				if k, v, ok := strings.Cut(kv, "="); ok && k == "keys" {
+					in.Keys += num(v)
+				}
+			}
+		}
+	}
+	return in
+}
