@@ -38,3 +38,10 @@ type Origin interface {
 	// ErrNotFound.
 	Fetch(ctx context.Context, ref Ref) (value []byte, version int64, ok bool, err error)
 }
+
+// OriginFunc adapts a function to the Origin interface: a custom origin, or a stand-in in
+// tests and examples.
+type OriginFunc func(ctx context.Context, ref Ref) (value []byte, version int64, ok bool, err error)
+
+// Fetch calls f.
+func (f OriginFunc) Fetch(ctx context.Context, ref Ref) ([]byte, int64, bool, error) { return f(ctx, ref) }
