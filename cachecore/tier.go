@@ -44,4 +44,6 @@ type Origin interface {
 type OriginFunc func(ctx context.Context, ref Ref) (value []byte, version int64, ok bool, err error)
 
 // Fetch calls f.
-func (f OriginFunc) Fetch(ctx context.Context, ref Ref) ([]byte, int64, bool, error) { return f(ctx, ref) }
+func (f OriginFunc) Fetch(ctx context.Context, ref Ref) ([]byte, int64, bool, error) {
+	return f(ctx, ref)
+}
