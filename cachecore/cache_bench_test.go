@@ -158,6 +158,16 @@ func BenchmarkCacheGet(b *testing.B) {
 		for _, m := range modes {
 			b.Run(m.name, func(b *testing.B) { setParallel(b, m.parallel); runGets(b, c, keys, m.parallel, TierL1) })
 		}
+		// The same hits with no per-read timing (two time.Now calls a read), to set beside
+		// BenchmarkBareGet/otter: the cost of the cache's own L1-hit path.
+		b.Run("untimed", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.GetKey(ctx, keys[i%len(keys)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	})
 	for _, ap := range []bool{false, true} {
 		name := "L2"
