@@ -10,5 +10,8 @@ provision:
 build:
 	go build -o bin/cachebench ./cmd/cachebench
 
+# Benchmarks run against the local provider's real services, so provision first.
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	bash scripts/provision.sh
+	. "$${CACHEBENCH_HOME:-$${XDG_CACHE_HOME:-$$HOME/.cache}/cachebench}/provision.env" && \
+		go test -run '^$$' -bench . -benchmem ./...
