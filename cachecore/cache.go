@@ -269,9 +269,20 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 		}
 		c.stats.l1.misses.Add(1)
 	}
+	return c.loadCoalesced(ctx, key, c.load)
+}
+
+// fetchCoalesced goes straight to the origin for key (the tiers were already asked),
+// sharing the call with concurrent readers of the same key.
+func (c *Cache) fetchCoalesced(ctx context.Context, key string) (Result, error) {
+	return c.loadCoalesced(ctx, key, c.fetch)
+}
+
+// loadCoalesced runs load for key once however many callers ask at the same time, unless
+// coalescing is off.
+func (c *Cache) loadCoalesced(ctx context.Context, key string, load func(context.Context, string) (Result, error)) (Result, error) {
 	if c.cfg.NoCoalesce {
-		res, err := c.load(ctx, key)
-		return res, err
+		return load(ctx, key)
 	}
 	c.stats.flightCalls.Add(1)
 	ch := c.flight.DoChan(key, func() (any, error) {
@@ -279,7 +290,7 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 		// The lookup outlives any one caller's cancellation: others may be waiting on it.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.OriginTimeout)
 		defer cancel()
-		res, err := c.load(lctx, key)
+		res, err := load(lctx, key)
 		return loaded{res, err}, nil
 	})
 	select {

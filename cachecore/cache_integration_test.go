@@ -90,6 +90,14 @@ func TestCacheAgainstServices(t *testing.T) {
 			if s := a.Stats(); s.OriginFetches != 2 {
 				t.Fatalf("origin fetches = %d, want 2 (one customer, one subscription)", s.OriginFetches)
 			}
+			// A batch on a fourth instance: MGET / BatchGetItem on the real tiers.
+			d := fullCache(t, env, origin, table, prefix, nil)
+			many, errs := d.GetMany(ctx, []Ref{{Object: ObjectCustomer, ID: "cus_it1"}, {Object: ObjectSubscription, ID: "sub_it1", Expand: []string{"customer"}}, {Object: ObjectPrice, ID: "price_it1"}})
+			for i, want := range []TierID{TierL2, TierL2, TierOrigin} {
+				if errs[i] != nil || many[i].Tier != want {
+					t.Fatalf("GetMany[%d] = %s, %v; want %s", i, many[i].Tier, errs[i], want)
+				}
+			}
 		})
 	}
 }

@@ -22,6 +22,8 @@ type fakeTier struct {
 	fail  atomic.Bool  // every call fails
 	delay atomic.Int64 // nanoseconds every call takes
 	calls atomic.Int64
+	// batches counts GetMulti and SetMulti calls.
+	batches atomic.Int64
 }
 
 func newFakeTier(name string) *fakeTier { return &fakeTier{name: name, m: map[string]Entry{}} }
@@ -54,6 +56,7 @@ func (f *fakeTier) Get(ctx context.Context, key string) (Entry, bool, error) {
 }
 
 func (f *fakeTier) GetMulti(ctx context.Context, keys []string) ([]Entry, []bool, error) {
+	f.batches.Add(1)
 	es, fs := make([]Entry, len(keys)), make([]bool, len(keys))
 	for i, k := range keys {
 		e, ok, err := f.Get(ctx, k)
@@ -79,6 +82,7 @@ func (f *fakeTier) SetIfNewer(ctx context.Context, key string, e Entry) (bool, e
 }
 
 func (f *fakeTier) SetMulti(ctx context.Context, keys []string, es []Entry) error {
+	f.batches.Add(1)
 	for i := range keys {
 		if _, err := f.SetIfNewer(ctx, keys[i], es[i]); err != nil {
 			return err
@@ -529,5 +533,59 @@ func TestEventVersionEndOfSecond(t *testing.T) {
 	fetchedAfter := time.Unix(1_700_000_001, 0).UnixNano()
 	if v := eventVersion(ev); v <= fetchedWithin || v >= fetchedAfter {
 		t.Fatalf("eventVersion = %d, want within (%d, %d)", v, fetchedWithin, fetchedAfter)
+	}
+}
+
+// TestGetMany: one batch read per lower tier for whatever the tier above missed, one batch
+// backfill of L2 from L3, the origin for the rest, and answers in the order asked.
+func TestGetMany(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	l1 := mustL1(t, L1Config{})
+	l2, l3 := newFakeTier("l2"), newFakeTier("l3")
+	origin := &fakeOrigin{objects: map[string][]byte{"customer:cus_d": []byte(`{"id":"cus_d"}`)}}
+	c := newTestCache(t, Config{L1: l1, L2: l2, L3: l3, Origin: origin, Now: clk.Now})
+	exp := clk.Now().Add(time.Hour)
+	l1.SetIfNewer("customer:cus_a", Entry{Value: []byte(`{"id":"cus_a"}`), Version: 1, ExpiresAt: exp}, clk.Now())
+	_, _ = l2.SetIfNewer(context.Background(), "customer:cus_b", Entry{Value: []byte(`{"id":"cus_b"}`), Version: 1, ExpiresAt: exp})
+	_, _ = l3.SetIfNewer(context.Background(), "customer:cus_c", Entry{Value: []byte(`{"id":"cus_c"}`), Version: 1, ExpiresAt: exp})
+	l2.batches.Store(0)
+	l3.batches.Store(0)
+	ids := []string{"cus_a", "cus_b", "cus_c", "cus_d", "cus_e"}
+	refs := make([]Ref, len(ids))
+	for i, id := range ids {
+		refs[i] = Ref{Object: ObjectCustomer, ID: id}
+	}
+	res, errs := c.GetMany(context.Background(), refs)
+	want := []TierID{TierL1, TierL2, TierL3, TierOrigin, TierOrigin}
+	for i := range refs {
+		if res[i].Tier != want[i] {
+			t.Errorf("%s served by %s, want %s", ids[i], res[i].Tier, want[i])
+		}
+		if i < 4 && (errs[i] != nil || string(res[i].Value) != `{"id":"`+ids[i]+`"}`) {
+			t.Errorf("%s = %s, %v", ids[i], res[i].Value, errs[i])
+		}
+	}
+	if !errors.Is(errs[4], ErrNotFound) {
+		t.Errorf("cus_e error = %v, want ErrNotFound", errs[4])
+	}
+	if got := l2.batches.Load(); got != 2 { // one GetMulti, one SetMulti (the backfill of cus_c)
+		t.Errorf("L2 batch calls = %d, want 2", got)
+	}
+	if got := l3.batches.Load(); got != 1 {
+		t.Errorf("L3 batch calls = %d, want 1", got)
+	}
+	// The backfill lives the shorter of L2's TTL (5m default) and the L3 entry's hour left.
+	if e, ok := l2.peek("customer:cus_c"); !ok || !e.ExpiresAt.Equal(clk.Now().Add(5*time.Minute)) {
+		t.Errorf("cus_c backfilled to L2 as %+v, want expiry at now+5m", e)
+	}
+	if n := origin.calls.Load(); n != 2 {
+		t.Errorf("origin calls = %d, want 2 (cus_d and cus_e)", n)
+	}
+	// Now every answer is in L1.
+	res, _ = c.GetMany(context.Background(), refs)
+	for i := range refs {
+		if res[i].Tier != TierL1 {
+			t.Errorf("second GetMany: %s from %s, want l1", ids[i], res[i].Tier)
+		}
 	}
 }

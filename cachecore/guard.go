@@ -84,6 +84,27 @@ func (g *guardedTier) set(ctx context.Context, key string, e Entry) bool {
 	return stored
 }
 
+// getMulti reads keys in one batch; found is nil when the batch failed (all misses).
+func (g *guardedTier) getMulti(ctx context.Context, keys []string) ([]Entry, []bool) {
+	var es []Entry
+	var found []bool
+	if !g.do(ctx, func(ctx context.Context) (err error) {
+		es, found, err = g.tier.GetMulti(ctx, keys)
+		return err
+	}) {
+		return nil, nil
+	}
+	return es, found
+}
+
+// setMulti writes a batch (each entry version-guarded) in as few round trips as the tier
+// allows.
+func (g *guardedTier) setMulti(ctx context.Context, keys []string, es []Entry) {
+	if g.do(ctx, func(ctx context.Context) error { return g.tier.SetMulti(ctx, keys, es) }) {
+		g.stats.sets.Add(uint64(len(keys)))
+	}
+}
+
 func (g *guardedTier) delete(ctx context.Context, key string) {
 	g.do(ctx, func(ctx context.Context) error { return g.tier.Delete(ctx, key) })
 }
