@@ -28,6 +28,15 @@ log=$(mktemp)
 status=0
 go test -race -count=1 -timeout 30m -v ./... 2>&1 | tee "$log" || status=$?
 t2=$(date +%s)
+# Every test terminates the containers it starts; name any left behind, and remove them.
+if docker info >/dev/null 2>&1; then
+	left=$(docker ps -aq --filter label=org.cachebench.managed=true | wc -l)
+	if [ "$left" -gt 0 ]; then
+		echo "warning: $left cachebench container(s) left running after the tests:"
+		docker ps -a --filter label=org.cachebench.managed=true --format '  {{.ID}} {{.Image}} {{.Status}}'
+		docker rm -f $(docker ps -aq --filter label=org.cachebench.managed=true) >/dev/null
+	fi
+fi
 echo "== provisioning $((t1 - t0))s, checks and tests $((t2 - t1))s"
 # One summary line over every test and subtest.
 count() { grep -cE "^[[:space:]]*--- $1" "$log" || true; }
