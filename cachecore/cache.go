@@ -187,6 +187,8 @@ type Cache struct {
 	cfg    Config
 	l1     *L1
 	l2, l3 *guardedTier
+	// lower lists the configured tiers below L1 in read order.
+	lower  []lowerTier
 	origin Origin
 
 	flight singleflight.Group
@@ -219,6 +221,11 @@ func New(cfg Config) (*Cache, error) {
 	}
 	if cfg.L3 != nil {
 		c.l3 = newGuardedTier(cfg.L3, cfg.L3Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l3)
+	}
+	for _, t := range []lowerTier{{c.l2, TierL2, &c.stats.l2}, {c.l3, TierL3, &c.stats.l3}} {
+		if t.g != nil {
+			c.lower = append(c.lower, t)
+		}
 	}
 	if cfg.Redis != nil {
 		if err := c.subscribe(); err != nil {
@@ -303,6 +310,13 @@ func (c *Cache) loadCoalesced(ctx context.Context, key string, load func(context
 	}
 }
 
+// lowerTier is a tier below L1 with its label and the cache's counters for it.
+type lowerTier struct {
+	g  *guardedTier
+	id TierID
+	st *tierCounters
+}
+
 type loaded struct {
 	res Result
 	err error
@@ -321,39 +335,22 @@ func resultOf(e *Entry, tier TierID, stale bool) (Result, error) {
 func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 	now := c.cfg.Now()
 	var floor int64 = math.MinInt64 // highest tombstone version seen: older data must not come back
-	if c.l2 != nil {
-		if e, ok := c.l2.get(ctx, key); ok {
+	for _, t := range c.lower {
+		if e, ok := t.g.get(ctx, key); ok && e.Version >= floor {
 			if e.Tombstone {
-				floor = max(floor, e.Version)
+				floor = e.Version
 			} else if e.Servable(now) {
-				c.stats.l2.hits.Add(1)
-				c.backfill(ctx, key, e, now, TierL2)
+				t.st.hits.Add(1)
+				c.backfill(ctx, key, e, now, t.id)
 				stale := !e.Fresh(now)
 				if stale {
-					c.stats.l2.staleHits.Add(1)
+					t.st.staleHits.Add(1)
 					c.refreshInBackground(key)
 				}
-				return resultOf(&e, TierL2, stale)
+				return resultOf(&e, t.id, stale)
 			}
 		}
-		c.stats.l2.misses.Add(1)
-	}
-	if c.l3 != nil {
-		if e, ok := c.l3.get(ctx, key); ok && e.Version >= floor {
-			if e.Tombstone {
-				floor = max(floor, e.Version)
-			} else if e.Servable(now) {
-				c.stats.l3.hits.Add(1)
-				c.backfill(ctx, key, e, now, TierL3)
-				stale := !e.Fresh(now)
-				if stale {
-					c.stats.l3.staleHits.Add(1)
-					c.refreshInBackground(key)
-				}
-				return resultOf(&e, TierL3, stale)
-			}
-		}
-		c.stats.l3.misses.Add(1)
+		t.st.misses.Add(1)
 	}
 	return c.fetch(ctx, key)
 }

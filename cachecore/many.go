@@ -31,14 +31,9 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 		}
 		pending = append(pending, i)
 	}
-	for _, t := range []struct {
-		g    *guardedTier
-		id   TierID
-		st   *tierCounters
-		fill []*guardedTier // tiers above, to backfill in one batch
-	}{{c.l2, TierL2, &c.stats.l2, nil}, {c.l3, TierL3, &c.stats.l3, []*guardedTier{c.l2}}} {
-		if t.g == nil || len(pending) == 0 {
-			continue
+	for _, t := range c.lower {
+		if len(pending) == 0 {
+			break
 		}
 		batch := make([]string, len(pending))
 		for j, i := range pending {
@@ -68,11 +63,10 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 			upKeys = append(upKeys, keys[i])
 			upEntries = append(upEntries, c.lifetime(e, now, c.cfg.L2TTL, e))
 		}
-		for _, up := range t.fill {
-			if up != nil && len(upKeys) > 0 {
-				c.stats.l2.backfills.Add(uint64(len(upKeys)))
-				up.setMulti(ctx, upKeys, upEntries)
-			}
+		// What L3 answered is backfilled to L2 in one batch.
+		if t.id == TierL3 && c.l2 != nil && len(upKeys) > 0 {
+			c.stats.l2.backfills.Add(uint64(len(upKeys)))
+			c.l2.setMulti(ctx, upKeys, upEntries)
 		}
 		pending = still
 	}
