@@ -401,13 +401,13 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 // fill writes a freshly fetched entry to every tier, each with its own lifetime.
 func (c *Cache) fill(ctx context.Context, key string, e Entry, now time.Time) {
 	if c.l3 != nil {
-		c.l3.set(ctx, key, c.lifetime(e, now, c.cfg.L3TTL, Entry{}))
+		c.l3.set(ctx, key, c.lifetime(e, now, c.cfg.L3TTL, c.cfg.TTLJitter, Entry{}))
 	}
 	if c.l2 != nil {
-		c.l2.set(ctx, key, c.lifetime(e, now, c.cfg.L2TTL, Entry{}))
+		c.l2.set(ctx, key, c.lifetime(e, now, c.cfg.L2TTL, c.cfg.TTLJitter, Entry{}))
 	}
 	if c.l1 != nil {
-		c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), Entry{}), now)
+		c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), 0, Entry{}), now)
 	}
 }
 
@@ -416,26 +416,26 @@ func (c *Cache) fill(ctx context.Context, key string, e Entry, now time.Time) {
 func (c *Cache) backfill(ctx context.Context, key string, found Entry, now time.Time, from TierID) {
 	if from == TierL3 && c.l2 != nil {
 		c.stats.l2.backfills.Add(1)
-		c.l2.set(ctx, key, c.lifetime(found, now, c.cfg.L2TTL, found))
+		c.l2.set(ctx, key, c.lifetime(found, now, c.cfg.L2TTL, c.cfg.TTLJitter, found))
 	}
 	if c.l1 != nil {
 		c.stats.l1.backfills.Add(1)
-		c.l1.SetIfNewer(key, c.lifetime(found, now, c.l1TTL(), found), now)
+		c.l1.SetIfNewer(key, c.lifetime(found, now, c.l1TTL(), 0, found), now)
 	}
 }
 
 // lifetime returns e with the fresh and stale lifetimes a tier should store: ttl from now
-// (jittered, except for L1's; 0 means no expiry of its own), the stale-while-revalidate
+// (spread by ±jitter of itself; 0 means no expiry of its own), the stale-while-revalidate
 // window after it, negative entries living NegativeTTL, and never past bound's ExpiresAt
 // and StaleUntil when bound is set.
-func (c *Cache) lifetime(e Entry, now time.Time, ttl time.Duration, bound Entry) Entry {
+func (c *Cache) lifetime(e Entry, now time.Time, ttl time.Duration, jitter float64, bound Entry) Entry {
 	if e.Negative {
 		e.ExpiresAt = now.Add(c.cfg.NegativeTTL)
 		e.StaleUntil = time.Time{}
 	} else {
 		if ttl > 0 {
-			if j := c.cfg.TTLJitter; j > 0 && ttl != c.l1TTL() {
-				ttl = time.Duration(float64(ttl) * (1 + j*(2*rand.Float64()-1)))
+			if jitter > 0 {
+				ttl = time.Duration(float64(ttl) * (1 + jitter*(2*rand.Float64()-1)))
 			}
 			e.ExpiresAt = now.Add(ttl)
 		} else if bound.ExpiresAt.IsZero() {
@@ -549,7 +549,7 @@ func (c *Cache) lease(ctx context.Context, key string) (release func(), res Resu
 		if e, found := c.l2.get(ctx, key); found && !e.Tombstone && e.Servable(now) {
 			c.stats.l2.hits.Add(1)
 			if c.l1 != nil {
-				c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), e), now)
+				c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), 0, e), now)
 			}
 			r, err := resultOf(&e, TierL2, !e.Fresh(now))
 			return nil, r, true, err

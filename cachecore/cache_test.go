@@ -589,3 +589,34 @@ func TestGetMany(t *testing.T) {
 		}
 	}
 }
+
+// TestTTLJitter: L2 and L3 expiries spread by ±TTLJitter, also when L2's TTL equals L1's;
+// L1's own expiry is not jittered.
+func TestTTLJitter(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	origin := &fakeOrigin{objects: map[string][]byte{}}
+	for i := 0; i < 50; i++ {
+		origin.set(fmt.Sprintf("customer:cus_%d", i), `{}`)
+	}
+	l1 := mustL1(t, L1Config{TTL: time.Minute})
+	l2 := newFakeTier("l2")
+	c := newTestCache(t, Config{L1: l1, L2: l2, Origin: origin, L2TTL: time.Minute, TTLJitter: 0.2, Now: clk.Now})
+	l2Expiries := map[time.Time]bool{}
+	for i := 0; i < 50; i++ {
+		key := fmt.Sprintf("customer:cus_%d", i)
+		if _, err := c.GetKey(context.Background(), key); err != nil {
+			t.Fatal(err)
+		}
+		e, _ := l2.peek(key)
+		if d := e.ExpiresAt.Sub(clk.Now()); d < 48*time.Second || d > 72*time.Second {
+			t.Fatalf("L2 expiry %v from now, want within 1m ±20%%", d)
+		}
+		l2Expiries[e.ExpiresAt] = true
+		if e1, ok := l1.Get(key, clk.Now()); !ok || !e1.ExpiresAt.Equal(clk.Now().Add(time.Minute)) {
+			t.Fatalf("L1 expiry %v, want exactly now+1m", e1.ExpiresAt)
+		}
+	}
+	if len(l2Expiries) < 40 {
+		t.Fatalf("only %d distinct L2 expiries for 50 keys: no jitter", len(l2Expiries))
+	}
+}

@@ -114,22 +114,22 @@ func (c *Cache) Apply(ctx context.Context, ev *stripe.Event) error {
 // whether any tier took it.
 func (c *Cache) put(ctx context.Context, key string, e Entry, now time.Time) bool {
 	stored := false
-	write := func(ttl time.Duration) Entry {
+	write := func(ttl time.Duration, jitter float64) Entry {
 		if e.Tombstone {
 			t := e
 			t.ExpiresAt = now.Add(c.cfg.TombstoneTTL)
 			return t
 		}
-		return c.lifetime(e, now, ttl, Entry{})
+		return c.lifetime(e, now, ttl, jitter, Entry{})
 	}
 	if c.l3 != nil {
-		stored = c.l3.set(ctx, key, write(c.cfg.L3TTL)) || stored
+		stored = c.l3.set(ctx, key, write(c.cfg.L3TTL, c.cfg.TTLJitter)) || stored
 	}
 	if c.l2 != nil {
-		stored = c.l2.set(ctx, key, write(c.cfg.L2TTL)) || stored
+		stored = c.l2.set(ctx, key, write(c.cfg.L2TTL, c.cfg.TTLJitter)) || stored
 	}
 	if c.l1 != nil {
-		stored = c.l1.SetIfNewer(key, write(c.l1TTL()), now) || stored
+		stored = c.l1.SetIfNewer(key, write(c.l1TTL(), 0), now) || stored
 	}
 	return stored
 }

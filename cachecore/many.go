@@ -58,10 +58,10 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 			}
 			results[i], errs[i] = resultOf(&e, t.id, stale)
 			if c.l1 != nil {
-				c.l1.SetIfNewer(keys[i], c.lifetime(e, now, c.l1TTL(), e), now)
+				c.l1.SetIfNewer(keys[i], c.lifetime(e, now, c.l1TTL(), 0, e), now)
 			}
 			upKeys = append(upKeys, keys[i])
-			upEntries = append(upEntries, c.lifetime(e, now, c.cfg.L2TTL, e))
+			upEntries = append(upEntries, c.lifetime(e, now, c.cfg.L2TTL, c.cfg.TTLJitter, e))
 		}
 		// What L3 answered is backfilled to L2 in one batch.
 		if t.id == TierL3 && c.l2 != nil && len(upKeys) > 0 {
