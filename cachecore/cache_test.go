@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -248,7 +249,7 @@ func TestVersionGuardShuffledEvents(t *testing.T) {
 			want := fmt.Sprintf(`"v%d"`, versions)
 			for _, tier := range []*fakeTier{l2, l3} {
 				e, ok := tier.peek("customer:cus_9")
-				if !ok || e.Version != versions || !json.Valid(e.Value) || !containsStr(e.Value, want) {
+				if !ok || e.Version != versions || !json.Valid(e.Value) || !strings.Contains(string(e.Value), want) {
 					t.Fatalf("%s holds version %d %s, want %d", tier.name, e.Version, e.Value, versions)
 				}
 			}
@@ -274,19 +275,6 @@ func customerEvent(id string, version int, typ string) *stripe.Event {
 	raw, _ := json.Marshal(obj)
 	return &stripe.Event{ID: fmt.Sprintf("evt_%d", version), Type: stripe.EventType(typ), Created: 1_700_000_000,
 		Data: &stripe.EventData{Object: obj, Raw: raw}}
-}
-
-func containsStr(b []byte, s string) bool {
-	return len(s) > 0 && string(b) != "" && contains(string(b), s)
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 // TestNegativeCaching: "does not exist" is cached for NegativeTTL in every tier, then asked
@@ -502,7 +490,7 @@ func TestXFetch(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	err := Config{TTLJitter: 0.9, XFetchBeta: -1, L2TTL: -time.Second, EventMode: "x", LeaseTTL: time.Second}.Validate()
 	for _, want := range []string{"Origin is required", "TTLJitter", "XFetchBeta", "L2TTL", "EventMode", "LeaseTTL needs"} {
-		if err == nil || !contains(err.Error(), want) {
+		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v does not mention %q", err, want)
 		}
 	}

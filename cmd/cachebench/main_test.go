@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/cachebench/cachebench/mocks/mockstest"
 )
 
 // buildCLI compiles cachebench once per test binary run.
@@ -27,10 +28,6 @@ func buildCLI(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func servicesRequired() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("CACHEBENCH_REQUIRE_SERVICES") == "1"
 }
 
 // TestBadInputExitsTwo checks that bad flags and values exit with code 2 and say the fix.
@@ -81,7 +78,7 @@ func TestEnvUpServesUntilInterrupt(t *testing.T) {
 			if err != nil {
 				_ = cmd.Process.Kill()
 				_ = cmd.Wait()
-				if servicesRequired() {
+				if mockstest.Required() {
 					t.Fatalf("env up --env %s: %v\nstderr: %s", provider, err, stderr.String())
 				}
 				t.Skipf("env up --env %s unavailable: %v", provider, err)
