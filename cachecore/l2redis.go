@@ -95,6 +95,22 @@ func (c *tierStatCounters) snapshot() TierStats {
 	}
 }
 
+// admit counts one stored value a tier read: one that did not decode (err) is corrupt and
+// a miss, one whose retention has ended is a miss, the rest are hits.
+func (c *tierStatCounters) admit(e Entry, err error, now time.Time) (Entry, bool) {
+	if err != nil {
+		c.corrupt.Add(1)
+		c.misses.Add(1)
+		return Entry{}, false
+	}
+	if e.retention(now) < 0 {
+		c.misses.Add(1)
+		return Entry{}, false
+	}
+	c.hits.Add(1)
+	return e, true
+}
+
 // atomicFloat is a float64 updated atomically through its bits.
 type atomicFloat struct{ bits atomic.Uint64 }
 
@@ -217,17 +233,7 @@ func (r *RedisTier) key(k string) string { return r.prefix + k }
 // retention has ended, is a miss. It counts the outcome.
 func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 	e, err := DecodeEntry(b)
-	if err != nil {
-		r.stats.corrupt.Add(1)
-		r.stats.misses.Add(1)
-		return Entry{}, false
-	}
-	if e.retention(now) < 0 {
-		r.stats.misses.Add(1)
-		return Entry{}, false
-	}
-	r.stats.hits.Add(1)
-	return e, true
+	return r.stats.admit(e, err, now)
 }
 
 // Get returns the entry stored for key.

@@ -272,17 +272,7 @@ func (d *DynamoTier) decodeItem(item map[string]types.AttributeValue, now time.T
 	if b, ok := item[dynamoAttrEnv].(*types.AttributeValueMemberB); ok {
 		e, err = DecodeEntry(b.Value)
 	}
-	if err != nil {
-		d.stats.corrupt.Add(1)
-		d.stats.misses.Add(1)
-		return Entry{}, false
-	}
-	if e.retention(now) < 0 {
-		d.stats.misses.Add(1)
-		return Entry{}, false
-	}
-	d.stats.hits.Add(1)
-	return e, true
+	return d.stats.admit(e, err, now)
 }
 
 // Get returns the entry stored for key.
