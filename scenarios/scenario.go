@@ -1,0 +1,273 @@
+package scenarios
+
+import "time"
+
+// Scenario is one parsed, defaulted and validated scenario file: what load to offer, to
+// which cache configuration, in which environment, and what counts as a pass. Its YAML
+// keys are the contract of DESIGN.md ("The scenario file"); every field below lists its key
+// and its default.
+type Scenario struct {
+	// Name (name) identifies the scenario in reports; default: the file name without .yaml.
+	Name string `yaml:"name" json:"name"`
+	// Description (description) is one line for `cachebench list`.
+	Description string `yaml:"description" json:"description,omitempty"`
+	// Seed (seed) makes the run reproducible: the same seed gives the same sequence of keys,
+	// operations and inter-arrival gaps. Default 1.
+	Seed int64 `yaml:"seed" json:"seed"`
+	// Duration (duration) is how long load is offered after warm-up. Default 30s when
+	// Requests is 0. At most one of Duration and Requests may be set.
+	Duration time.Duration `yaml:"duration" json:"duration_ns"`
+	// Requests (requests) ends the measured part after this many requests instead.
+	Requests int64 `yaml:"requests" json:"requests,omitempty"`
+	// Warmup (warmup) is offered before the measured part and excluded from every figure.
+	// Default 0.
+	Warmup time.Duration `yaml:"warmup" json:"warmup_ns"`
+
+	Arrival Arrival `yaml:"arrival" json:"arrival"`
+	Keys    Keys    `yaml:"keys" json:"keys"`
+	Ops     Ops     `yaml:"ops" json:"ops"`
+	Cache   Cache   `yaml:"cache" json:"cache"`
+	Lambda  Lambda  `yaml:"lambda" json:"lambda"`
+	// Network (network) names the network profile for every service ("none",
+	// "aws-same-az", "aws-cross-az", ...), or sets one per service. Default "none".
+	Network Network `yaml:"network" json:"network"`
+	Stripe  Stripe  `yaml:"stripe" json:"stripe"`
+	// Faults (faults) are scheduled against the services during the measured part; their
+	// times count from its start (after warm-up).
+	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
+	// Thresholds (thresholds) are pass/fail expressions over the result, such as
+	// "p99 < 50ms" or "l1.hit_ratio > 0.8".
+	Thresholds []string `yaml:"thresholds" json:"thresholds,omitempty"`
+	// Sweep (sweep) maps dotted keys (cache.l1.ttl) to lists of values; Expand turns a
+	// scenario with a sweep into one scenario per combination.
+	Sweep []SweepAxis `yaml:"-" json:"sweep,omitempty"`
+
+	// File is the path the scenario was read from ("" for built-in ones it is
+	// "scenarios/NAME.yaml").
+	File string `yaml:"-" json:"file,omitempty"`
+	// Point names this scenario's sweep point ("cache.l1.ttl=10s,lambda.memory_mb=512"),
+	// empty when it is not part of a sweep.
+	Point string `yaml:"-" json:"point,omitempty"`
+}
+
+// Arrival models (arrival.model).
+const (
+	ArrivalConstant = "constant" // one request every 1/rate, open loop
+	ArrivalPoisson  = "poisson"  // exponential gaps with mean 1/rate, open loop
+	ArrivalRamp     = "ramp"     // rate rises linearly from `from` to `to` over the duration
+	ArrivalSteps    = "steps"    // piecewise-constant rates, each for its `for`
+	ArrivalClosed   = "closed"   // fixed concurrency, each worker waits `think` between requests
+)
+
+// Arrival (arrival) is how requests are offered.
+type Arrival struct {
+	// Model is constant (default), poisson, ramp, steps or closed.
+	Model string `yaml:"model" json:"model"`
+	// Rate is requests per second for constant and poisson. Default 100.
+	Rate float64 `yaml:"rate" json:"rate,omitempty"`
+	// From and To are the start and end rates of a ramp (requests per second).
+	From float64 `yaml:"from" json:"from,omitempty"`
+	To   float64 `yaml:"to" json:"to,omitempty"`
+	// Steps are the rates of a steps model, in order; after the last, it holds.
+	Steps []Step `yaml:"steps" json:"steps,omitempty"`
+	// Concurrency is the number of workers of the closed model. Default 10.
+	Concurrency int `yaml:"concurrency" json:"concurrency,omitempty"`
+	// Think is the pause of a closed-model worker between its requests. Default 0.
+	Think time.Duration `yaml:"think" json:"think_ns,omitempty"`
+}
+
+// Step is one rate of a steps arrival model.
+type Step struct {
+	Rate float64       `yaml:"rate" json:"rate"`
+	For  time.Duration `yaml:"for" json:"for_ns"`
+}
+
+// Key distributions (keys.distribution).
+const (
+	DistUniform = "uniform"
+	DistZipf    = "zipf"
+	DistHotspot = "hotspot"
+	DistTrace   = "trace"
+)
+
+// Keys (keys) is which objects are asked for, and how often each.
+type Keys struct {
+	// Object is the Stripe object type read: customer (default), subscription, price,
+	// invoice or product. Mix, when set, replaces it.
+	Object string `yaml:"object" json:"object,omitempty"`
+	// Mix gives several object types with their shares of requests, e.g.
+	// {customer: 0.7, subscription: 0.3}; shares must sum to 1.
+	Mix map[string]float64 `yaml:"mix" json:"mix,omitempty"`
+	// Count is the number of distinct objects (per type). Default 10000.
+	Count int `yaml:"count" json:"count"`
+	// Distribution is uniform (default), zipf, hotspot or trace.
+	Distribution string `yaml:"distribution" json:"distribution"`
+	// ZipfS is the Zipf exponent s (> 0; 1.0 default). Ranks are shuffled onto keys with
+	// the seed, so the most popular key is not always key 0.
+	ZipfS float64 `yaml:"zipf_s" json:"zipf_s,omitempty"`
+	// HotShare of the traffic goes to HotKeys (a fraction of Count) for hotspot; defaults
+	// 0.8 and 0.2. HotMove, when > 0, moves the hot set to other keys at that interval.
+	HotShare float64       `yaml:"hot_share" json:"hot_share,omitempty"`
+	HotKeys  float64       `yaml:"hot_keys" json:"hot_keys,omitempty"`
+	HotMove  time.Duration `yaml:"hot_move" json:"hot_move_ns,omitempty"`
+	// Trace is a CSV file of time,key,operation rows (time in seconds from the start, key an
+	// object ID, operation get or update) replayed by the trace distribution; a relative
+	// path is relative to the scenario file.
+	Trace string `yaml:"trace" json:"trace,omitempty"`
+	// Expand lists expansions requested with every read (e.g. [default_payment_method]).
+	Expand []string `yaml:"expand" json:"expand,omitempty"`
+}
+
+// Ops (ops) is the share of each operation; they must sum to 1. Default get: 1.
+type Ops struct {
+	Get    float64 `yaml:"get" json:"get"`
+	Update float64 `yaml:"update" json:"update"`
+}
+
+// Cache (cache) configures cachecore.
+type Cache struct {
+	L1 L1 `yaml:"l1" json:"l1"`
+	L2 L2 `yaml:"l2" json:"l2"`
+	L3 L3 `yaml:"l3" json:"l3"`
+	// Coalesce turns request coalescing on (default true).
+	Coalesce bool `yaml:"coalesce" json:"coalesce"`
+	// Invalidation is webhook (default: the overlay's events are applied to the cache) or
+	// ttl-only (events are ignored; entries live out their TTL).
+	Invalidation string `yaml:"invalidation" json:"invalidation"`
+	// EventMode is what a webhook does: refresh (default) or invalidate.
+	EventMode string `yaml:"event_mode" json:"event_mode"`
+	// NegativeTTL caches "not found" this long; default 30s.
+	NegativeTTL time.Duration `yaml:"negative_ttl" json:"negative_ttl_ns"`
+	// SWR (stale_while_revalidate) serves an expired entry this long while one refresh
+	// runs; default 0 (off).
+	SWR time.Duration `yaml:"stale_while_revalidate" json:"stale_while_revalidate_ns"`
+	// XFetchBeta enables probabilistic early refresh; default 0 (off).
+	XFetchBeta float64 `yaml:"xfetch_beta" json:"xfetch_beta"`
+	// Lease (lease) makes a fleet of instances take a Redis lease before an origin call;
+	// default 0 (off).
+	Lease time.Duration `yaml:"lease" json:"lease_ns"`
+}
+
+// L1 (cache.l1) is the in-process tier.
+type L1 struct {
+	Enabled bool `yaml:"enabled" json:"enabled"` // default true
+	// Policy is lru or tinylfu (default).
+	Policy string `yaml:"policy" json:"policy"`
+	// MaxEntries bounds entries; default 10000.
+	MaxEntries int `yaml:"max_entries" json:"max_entries"`
+	// MaxBytes bounds bytes ("64MiB"); default 64 MiB.
+	MaxBytes ByteSize `yaml:"max_bytes" json:"max_bytes"`
+	// TTL caps an entry's fresh life in L1; default 30s; 0 = no expiry of L1's own.
+	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
+}
+
+// L2 (cache.l2) is Redis.
+type L2 struct {
+	Enabled bool `yaml:"enabled" json:"enabled"` // default true
+	// TTL is the fresh life of entries written to Redis; default 5m.
+	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
+	// TTLJitter spreads L2 and L3 expiries by ±this fraction; default 0.1, at most 0.5.
+	TTLJitter float64 `yaml:"ttl_jitter" json:"ttl_jitter"`
+	// Maxmemory is Redis's maxmemory ("256MiB"); 0 (default) leaves the server's setting.
+	Maxmemory ByteSize `yaml:"maxmemory" json:"maxmemory"`
+	// Eviction is Redis's maxmemory-policy; default allkeys-lru (used with Maxmemory).
+	Eviction string `yaml:"eviction" json:"eviction"`
+	// AutoPipeline uses go-redis AutoPipeline; default false.
+	AutoPipeline bool `yaml:"autopipeline" json:"autopipeline"`
+}
+
+// L3 (cache.l3) is DynamoDB.
+type L3 struct {
+	Enabled bool `yaml:"enabled" json:"enabled"` // default true
+	// TTL is the fresh life of entries written to DynamoDB; default 24h.
+	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
+}
+
+// Lambda (lambda) is the virtual Lambda fleet.
+type Lambda struct {
+	// Enabled runs each request in a simulated Lambda execution environment (default
+	// true); false runs one long-lived process sharing one cache.
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// MemoryMB is the function's memory, 128 to 10240; default 512.
+	MemoryMB int `yaml:"memory_mb" json:"memory_mb"`
+	// Arch is arm64 (default) or x86_64.
+	Arch string `yaml:"arch" json:"arch"`
+	// MaxConcurrency caps concurrent environments; default 100.
+	MaxConcurrency int `yaml:"max_concurrency" json:"max_concurrency"`
+	// IdleTimeout is the mean idle time after which an environment is recycled; default 10m.
+	IdleTimeout time.Duration `yaml:"idle_timeout" json:"idle_timeout_ns"`
+}
+
+// Network (network) is a profile name for every service, or one per service. In YAML it
+// is either a string (`network: aws-same-az`) or a map
+// (`network: {redis: aws-same-az, stripe: stripe-internet}`), where a service may also get
+// custom figures (`redis: {latency: 500us, jitter: 100us, bandwidth: 100MiB}`).
+type Network struct {
+	Redis    NetLink `json:"redis"`
+	DynamoDB NetLink `json:"dynamodb"`
+	Stripe   NetLink `json:"stripe"`
+}
+
+// NetLink is the network between the cache and one service: a named profile, or custom
+// figures when Profile is "custom".
+type NetLink struct {
+	Profile string `yaml:"profile" json:"profile"`
+	// Latency is the mean added round-trip time; Jitter its standard deviation.
+	Latency time.Duration `yaml:"latency" json:"latency_ns,omitempty"`
+	Jitter  time.Duration `yaml:"jitter" json:"jitter_ns,omitempty"`
+	// Bandwidth is bytes per second each way; 0 = unlimited.
+	Bandwidth ByteSize `yaml:"bandwidth" json:"bandwidth,omitempty"`
+}
+
+// Stripe (stripe) is the Stripe overlay's behaviour.
+type Stripe struct {
+	// Mode is the rate-limit profile: test (default, 25 req/s), live (100 req/s) or none.
+	// It applies both to the overlay's 429 emulation and to the cache's client-side limiter.
+	Mode string `yaml:"mode" json:"mode"`
+	// WebhookDelay is the mean delay before an event is delivered; default 1s.
+	WebhookDelay time.Duration `yaml:"webhook_delay" json:"webhook_delay_ns"`
+	// WebhookDuplicates is the share of events delivered twice; default 0.
+	WebhookDuplicates float64 `yaml:"webhook_duplicates" json:"webhook_duplicates"`
+	// WebhookReorder is the share of events delivered after a later one; default 0.
+	WebhookReorder float64 `yaml:"webhook_reorder" json:"webhook_reorder"`
+}
+
+// Fault targets and kinds (faults[].target, faults[].kind).
+const (
+	TargetRedis    = "redis"
+	TargetDynamoDB = "dynamodb"
+	TargetStripe   = "stripe"
+
+	FaultDown      = "down"       // refuse connections; open ones are cut
+	FaultPause     = "pause"      // accept, but pass no bytes
+	FaultLatency   = "latency"    // add `latency` (± `jitter`) to each round trip
+	FaultReset     = "reset"      // reset connections (TCP RST)
+	FaultBandwidth = "bandwidth"  // limit to `bandwidth` bytes per second
+	FaultRateLimit = "rate_limit" // stripe only: answer every request 429
+	FaultErrors    = "errors"     // stripe only: answer `rate` of requests with 500
+)
+
+// Fault (faults[]) is one fault window against one service.
+type Fault struct {
+	At     time.Duration `yaml:"at" json:"at_ns"`
+	For    time.Duration `yaml:"for" json:"for_ns"`
+	Target string        `yaml:"target" json:"target"`
+	Kind   string        `yaml:"kind" json:"kind"`
+	// Latency and Jitter are the added delay of a latency fault.
+	Latency time.Duration `yaml:"latency" json:"latency_ns,omitempty"`
+	Jitter  time.Duration `yaml:"jitter" json:"jitter_ns,omitempty"`
+	// Bandwidth is the limit of a bandwidth fault, bytes per second.
+	Bandwidth ByteSize `yaml:"bandwidth" json:"bandwidth,omitempty"`
+	// Rate is the share of requests an errors fault fails (0 < rate <= 1).
+	Rate float64 `yaml:"rate" json:"rate,omitempty"`
+}
+
+// SweepAxis is one key of a sweep with its values, in file order.
+type SweepAxis struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
+
+// ByteSize is a size in bytes, written in YAML as an integer or with a unit: 512KiB,
+// 64MiB, 1GiB, 100MB (decimal units are powers of 1000, binary ones of 1024).
+type ByteSize int64
