@@ -1,0 +1,206 @@
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// Request is one request of the stream. The caller owns it and passes it to
+// Generator.Next or NextKey to be filled in; its strings point into tables the generator
+// built up front, so filling it allocates nothing.
+type Request struct {
+	// At is the intended start: the offset from the start of the run (warm-up included)
+	// at which the request is due. Latency counts from here.
+	At time.Duration
+	// Op is the operation.
+	Op Op
+	// Object is the object type (customer, subscription, ...).
+	Object string
+	// Index is the key index in [0, Generator.Count()); with a mix of object types the
+	// pair (Object, Index) names one object.
+	Index int
+	// ID is the object's Stripe ID, such as "cus_cb0000000042" (see IDs).
+	ID string
+}
+
+// Generator is the request stream of a scenario: arrival times, object types, keys and
+// operations, each drawn from its own stream seeded from the scenario's seed, so that the
+// same seed gives the same requests and changing one part (the arrival model, say) does
+// not change the others. Like vegeta's attacker, one goroutine (the pacer) should draw
+// from it; it is not safe for concurrent use.
+type Generator struct {
+	closed   bool
+	sched    Schedule // the arrival times; nil for the closed model and for a trace
+	expected float64
+
+	keys    KeyChooser
+	objects objectChooser
+	ids     []idTable // per object type, parallel to objects.names
+	ops     opChooser
+
+	trace *Trace     // the trace of a trace scenario, whose rows supply everything
+	rows  []traceRow // its rows before the horizon
+	row   int
+}
+
+// NewGenerator returns the request stream of s over [0, horizon) (horizon <= 0: no end;
+// not for ramp), normally the warm-up plus the duration. For a closed arrival model it has
+// no times: Next reports false and NextKey gives the requests. For the trace distribution
+// the trace file (see TracePath) supplies the times, keys and operations, and s.Arrival
+// is ignored unless it is closed, in which case NextKey replays the trace's keys without
+// their times. It returns every problem with s it finds, each naming its field.
+func NewGenerator(s *scenarios.Scenario, horizon time.Duration) (*Generator, error) {
+	seed := uint64(s.Seed)
+	g := &Generator{}
+	var errs []error
+	isTrace := distribution(s.Keys) == scenarios.DistTrace
+	g.closed = Closed(s.Arrival)
+	if g.closed {
+		if err := CheckArrival(s.Arrival, horizon); err != nil {
+			errs = append(errs, err)
+		}
+	} else if !isTrace {
+		sched, err := NewSchedule(s.Arrival, horizon, derive(seed, streamArrivals))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		g.sched = sched
+		g.expected = Expected(s.Arrival, horizon)
+	}
+	if isTrace {
+		tr, err := LoadTrace(TracePath(s))
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // the file, not its contents (those errors name file:line)
+			err = fmt.Errorf("keys.trace: %w", err)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			g.trace = tr
+			g.rows = tr.rows[:tr.requests(horizon)]
+			if !g.closed {
+				g.expected = float64(len(g.rows))
+			}
+		}
+	} else {
+		keys, err := NewKeys(s.Keys, derive(seed, streamKeys))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		g.keys = keys
+		objs, err := newObjectChooser(s.Keys, derive(seed, streamObjects))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		g.objects = objs
+		ops, err := newOpChooser(s.Ops, derive(seed, streamOps))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		g.ops = ops
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if g.trace == nil {
+		for _, obj := range g.objects.names {
+			g.ids = append(g.ids, newIDTable(obj, g.keys.Count()))
+		}
+	}
+	return g, nil
+}
+
+// Closed reports whether the generator has no schedule (the closed model): use NextKey.
+func (g *Generator) Closed() bool { return g.closed }
+
+// Expected returns the expected number of requests before the horizon: the integral of
+// the arrival rate, the trace's number of rows before the horizon, +Inf with no horizon,
+// and 0 for the closed model.
+func (g *Generator) Expected() float64 { return g.expected }
+
+// Count returns the number of distinct keys (per object type): keys.count, or the number
+// of distinct keys of a trace.
+func (g *Generator) Count() int {
+	if g.trace != nil {
+		return g.trace.Count()
+	}
+	return g.keys.Count()
+}
+
+// Objects returns the object types the requests ask for.
+func (g *Generator) Objects() []string {
+	if g.trace == nil {
+		return append([]string(nil), g.objects.names...)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, obj := range g.trace.objects {
+		if !seen[obj] {
+			seen[obj] = true
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+// Next fills r with the next request, At included, and reports whether there is one: it
+// reports false past the horizon, at the end of a trace, and always for the closed model.
+// It does not allocate.
+func (g *Generator) Next(r *Request) bool {
+	if g.closed {
+		return false
+	}
+	if g.trace != nil {
+		if g.row >= len(g.rows) {
+			return false
+		}
+		g.fillRow(r)
+		r.At = g.rows[g.row-1].at
+		return true
+	}
+	at, ok := g.sched.Next()
+	if !ok {
+		return false
+	}
+	r.At = at
+	g.fill(r)
+	return true
+}
+
+// NextKey fills r with the next request's object, key and operation, leaving r.At as the
+// caller set it: a closed-model worker sets r.At to the time elapsed since the start, which
+// a moving hot set follows. It reports false only at the end of a trace. It does not
+// allocate.
+func (g *Generator) NextKey(r *Request) bool {
+	if g.trace != nil {
+		if g.row >= len(g.rows) {
+			return false
+		}
+		g.fillRow(r)
+		return true
+	}
+	g.fill(r)
+	return true
+}
+
+func (g *Generator) fill(r *Request) {
+	o := g.objects.next()
+	k := g.keys.Next(r.At)
+	r.Object = g.objects.names[o]
+	r.Index = k
+	r.ID = g.ids[o].id(k)
+	r.Op = g.ops.next()
+}
+
+func (g *Generator) fillRow(r *Request) {
+	row := g.rows[g.row]
+	g.row++
+	r.Object = g.trace.objects[row.key]
+	r.ID = g.trace.ids[row.key]
+	r.Index = int(row.key)
+	r.Op = row.op
+}
