@@ -15,7 +15,8 @@ type Scenario struct {
 	// operations and inter-arrival gaps. Default 1.
 	Seed int64 `yaml:"seed" json:"seed"`
 	// Duration (duration) is how long load is offered after warm-up. Default 30s when
-	// Requests is 0. At most one of Duration and Requests may be set.
+	// Requests is 0. At most one of Duration and Requests may be set; a file that sets
+	// requests runs no default duration.
 	Duration time.Duration `yaml:"duration" json:"duration_ns"`
 	// Requests (requests) ends the measured part after this many requests instead.
 	Requests int64 `yaml:"requests" json:"requests,omitempty"`
@@ -29,7 +30,8 @@ type Scenario struct {
 	Cache   Cache   `yaml:"cache" json:"cache"`
 	Lambda  Lambda  `yaml:"lambda" json:"lambda"`
 	// Network (network) names the network profile for every service ("none",
-	// "aws-same-az", "aws-cross-az", ...), or sets one per service. Default "none".
+	// "aws-same-az", "aws-cross-az", ...), or sets one per service. Default "none". See
+	// NetworkFor for how a single name spreads over the services.
 	Network Network `yaml:"network" json:"network"`
 	Stripe  Stripe  `yaml:"stripe" json:"stripe"`
 	// Faults (faults) are scheduled against the services during the measured part; their
@@ -42,12 +44,16 @@ type Scenario struct {
 	// scenario with a sweep into one scenario per combination.
 	Sweep []SweepAxis `yaml:"-" json:"sweep,omitempty"`
 
-	// File is the path the scenario was read from ("" for built-in ones it is
-	// "scenarios/NAME.yaml").
+	// File is the path the scenario was read from; for a built-in one it is
+	// "scenarios/NAME.yaml".
 	File string `yaml:"-" json:"file,omitempty"`
 	// Point names this scenario's sweep point ("cache.l1.ttl=10s,lambda.memory_mb=512"),
 	// empty when it is not part of a sweep.
 	Point string `yaml:"-" json:"point,omitempty"`
+
+	// src remembers where each key was written (file line or --set override), so that
+	// Validate can point at it. nil for a Scenario built in Go.
+	src *source
 }
 
 // Arrival models (arrival.model).
@@ -64,6 +70,7 @@ type Arrival struct {
 	// Model is constant (default), poisson, ramp, steps or closed.
 	Model string `yaml:"model" json:"model"`
 	// Rate is requests per second for constant and poisson. Default 100.
+	// A ramp needs Duration (it rises over it), not Requests.
 	Rate float64 `yaml:"rate" json:"rate,omitempty"`
 	// From and To are the start and end rates of a ramp (requests per second).
 	From float64 `yaml:"from" json:"from,omitempty"`
@@ -83,6 +90,8 @@ type Step struct {
 }
 
 // Key distributions (keys.distribution).
+// uniform: every key equally likely; zipf: rank r has weight 1/r^zipf_s; hotspot: hot_share
+// of the traffic to hot_keys of the keys; trace: replay keys.trace.
 const (
 	DistUniform = "uniform"
 	DistZipf    = "zipf"
@@ -118,7 +127,9 @@ type Keys struct {
 	Expand []string `yaml:"expand" json:"expand,omitempty"`
 }
 
-// Ops (ops) is the share of each operation; they must sum to 1. Default get: 1.
+// Ops (ops) is the share of each operation; they must sum to 1. Default get: 1. When a
+// file (or an override) gives only one of them, the other is 1 minus it: `ops: {update:
+// 0.05}` means get 0.95.
 type Ops struct {
 	Get    float64 `yaml:"get" json:"get"`
 	Update float64 `yaml:"update" json:"update"`
@@ -136,7 +147,8 @@ type Cache struct {
 	Invalidation string `yaml:"invalidation" json:"invalidation"`
 	// EventMode is what a webhook does: refresh (default) or invalidate.
 	EventMode string `yaml:"event_mode" json:"event_mode"`
-	// NegativeTTL caches "not found" this long; default 30s.
+	// NegativeTTL caches "not found" this long; default 30s; 0 turns negative caching
+	// off (cachecore's Config.NegativeTTL wants a negative value for that).
 	NegativeTTL time.Duration `yaml:"negative_ttl" json:"negative_ttl_ns"`
 	// SWR (stale_while_revalidate) serves an expired entry this long while one refresh
 	// runs; default 0 (off).
@@ -148,14 +160,28 @@ type Cache struct {
 	Lease time.Duration `yaml:"lease" json:"lease_ns"`
 }
 
+// L1 policies (cache.l1.policy).
+const (
+	PolicyLRU     = "lru"
+	PolicyTinyLFU = "tinylfu"
+)
+
+// Invalidation modes (cache.invalidation) and webhook event modes (cache.event_mode).
+const (
+	InvalidationWebhook = "webhook"
+	InvalidationTTLOnly = "ttl-only"
+	EventModeRefresh    = "refresh"
+	EventModeInvalidate = "invalidate"
+)
+
 // L1 (cache.l1) is the in-process tier.
 type L1 struct {
 	Enabled bool `yaml:"enabled" json:"enabled"` // default true
 	// Policy is lru or tinylfu (default).
 	Policy string `yaml:"policy" json:"policy"`
-	// MaxEntries bounds entries; default 10000.
+	// MaxEntries bounds entries; default 10000; at least 1.
 	MaxEntries int `yaml:"max_entries" json:"max_entries"`
-	// MaxBytes bounds bytes ("64MiB"); default 64 MiB.
+	// MaxBytes bounds bytes ("64MiB"); default 64 MiB; at least 1KiB.
 	MaxBytes ByteSize `yaml:"max_bytes" json:"max_bytes"`
 	// TTL caps an entry's fresh life in L1; default 30s; 0 = no expiry of L1's own.
 	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
@@ -164,13 +190,15 @@ type L1 struct {
 // L2 (cache.l2) is Redis.
 type L2 struct {
 	Enabled bool `yaml:"enabled" json:"enabled"` // default true
-	// TTL is the fresh life of entries written to Redis; default 5m.
+	// TTL is the fresh life of entries written to Redis; default 5m; must be > 0.
 	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
 	// TTLJitter spreads L2 and L3 expiries by ±this fraction; default 0.1, at most 0.5.
 	TTLJitter float64 `yaml:"ttl_jitter" json:"ttl_jitter"`
 	// Maxmemory is Redis's maxmemory ("256MiB"); 0 (default) leaves the server's setting.
 	Maxmemory ByteSize `yaml:"maxmemory" json:"maxmemory"`
-	// Eviction is Redis's maxmemory-policy; default allkeys-lru (used with Maxmemory).
+	// Eviction is Redis's maxmemory-policy; default allkeys-lru (used with Maxmemory):
+	// allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu,
+	// volatile-random, volatile-ttl or noeviction.
 	Eviction string `yaml:"eviction" json:"eviction"`
 	// AutoPipeline uses go-redis AutoPipeline; default false.
 	AutoPipeline bool `yaml:"autopipeline" json:"autopipeline"`
@@ -179,9 +207,15 @@ type L2 struct {
 // L3 (cache.l3) is DynamoDB.
 type L3 struct {
 	Enabled bool `yaml:"enabled" json:"enabled"` // default true
-	// TTL is the fresh life of entries written to DynamoDB; default 24h.
+	// TTL is the fresh life of entries written to DynamoDB; default 24h; must be > 0.
 	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
 }
+
+// Lambda architectures (lambda.arch).
+const (
+	ArchARM64 = "arm64"
+	ArchX8664 = "x86_64"
+)
 
 // Lambda (lambda) is the virtual Lambda fleet.
 type Lambda struct {
@@ -199,9 +233,12 @@ type Lambda struct {
 }
 
 // Network (network) is a profile name for every service, or one per service. In YAML it
-// is either a string (`network: aws-same-az`) or a map
-// (`network: {redis: aws-same-az, stripe: stripe-internet}`), where a service may also get
-// custom figures (`redis: {latency: 500us, jitter: 100us, bandwidth: 100MiB}`).
+// is either a string (`network: aws-same-az`, spread over the services as NetworkFor
+// says) or a map (`network: {redis: aws-same-az, stripe: stripe-internet}`), where a
+// service may also get custom figures (`redis: {latency: 500us, jitter: 100us,
+// bandwidth: 100MiB}`, profile custom). Services the map leaves out keep their profile
+// (default none). The profiles are none, aws-same-az, aws-cross-az, aws-dynamodb,
+// stripe-internet and custom (see Profiles).
 type Network struct {
 	Redis    NetLink `json:"redis"`
 	DynamoDB NetLink `json:"dynamodb"`
@@ -209,7 +246,7 @@ type Network struct {
 }
 
 // NetLink is the network between the cache and one service: a named profile, or custom
-// figures when Profile is "custom".
+// figures when Profile is "custom" (the figures must be 0 for a named profile).
 type NetLink struct {
 	Profile string `yaml:"profile" json:"profile"`
 	// Latency is the mean added round-trip time; Jitter its standard deviation.
@@ -218,6 +255,13 @@ type NetLink struct {
 	// Bandwidth is bytes per second each way; 0 = unlimited.
 	Bandwidth ByteSize `yaml:"bandwidth" json:"bandwidth,omitempty"`
 }
+
+// Stripe rate-limit modes (stripe.mode).
+const (
+	StripeModeTest = "test"
+	StripeModeLive = "live"
+	StripeModeNone = "none"
+)
 
 // Stripe (stripe) is the Stripe overlay's behaviour.
 type Stripe struct {
@@ -247,7 +291,11 @@ const (
 	FaultErrors    = "errors"     // stripe only: answer `rate` of requests with 500
 )
 
-// Fault (faults[]) is one fault window against one service.
+// Fault (faults[]) is one fault window against one service. At and For are required (For
+// > 0); when the run is timed (duration), the window must end by its end. Latency and
+// Jitter belong to a latency fault, Bandwidth to a bandwidth fault, Rate to an errors
+// fault; rate_limit and errors target stripe only. Two faults of the same kind on the
+// same target may not overlap.
 type Fault struct {
 	At     time.Duration `yaml:"at" json:"at_ns"`
 	For    time.Duration `yaml:"for" json:"for_ns"`
@@ -262,7 +310,8 @@ type Fault struct {
 	Rate float64 `yaml:"rate" json:"rate,omitempty"`
 }
 
-// SweepAxis is one key of a sweep with its values, in file order.
+// SweepAxis is one key of a sweep with its values, in file order. Key is a dotted key as
+// Set takes it; Values are the values' YAML text (10s, 512, lru).
 type SweepAxis struct {
 	Key    string   `json:"key"`
 	Values []string `json:"values"`
