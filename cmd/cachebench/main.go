@@ -10,7 +10,8 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-// Exit codes of the command line (DESIGN.md): 0 success, 1 a threshold failed, 2 bad input.
+// Exit codes of the command line (DESIGN.md): 0 success, 1 a threshold failed (see
+// run.go), 2 bad input, 3 a failure of the run.
 const (
 	exitOK       = 0
 	exitBadInput = 2
@@ -45,6 +46,10 @@ func run(args []string) int {
 	if errors.As(err, &ue) {
 		return exitBadInput
 	}
+	var ce exitCodeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	return exitFailure
 }
 
@@ -59,6 +64,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newEnvCmd())
+	root.AddCommand(newListCmd(), newRunCmd(), newEnvCmd())
 	return root
 }

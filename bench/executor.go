@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/cachebench/cachebench/cachecore"
+	"github.com/cachebench/cachebench/reports"
+)
+
+// errThrottled is a request refused because the fleet is at its concurrency limit, as
+// Lambda answers 429 TooManyRequestsException.
+var errThrottled = errors.New("lambda: throttled at the concurrency limit (TooManyRequestsException)")
+
+// executor runs requests in cache instances: one long-lived process (single) or a
+// virtual Lambda fleet.
+type executor interface {
+	// invoke runs fn in an instance. It returns errThrottled when no instance may take
+	// the request, and fn's error otherwise.
+	invoke(ctx context.Context, rec *Recorder, fn func(*instance) error) error
+	// apply hands a webhook event to the fleet: one instance applies it to the shared
+	// tiers, and the others' L1s learn of it through Redis pub/sub.
+	apply(ctx context.Context, ev *stripe.Event) error
+	// originStats sums the origin counters of every instance, past and present.
+	originStats() cachecore.OriginStats
+	// cacheStats sums the cache counters of every instance, past and present.
+	cacheStats() cachecore.Stats
+	// lambda returns the fleet's figures, nil for a single process.
+	lambda() *reports.Lambda
+	// mark takes the baseline at the start of the measured part, so the fleet's figures
+	// leave the warm-up out.
+	mark()
+	// sample returns the environments alive now and cold starts so far (0, 0 for single).
+	sample() (envs, coldStarts int64)
+	close() error
+}
+
+// single is one process with one cache, taking any number of requests at once: a
+// container service rather than Lambda.
+type single struct {
+	inst *instance
+	once sync.Once
+	err  error
+}
+
+func (s *single) invoke(_ context.Context, _ *Recorder, fn func(*instance) error) error {
+	return fn(s.inst)
+}
+
+func (s *single) apply(ctx context.Context, ev *stripe.Event) error {
+	return s.inst.cache.Apply(ctx, ev)
+}
+
+func (s *single) originStats() cachecore.OriginStats { return s.inst.origin.Stats() }
+
+func (s *single) cacheStats() cachecore.Stats { return s.inst.cache.Stats() }
+
+func (s *single) lambda() *reports.Lambda { return nil }
+
+func (s *single) sample() (int64, int64) { return 0, 0 }
+
+func (s *single) mark() {}
+
+func (s *single) close() error {
+	s.once.Do(func() { s.err = s.inst.close() })
+	return s.err
+}
+
+// addOrigin adds b's counters to a.
+func addOrigin(a *cachecore.OriginStats, b cachecore.OriginStats) {
+	a.Calls += b.Calls
+	a.Fetches += b.Fetches
+	a.RateLimited += b.RateLimited
+	a.Retries += b.Retries
+	a.Errors += b.Errors
+	a.NotFound += b.NotFound
+}
+
+// addTier adds b's counters to a.
+func addTier(a *cachecore.TierCounts, b cachecore.TierCounts) {
+	a.Hits += b.Hits
+	a.StaleHits += b.StaleHits
+	a.Misses += b.Misses
+	a.Backfills += b.Backfills
+	a.Sets += b.Sets
+	a.SetsRefused += b.SetsRefused
+	a.Errors += b.Errors
+	a.Timeouts += b.Timeouts
+	a.Bypassed += b.Bypassed
+	a.BreakerOpens += b.BreakerOpens
+}
+
+// addStats adds b's counters to a.
+func addStats(a *cachecore.Stats, b cachecore.Stats) {
+	addTier(&a.L1, b.L1)
+	addTier(&a.L2, b.L2)
+	addTier(&a.L3, b.L3)
+	a.OriginFetches += b.OriginFetches
+	a.OriginNotFound += b.OriginNotFound
+	a.OriginErrors += b.OriginErrors
+	a.Coalesced += b.Coalesced
+	a.EarlyRefreshes += b.EarlyRefreshes
+	a.BackgroundRefreshes += b.BackgroundRefreshes
+	a.BackgroundErrors += b.BackgroundErrors
+	a.EventsApplied += b.EventsApplied
+	a.EventsIgnored += b.EventsIgnored
+	a.EventsStale += b.EventsStale
+	a.InvalidationsSent += b.InvalidationsSent
+	a.InvalidationsReceived += b.InvalidationsReceived
+}

@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cachebench/cachebench/cachecore"
+	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// instance is one cache as one process holds it: its own L1, its own connections to
+// Redis, DynamoDB and Stripe, and its own client-side rate limiter. A run without the
+// Lambda fleet has one; with it, each execution environment has one.
+type instance struct {
+	cache  *cachecore.Cache
+	origin *cachecore.StripeOrigin
+	redis  redis.UniversalClient
+	l2     *cachecore.RedisTier
+	l3     *cachecore.DynamoTier
+	http   *http.Client
+}
+
+// namespace is what keeps one run's data apart from another's on shared services.
+type namespace struct {
+	redisPrefix string
+	table       string
+	channel     string
+}
+
+// newInstance builds a cache for scenario s on world w. The DynamoDB table must exist
+// (setupTable) before the first instance is built.
+func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns namespace, id string) (*instance, error) {
+	inst := &instance{http: w.HTTPClient()}
+	ok := false
+	defer func() {
+		if !ok {
+			inst.close()
+		}
+	}()
+	origin, err := cachecore.NewStripeOrigin(cachecore.StripeOriginConfig{
+		Client:    w.StripeClient(inst.http),
+		RateLimit: s.Stripe.Mode,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stripe origin: %w", err)
+	}
+	inst.origin = origin
+	cfg := cachecore.Config{
+		Origin:               origin,
+		L2TTL:                s.Cache.L2.TTL,
+		L3TTL:                s.Cache.L3.TTL,
+		TTLJitter:            s.Cache.L2.TTLJitter,
+		NegativeTTL:          s.Cache.NegativeTTL,
+		StaleWhileRevalidate: s.Cache.SWR,
+		XFetchBeta:           s.Cache.XFetchBeta,
+		NoCoalesce:           !s.Cache.Coalesce,
+		EventMode:            s.Cache.EventMode,
+		InvalidationChannel:  ns.channel,
+		InstanceID:           id,
+	}
+	if s.Cache.L1.Enabled {
+		l1, err := cachecore.NewL1(cachecore.L1Config{
+			Policy:     s.Cache.L1.Policy,
+			MaxEntries: s.Cache.L1.MaxEntries,
+			MaxBytes:   int64(s.Cache.L1.MaxBytes),
+			TTL:        s.Cache.L1.TTL,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("l1: %w", err)
+		}
+		cfg.L1 = l1
+	}
+	if s.Cache.L2.Enabled || s.Cache.Lease > 0 {
+		inst.redis = w.RedisClient()
+		if err := inst.redis.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("redis: connect: %w", err)
+		}
+		cfg.Redis = inst.redis
+		cfg.LeaseTTL = s.Cache.Lease
+	}
+	if s.Cache.L2.Enabled {
+		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
+			Client: inst.redis, Prefix: ns.redisPrefix, AutoPipeline: s.Cache.L2.AutoPipeline,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("l2: %w", err)
+		}
+		inst.l2 = l2
+		cfg.L2 = l2
+	}
+	if s.Cache.L3.Enabled {
+		ddb, err := w.DynamoDBClient(ctx, inst.http)
+		if err != nil {
+			return nil, fmt.Errorf("dynamodb: %w", err)
+		}
+		l3, err := cachecore.NewDynamoTier(ctx, cachecore.DynamoConfig{Client: ddb, Table: ns.table})
+		if err != nil {
+			return nil, fmt.Errorf("l3: %w", err)
+		}
+		inst.l3 = l3
+		cfg.L3 = l3
+	}
+	c, err := cachecore.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	inst.cache = c
+	ok = true
+	return inst, nil
+}
+
+// close releases the instance's cache and connections.
+func (in *instance) close() error {
+	var errs []error
+	if in.cache != nil {
+		errs = append(errs, in.cache.Close())
+	}
+	if in.redis != nil {
+		if err := in.redis.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	in.http.CloseIdleConnections()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,171 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cachebench/cachebench/mocks/netsim"
+	"github.com/cachebench/cachebench/reports"
+)
+
+// assemble builds the result from the collector's totals and the run's counters.
+func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Window, end time.Time, interrupted bool) *reports.Result {
+	s := r.s
+	t := col.total
+	cfg, _ := json.Marshal(s)
+	measuredFor := end.Sub(r.measured)
+	if measuredFor < 0 {
+		measuredFor = 0
+	}
+	res := &reports.Result{
+		Schema: reports.Schema,
+		Scenario: reports.ScenarioRef{
+			Name: s.Name, File: s.File, Seed: s.Seed, Point: s.Point, Config: cfg,
+		},
+		Environment: describe(r.world),
+		StartedAt:   r.measured.UTC().Format(time.RFC3339Nano),
+		DurationS:   measuredFor.Seconds(),
+		WarmupS:     r.warmup.Seconds(),
+		Interrupted: interrupted,
+		Notes:       append([]string(nil), r.notes...),
+	}
+	c := t.c
+	res.Requests = reports.Requests{
+		Total: c.gets + c.updates, Errors: c.errors, OK: c.gets + c.updates - c.errors,
+		Gets: c.gets, Updates: c.updates, NotFound: c.notFound,
+	}
+	if measuredFor > 0 {
+		res.Requests.RatePerS = float64(res.Requests.Total) / measuredFor.Seconds()
+	}
+	if len(t.errKinds) > 0 {
+		res.Requests.ErrorKinds = map[string]int64{}
+		for k, n := range t.errKinds {
+			res.Requests.ErrorKinds[k] = n
+		}
+	}
+	res.LatencyUS = summary(t.lat)
+	res.ServiceUS = summary(t.svc)
+	if t.upd.TotalCount() > 0 {
+		u := summary(t.upd)
+		res.UpdateLatencyUS = &u
+	}
+	tr := tierRatios(&c, s.Cache.L1.Enabled, s.Cache.L2.Enabled, s.Cache.L3.Enabled)
+	res.Tiers = reports.Tiers{L1: tr[0], L2: tr[1], L3: tr[2]}
+
+	o := col.originNow
+	o0 := col.originAt
+	ov := r.world.Overlay.Stats()
+	res.Origin = reports.Origin{
+		Calls:              int64(o.Calls - o0.Calls),
+		RateLimited:        int64(o.RateLimited - o0.RateLimited),
+		Retries:            int64(o.Retries - o0.Retries),
+		Errors:             int64(o.Errors - o0.Errors),
+		OverlayRateLimited: int64(ov.RateLimited - col.overlay0),
+	}
+	res.Origin.CallsSaved = c.gets - res.Origin.Calls
+	if limit := readLimit(s.Stripe.Mode); limit > 0 && measuredFor > 0 {
+		res.Origin.RateLimitShare = float64(res.Origin.Calls) / measuredFor.Seconds() / limit
+	}
+	res.Consistency = reports.Consistency{ReadsChecked: c.checked, StaleReads: c.stale}
+	if c.checked > 0 {
+		res.Consistency.StaleRatio = float64(c.stale) / float64(c.checked)
+	}
+	if c.stale > 0 {
+		res.Consistency.MaxStalenessMS = float64(t.stale.Max())
+		res.Consistency.P99StalenessMS = float64(t.stale.ValueAtQuantile(99))
+	}
+	if s.Ops.Update > 0 || s.Cache.Invalidation == "webhook" {
+		res.Webhooks = &reports.Webhooks{
+			Emitted: int64(ov.EventsEmitted), Delivered: int64(ov.EventsDelivered), Duplicated: int64(ov.EventsDuplicated),
+			Reordered: int64(ov.EventsReordered), Applied: r.applied.Load(), Rejected: r.rejected.Load(),
+		}
+	}
+	res.Lambda = r.exec.lambda()
+
+	res.Generator = reports.Generator{
+		Model: s.Arrival.Model, Scheduled: gl.scheduled, LateOver1ms: gl.late,
+		PeakWorkers: r.peakInFlight.Load(),
+	}
+	if gl.lag != nil && gl.scheduled > 0 {
+		res.Generator.LateRatio = float64(gl.late) / float64(gl.scheduled)
+		res.Generator.LagP99US = float64(gl.lag.ValueAtQuantile(99))
+		res.Generator.LagMaxUS = float64(gl.lag.Max())
+		if res.Generator.LateRatio > 0.01 && gl.saturated == 0 {
+			res.Generator.Bottleneck = true
+			res.Notes = append(res.Notes, fmt.Sprintf(
+				"the load generator fell behind its schedule: %.1f%% of requests started more than 1 ms late (p99 lag %s) while the system had room; latencies still count from the intended times, but the offered rate was not met: lower arrival.rate or give the machine more cores",
+				100*res.Generator.LateRatio, reports.FormatUS(res.Generator.LagP99US)))
+		}
+		if gl.saturated > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf(
+				"%d requests waited for one of the %d in-flight slots: the system could not keep up with the offered rate; their wait counts in the latency",
+				gl.saturated, r.opt.MaxInFlight))
+		}
+	}
+	res.Timeline = col.timeline
+	for _, w := range windows {
+		f := reports.Fault{
+			Target: w.Target, Kind: w.Kind,
+			AtS: w.PlannedAt.Seconds(), ForS: w.PlannedFor.Seconds(), Err: w.Err,
+		}
+		if !w.Start.IsZero() {
+			f.StartS = w.Start.Sub(r.measured).Seconds()
+		}
+		if !w.End.IsZero() {
+			f.EndS = w.End.Sub(r.measured).Seconds()
+		}
+		res.Faults = append(res.Faults, f)
+	}
+	res.Histograms = reports.Histograms{
+		Latency: encode(t.lat), Service: encode(t.svc),
+	}
+	if t.upd.TotalCount() > 0 {
+		res.Histograms.Update = encode(t.upd)
+	}
+	if t.stale.TotalCount() > 0 {
+		res.Histograms.Staleness = encode(t.stale)
+	}
+	res.Thresholds = reports.Evaluate(res, r.thresholds)
+	return res
+}
+
+// readLimit is the Stripe read limit of a rate-limit mode, requests per second
+// (docs.stripe.com/rate-limits): 0 for none.
+func readLimit(mode string) float64 {
+	switch mode {
+	case "live":
+		return 100
+	case "none":
+		return 0
+	default:
+		return 25
+	}
+}
+
+// summary turns a histogram of microseconds into the result's latency block.
+func summary(h *hdrhistogram.Histogram) reports.Latency {
+	if h.TotalCount() == 0 {
+		return reports.Latency{}
+	}
+	return reports.Latency{
+		P50:   float64(h.ValueAtQuantile(50)),
+		P90:   float64(h.ValueAtQuantile(90)),
+		P99:   float64(h.ValueAtQuantile(99)),
+		P999:  float64(h.ValueAtQuantile(99.9)),
+		Max:   float64(h.Max()),
+		Mean:  h.Mean(),
+		Count: h.TotalCount(),
+	}
+}
+
+// encode returns h in HdrHistogram's compressed V2 encoding, base64.
+func encode(h *hdrhistogram.Histogram) string {
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

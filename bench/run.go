@@ -1,0 +1,586 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/cachebench/cachebench/bench/workload"
+	"github.com/cachebench/cachebench/cachecore"
+	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/netsim"
+	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// Options are the settings of a run that are not part of the scenario.
+type Options struct {
+	// Progress receives a live progress line once a second ("\r"-rewritten); nil means
+	// none. Give it a terminal only.
+	Progress io.Writer
+	// Log receives notes as they happen (nil discards them).
+	Log io.Writer
+	// MaxInFlight bounds the requests in flight at once in an open-loop run; beyond it the
+	// dispatcher waits, and the wait counts in every latency (it is measured from the
+	// intended start). 0 means 10000.
+	MaxInFlight int
+	// DrainTimeout bounds the wait for requests still in flight when the schedule ends or
+	// the run is interrupted; 0 means 30s.
+	DrainTimeout time.Duration
+	// Hooks are for tests of the harness itself.
+	Hooks Hooks
+}
+
+// Hooks let tests of the harness inject behaviour into the request path.
+type Hooks struct {
+	// BeforeRead, when set, runs in the worker before each measured read, after the
+	// service-time clock has started; at is the read's intended offset from the start of
+	// the run and intended its intended start time.
+	BeforeRead func(at time.Duration, intended time.Time)
+	// Dispatched, when set, sees every request in the order the generator produced it
+	// (warm-up included), from the dispatching goroutine.
+	Dispatched func(workload.Request)
+}
+
+// lateThreshold is how late a dispatch may be before it counts as late.
+const lateThreshold = time.Millisecond
+
+// Run runs scenario s (one sweep point: call scenarios.Expand first) against env and
+// returns its result. A cancelled ctx (Ctrl-C) ends the run early: the requests in
+// flight finish, and the result is marked interrupted. Errors are returned only when no
+// result could be produced (a service that does not answer, a bad configuration).
+func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options) (*reports.Result, error) {
+	if len(s.Sweep) > 0 {
+		return nil, errors.New("bench: scenario has a sweep: expand it with scenarios.Expand and run each point")
+	}
+	if opt.MaxInFlight <= 0 {
+		opt.MaxInFlight = 10000
+	}
+	if opt.DrainTimeout <= 0 {
+		opt.DrainTimeout = 30 * time.Second
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	thresholds, err := reports.ParseThresholds(s.Thresholds)
+	if err != nil {
+		return nil, err
+	}
+
+	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancelSetup()
+	wcfg, err := worldConfig(s)
+	if err != nil {
+		return nil, err
+	}
+	world, err := mocks.NewWorld(setupCtx, env, wcfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = world.Close(cctx)
+	}()
+
+	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds}
+	r.ns = newNamespace()
+	notes, restore := applyRedisMemory(setupCtx, env, s)
+	r.notes = append(r.notes, world.Notes()...)
+	r.notes = append(r.notes, notes...)
+	defer restore()
+	defer r.dropNamespace(env)
+
+	if err := r.setup(setupCtx); err != nil {
+		return nil, err
+	}
+	defer r.exec.close()
+	return r.run(ctx)
+}
+
+// runner holds one run's state.
+type runner struct {
+	s          *scenarios.Scenario
+	opt        Options
+	world      *mocks.World
+	ns         namespace
+	exec       executor
+	gen        *workload.Generator
+	keys       map[string][]string // object type -> cache key per index
+	thresholds []reports.ParsedThreshold
+	notes      []string
+
+	start, measured time.Time
+	warmup          time.Duration
+
+	mu        sync.Mutex
+	recorders []*Recorder
+
+	// webhook counters
+	applied, rejected atomic.Int64
+	updateSeq         atomic.Int64
+
+	inFlight, peakInFlight atomic.Int64
+}
+
+func newNamespace() namespace {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	return namespace{
+		redisPrefix: "cb:" + id + ":",
+		table:       "cachebench-" + id,
+		channel:     "cachebench:" + id + ":invalidate",
+	}
+}
+
+// setup builds the executor and the request generator, and subscribes to webhooks.
+func (r *runner) setup(ctx context.Context) error {
+	s := r.s
+	r.warmup = s.Warmup
+	horizon := s.Warmup + s.Duration
+	if s.Requests > 0 {
+		horizon = 0 // the generator's own end (count, or the trace's end)
+	}
+	gen, err := workload.NewGenerator(s, horizon)
+	if err != nil {
+		return fmt.Errorf("scenario %s: %w", s.Name, err)
+	}
+	r.gen = gen
+	r.keys = map[string][]string{}
+	for _, obj := range objectTypes(s) {
+		ids := workload.IDs(obj, s.Keys.Count)
+		keys := make([]string, len(ids))
+		for i, id := range ids {
+			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
+		}
+		r.keys[obj] = keys
+	}
+	if s.Lambda.Enabled {
+		f, err := newFleet(ctx, r)
+		if err != nil {
+			return err
+		}
+		r.exec = f
+	} else {
+		inst, err := newInstance(ctx, s, r.world, r.ns, "process")
+		if err != nil {
+			return err
+		}
+		r.exec = &single{inst: inst}
+	}
+	if s.Cache.Invalidation == "webhook" {
+		secret := r.world.WebhookSecret()
+		r.world.Overlay.Subscribe(func(ctx context.Context, payload []byte, sig string) error {
+			ev, err := webhook.ConstructEvent(payload, sig, secret)
+			if err != nil {
+				r.rejected.Add(1)
+				return err
+			}
+			if err := r.exec.apply(ctx, &ev); err != nil {
+				r.rejected.Add(1)
+				return err
+			}
+			r.applied.Add(1)
+			return nil
+		})
+	}
+	return nil
+}
+
+// objectTypes lists the object types a scenario reads.
+func objectTypes(s *scenarios.Scenario) []string {
+	if len(s.Keys.Mix) == 0 {
+		return []string{s.Keys.Object}
+	}
+	out := make([]string, 0, len(s.Keys.Mix))
+	for _, obj := range cachecore.ObjectTypes {
+		if s.Keys.Mix[obj] > 0 {
+			out = append(out, obj)
+		}
+	}
+	return out
+}
+
+func (r *runner) newRecorder() *Recorder {
+	rec := NewRecorder()
+	r.mu.Lock()
+	r.recorders = append(r.recorders, rec)
+	r.mu.Unlock()
+	return rec
+}
+
+// run offers the load, collects the figures and assembles the result.
+func (r *runner) run(ctx context.Context) (*reports.Result, error) {
+	// Begin a moment ahead so the first requests are not late by the setup's tail.
+	r.start = time.Now().Add(20 * time.Millisecond)
+	r.measured = r.start.Add(r.warmup)
+
+	col := newCollector(r)
+	colDone := make(chan struct{})
+	stopCol := make(chan struct{})
+	go func() { defer close(colDone); col.loop(stopCol) }()
+
+	var tl *netsim.Timeline
+	if len(r.s.Faults) > 0 {
+		var err error
+		tl, err = netsim.RunTimeline(ctx, r.measured, toScheduled(r.s.Faults), r.world.Injectors())
+		if err != nil {
+			close(stopCol)
+			<-colDone
+			return nil, fmt.Errorf("faults: %w", err)
+		}
+	}
+
+	var gl generatorLag
+	interrupted := false
+	if workload.Closed(r.s.Arrival) {
+		interrupted = r.runClosed(ctx)
+	} else {
+		gl, interrupted = r.runOpen(ctx)
+	}
+	end := time.Now()
+	var windows []netsim.Window
+	if tl != nil {
+		tl.Stop()
+		windows = tl.Wait()
+	}
+	close(stopCol)
+	<-colDone
+	res := r.assemble(col, gl, windows, end, interrupted)
+	return res, nil
+}
+
+// generatorLag is the dispatcher's account of its own punctuality.
+type generatorLag struct {
+	scheduled, late int64
+	lag             *hdrhistogram.Histogram
+	saturated       int64 // dispatches that waited for a free slot (MaxInFlight)
+}
+
+// runOpen dispatches requests at their intended times whatever the system does, and
+// waits for those in flight. It reports whether ctx ended the run early.
+func (r *runner) runOpen(ctx context.Context) (generatorLag, bool) {
+	gl := generatorLag{lag: newLatencyHist()}
+	work := make(chan workload.Request)
+	var wg sync.WaitGroup
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	slots := make(chan struct{}, r.opt.MaxInFlight)
+	var workers int
+	measuredLeft := r.s.Requests
+	interrupted := false
+	// The dispatcher keeps its OS thread so that preciseSleep blocks only this thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var req workload.Request
+loop:
+	for r.gen.Next(&req) {
+		if r.s.Requests > 0 && req.At >= r.warmup {
+			if measuredLeft == 0 {
+				break
+			}
+			measuredLeft--
+		}
+		if r.opt.Hooks.Dispatched != nil {
+			r.opt.Hooks.Dispatched(req)
+		}
+		target := r.start.Add(req.At)
+		if !waitUntil(ctx, target) {
+			interrupted = true
+			break
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			gl.saturated++
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				interrupted = true
+				break loop
+			}
+		}
+		if req.At >= r.warmup {
+			lag := time.Since(target)
+			gl.scheduled++
+			if lag > lateThreshold {
+				gl.late++
+			}
+			recordUS(gl.lag, lag)
+		}
+		select {
+		case work <- req:
+		default:
+			// No idle worker: start one. Workers stay for the rest of the run.
+			workers++
+			wg.Add(1)
+			rec := r.newRecorder()
+			first := req
+			go func() {
+				defer wg.Done()
+				r.serve(reqCtx, rec, first)
+				<-slots
+				for q := range work {
+					r.serve(reqCtx, rec, q)
+					<-slots
+				}
+			}()
+		}
+	}
+	close(work)
+	if !r.drain(&wg, cancelReqs) {
+		r.notes = append(r.notes, fmt.Sprintf("requests still in flight %s after the end were cancelled", r.opt.DrainTimeout))
+	}
+	return gl, interrupted
+}
+
+// waitUntil sleeps until t in slices of at most 5 ms, so a cancelled ctx ends the wait
+// promptly. It reports false when ctx ended.
+func waitUntil(ctx context.Context, t time.Time) bool {
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		d := time.Until(t)
+		if d <= 0 {
+			return true
+		}
+		preciseSleep(min(d, 5*time.Millisecond))
+	}
+}
+
+// runClosed runs Concurrency workers that each send a request, wait for the answer,
+// think, and send the next, until the duration or request count is reached.
+func (r *runner) runClosed(ctx context.Context) bool {
+	a := r.s.Arrival
+	var genMu sync.Mutex
+	var wg sync.WaitGroup
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	end := r.measured.Add(r.s.Duration)
+	var measuredLeft atomic.Int64
+	measuredLeft.Store(r.s.Requests)
+	time.Sleep(time.Until(r.start))
+	for i := 0; i < a.Concurrency; i++ {
+		wg.Add(1)
+		rec := r.newRecorder()
+		go func() {
+			defer wg.Done()
+			var req workload.Request
+			for ctx.Err() == nil {
+				now := time.Now()
+				if r.s.Requests == 0 && !now.Before(end) {
+					return
+				}
+				genMu.Lock()
+				ok := r.gen.NextKey(&req)
+				genMu.Unlock()
+				if !ok {
+					return
+				}
+				req.At = now.Sub(r.start)
+				if r.opt.Hooks.Dispatched != nil {
+					genMu.Lock()
+					r.opt.Hooks.Dispatched(req)
+					genMu.Unlock()
+				}
+				if r.s.Requests > 0 && req.At >= r.warmup && measuredLeft.Add(-1) < 0 {
+					return
+				}
+				r.serve(reqCtx, rec, req)
+				if a.Think > 0 {
+					select {
+					case <-time.After(a.Think):
+					case <-ctx.Done():
+					}
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return false
+	case <-ctx.Done():
+	}
+	if !r.drain(&wg, cancelReqs) {
+		r.notes = append(r.notes, fmt.Sprintf("requests still in flight %s after the end were cancelled", r.opt.DrainTimeout))
+	}
+	return true
+}
+
+// drain waits for the workers, cancelling their requests after DrainTimeout. It reports
+// whether they finished on their own.
+func (r *runner) drain(wg *sync.WaitGroup, cancel context.CancelFunc) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(r.opt.DrainTimeout):
+		cancel()
+		<-done
+		return false
+	}
+}
+
+// serve runs one request and records it, unless it belongs to the warm-up.
+func (r *runner) serve(ctx context.Context, rec *Recorder, req workload.Request) {
+	n := r.inFlight.Add(1)
+	for {
+		p := r.peakInFlight.Load()
+		if n <= p || r.peakInFlight.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	defer r.inFlight.Add(-1)
+	intended := r.start.Add(req.At)
+	measured := req.At >= r.warmup
+	began := time.Now()
+	if req.Op == workload.OpUpdate {
+		err := r.update(ctx, &req)
+		if !measured {
+			return
+		}
+		lat := time.Since(intended)
+		if err != nil {
+			rec.Error(lat, false, err)
+			return
+		}
+		rec.Update(lat)
+		return
+	}
+	if measured && r.opt.Hooks.BeforeRead != nil {
+		r.opt.Hooks.BeforeRead(req.At, intended)
+	}
+	key := r.keys[req.Object][req.Index]
+	var res cachecore.Result
+	err := r.exec.invoke(ctx, rec, func(in *instance) error {
+		var err error
+		res, err = in.cache.GetKey(ctx, key)
+		return err
+	})
+	end := time.Now()
+	if !measured {
+		return
+	}
+	notFound := errors.Is(err, cachecore.ErrNotFound)
+	if err != nil && !notFound {
+		rec.Error(end.Sub(intended), true, err)
+		return
+	}
+	served := -1
+	switch res.Tier {
+	case cachecore.TierL1:
+		served = servedL1
+	case cachecore.TierL2:
+		served = servedL2
+	case cachecore.TierL3:
+		served = servedL3
+	case cachecore.TierOrigin:
+		served = servedOrigin
+	}
+	checked, stale := false, false
+	var staleBy time.Duration
+	if !notFound && res.Version > 0 {
+		v := r.world.Overlay.Check(req.Object, req.ID, res.Version, end)
+		if v.Known {
+			checked = true
+			stale = !v.Current
+			staleBy = v.StaleBy
+		}
+	}
+	rec.Read(end.Sub(intended), end.Sub(began), served, notFound, checked, stale, staleBy)
+}
+
+// update changes the object's metadata through the Stripe overlay. It models a change
+// made elsewhere (the dashboard, another service): it goes to the overlay directly, not
+// through the cache's rate-limited client, and reaches the cache only as a webhook.
+func (r *runner) update(ctx context.Context, req *workload.Request) error {
+	seq := r.updateSeq.Add(1)
+	_, err := r.world.Overlay.Update(ctx, req.Object, req.ID, map[string]string{
+		"cachebench_update": strconv.FormatInt(seq, 10),
+	})
+	return err
+}
+
+// toScheduled converts the scenario's faults to the timeline's.
+func toScheduled(fs []scenarios.Fault) []netsim.Scheduled {
+	out := make([]netsim.Scheduled, len(fs))
+	for i, f := range fs {
+		out[i] = netsim.Scheduled{
+			At: f.At, For: f.For, Target: f.Target,
+			Fault: netsim.Fault{Kind: f.Kind, Latency: f.Latency, Jitter: f.Jitter, Bandwidth: int64(f.Bandwidth), Rate: f.Rate},
+		}
+	}
+	return out
+}
+
+// applyRedisMemory sets Redis's maxmemory and eviction policy for the run and returns a
+// function that restores the old values. A Redis that refuses CONFIG (a managed service,
+// the embedded stand-in) gets a note instead.
+func applyRedisMemory(ctx context.Context, env *mocks.Env, s *scenarios.Scenario) ([]string, func()) {
+	if !s.Cache.L2.Enabled || s.Cache.L2.Maxmemory <= 0 {
+		return nil, func() {}
+	}
+	c := env.RedisClient
+	old, err := c.ConfigGet(ctx, "maxmemory*").Result()
+	if err != nil {
+		return []string{fmt.Sprintf("cache.l2.maxmemory was not applied: this Redis refuses CONFIG GET (%v); the server's own limit holds", err)}, func() {}
+	}
+	policy := s.Cache.L2.Eviction
+	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(int64(s.Cache.L2.Maxmemory), 10)).Err(); err != nil {
+		return []string{fmt.Sprintf("cache.l2.maxmemory was not applied: %v", err)}, func() {}
+	}
+	var notes []string
+	if err := c.ConfigSet(ctx, "maxmemory-policy", policy).Err(); err != nil {
+		notes = append(notes, fmt.Sprintf("cache.l2.eviction %q was not applied: %v", policy, err))
+	}
+	return notes, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if v, ok := old["maxmemory"]; ok {
+			_ = c.ConfigSet(ctx, "maxmemory", v).Err()
+		}
+		if v, ok := old["maxmemory-policy"]; ok {
+			_ = c.ConfigSet(ctx, "maxmemory-policy", v).Err()
+		}
+	}
+}
+
+// dropNamespace deletes the run's Redis keys and DynamoDB table, so runs do not share
+// data and a long session does not fill the services.
+func (r *runner) dropNamespace(env *mocks.Env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if r.s.Cache.L2.Enabled {
+		iter := env.RedisClient.Scan(ctx, 0, r.ns.redisPrefix+"*", 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 1000 {
+				_ = env.RedisClient.Del(ctx, batch...).Err()
+				batch = batch[:0]
+			}
+		}
+		if len(batch) > 0 {
+			_ = env.RedisClient.Del(ctx, batch...).Err()
+		}
+	}
+	if r.s.Cache.L3.Enabled {
+		_ = mocks.DropTable(ctx, env, r.ns.table)
+	}
+}

@@ -1,0 +1,68 @@
+package bench
+
+import (
+	"fmt"
+
+	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/netsim"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
+	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// worldConfig turns the scenario's network, fault and Stripe keys into the mocks' World
+// configuration.
+func worldConfig(s *scenarios.Scenario) (mocks.WorldConfig, error) {
+	var cfg mocks.WorldConfig
+	var err error
+	if cfg.Redis, err = profile(s.Network.Redis); err != nil {
+		return cfg, fmt.Errorf("network.redis: %w", err)
+	}
+	if cfg.DynamoDB, err = profile(s.Network.DynamoDB); err != nil {
+		return cfg, fmt.Errorf("network.dynamodb: %w", err)
+	}
+	if cfg.Stripe, err = profile(s.Network.Stripe); err != nil {
+		return cfg, fmt.Errorf("network.stripe: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, f := range s.Faults {
+		if !seen[f.Target] {
+			seen[f.Target] = true
+			cfg.FaultTargets = append(cfg.FaultTargets, f.Target)
+		}
+	}
+	cfg.Overlay = stripeoverlay.Config{
+		Mode: s.Stripe.Mode,
+		Seed: s.Seed,
+		Webhook: stripeoverlay.WebhookConfig{
+			Delay:      s.Stripe.WebhookDelay,
+			Duplicates: s.Stripe.WebhookDuplicates,
+			Reorder:    s.Stripe.WebhookReorder,
+		},
+	}
+	return cfg, nil
+}
+
+// profile resolves a scenario's network link to a netsim profile.
+func profile(l scenarios.NetLink) (netsim.Profile, error) {
+	switch l.Profile {
+	case "", "none":
+		return netsim.Lookup("none")
+	case "custom":
+		return netsim.Custom(l.Latency, l.Jitter, int64(l.Bandwidth)), nil
+	}
+	return netsim.Lookup(l.Profile)
+}
+
+// describe is the result's environment block: what answered for each tier and the
+// network in front of it.
+func describe(w *mocks.World) reports.Environment {
+	e := w.Env
+	return reports.Environment{
+		Provider: e.Provider,
+		Redis:    e.Redis.Backend,
+		DynamoDB: e.DynamoDB.Backend,
+		Stripe:   e.Stripe.Backend + " behind the cachebench Stripe overlay",
+		Network:  w.Profiles(),
+	}
+}

@@ -1,0 +1,269 @@
+package mocks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/redis/go-redis/v9"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+
+	"github.com/cachebench/cachebench/mocks/netsim"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
+)
+
+// Service names, as fault targets and network keys use them.
+const (
+	ServiceRedis    = "redis"
+	ServiceDynamoDB = "dynamodb"
+	ServiceStripe   = "stripe"
+)
+
+// WorldConfig says what to put between the cache and the services of an Env.
+type WorldConfig struct {
+	// Redis, DynamoDB and Stripe are the network profiles in front of each service.
+	Redis, DynamoDB, Stripe netsim.Profile
+	// FaultTargets lists the services that faults will be injected into: each gets a
+	// proxy even when its profile adds nothing.
+	FaultTargets []string
+	// Overlay configures the Stripe overlay; its Upstream is set to the Env's Stripe.
+	Overlay stripeoverlay.Config
+}
+
+// World is an Env seen through the network: a Toxiproxy proxy in front of each service
+// whose profile adds latency or which faults will target, and the Stripe overlay in
+// front of the Stripe API. The cache talks to the proxies; the chain for Stripe is
+// client → proxy (network profile) → overlay (versions, 429s, webhooks) → Stripe API.
+type World struct {
+	Env *Env
+	// Overlay is the Stripe overlay: versions, updates, webhooks, 429s, staleness oracle.
+	Overlay *stripeoverlay.Overlay
+
+	cfg     WorldConfig
+	net     *netsim.Network
+	proxies map[string]*netsim.Proxy
+	notes   []string
+
+	redisAddrs []string
+	ddbURL     string
+	stripeURL  string
+}
+
+// NewWorld builds the proxies and the overlay in front of env. The caller closes the
+// World (env stays open).
+func NewWorld(ctx context.Context, env *Env, cfg WorldConfig) (w *World, err error) {
+	w = &World{Env: env, cfg: cfg, proxies: map[string]*netsim.Proxy{}}
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = w.Close(cctx)
+			w = nil
+		}
+	}()
+	faulted := map[string]bool{}
+	for _, t := range cfg.FaultTargets {
+		switch t {
+		case ServiceRedis, ServiceDynamoDB, ServiceStripe:
+			faulted[t] = true
+		default:
+			return nil, fmt.Errorf("fault target %q is unknown: use redis, dynamodb or stripe", t)
+		}
+	}
+	w.net = netsim.NewNetwork()
+
+	oc := cfg.Overlay
+	oc.Upstream = env.Stripe.URL
+	ov, err := stripeoverlay.New(oc)
+	if err != nil {
+		return nil, fmt.Errorf("stripe overlay: %w", err)
+	}
+	w.Overlay = ov
+	if err := ov.Start(); err != nil {
+		return nil, fmt.Errorf("stripe overlay: %w", err)
+	}
+	w.stripeURL = ov.URL()
+
+	// Redis: one proxy for a standalone server. A cluster's clients follow MOVED
+	// redirections to the nodes' own addresses, which one proxy cannot stand in for.
+	w.redisAddrs = env.Redis.Addrs
+	if needsProxy(cfg.Redis, faulted[ServiceRedis]) {
+		if env.Redis.Cluster || len(env.Redis.Addrs) != 1 {
+			if faulted[ServiceRedis] {
+				return nil, errors.New("faults cannot target a Redis Cluster: its clients follow redirections to every node, which one proxy cannot stand in for; use a standalone Redis for fault scenarios")
+			}
+			w.notes = append(w.notes, fmt.Sprintf("network profile %q was not applied to Redis: it is a cluster, and its clients follow redirections to every node", cfg.Redis.Name))
+		} else {
+			p, err := w.net.Proxy(ServiceRedis, env.Redis.Addrs[0], cfg.Redis)
+			if err != nil {
+				return nil, fmt.Errorf("redis proxy: %w", err)
+			}
+			w.proxies[ServiceRedis] = p
+			w.redisAddrs = []string{p.Addr()}
+		}
+	}
+
+	w.ddbURL = env.DynamoDB.Endpoint
+	if needsProxy(cfg.DynamoDB, faulted[ServiceDynamoDB]) {
+		if env.DynamoDB.Endpoint == "" {
+			if faulted[ServiceDynamoDB] {
+				return nil, errors.New("faults cannot target AWS DynamoDB itself; give a DynamoDB Local endpoint (CACHEBENCH_DYNAMODB_ENDPOINT) for fault scenarios")
+			}
+			w.notes = append(w.notes, fmt.Sprintf("network profile %q was not applied to DynamoDB: it is AWS itself, with its own network", cfg.DynamoDB.Name))
+		} else {
+			u, err := url.Parse(env.DynamoDB.Endpoint)
+			if err != nil {
+				return nil, fmt.Errorf("dynamodb endpoint %q: %w", env.DynamoDB.Endpoint, err)
+			}
+			p, err := w.net.Proxy(ServiceDynamoDB, hostPort(u), cfg.DynamoDB)
+			if err != nil {
+				return nil, fmt.Errorf("dynamodb proxy: %w", err)
+			}
+			w.proxies[ServiceDynamoDB] = p
+			u.Host = p.Addr()
+			w.ddbURL = u.String()
+		}
+	}
+
+	if needsProxy(cfg.Stripe, faulted[ServiceStripe]) {
+		u, err := url.Parse(w.stripeURL)
+		if err != nil {
+			return nil, fmt.Errorf("stripe overlay URL %q: %w", w.stripeURL, err)
+		}
+		p, err := w.net.Proxy(ServiceStripe, hostPort(u), cfg.Stripe)
+		if err != nil {
+			return nil, fmt.Errorf("stripe proxy: %w", err)
+		}
+		w.proxies[ServiceStripe] = p
+		u.Host = p.Addr()
+		w.stripeURL = u.String()
+	}
+	return w, nil
+}
+
+// needsProxy reports whether a service needs a proxy: its profile adds something, or
+// faults will target it.
+func needsProxy(p netsim.Profile, faulted bool) bool {
+	return faulted || p.Latency > 0 || p.Jitter > 0 || p.Bandwidth > 0
+}
+
+// hostPort returns u's host:port, with the scheme's default port when it has none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// Notes are what the World could not do as asked (a profile not applied, and why).
+func (w *World) Notes() []string { return append([]string(nil), w.notes...) }
+
+// Profiles names the network profile in front of each service ("none" where no proxy
+// stands).
+func (w *World) Profiles() map[string]string {
+	out := map[string]string{}
+	for svc, p := range map[string]netsim.Profile{ServiceRedis: w.cfg.Redis, ServiceDynamoDB: w.cfg.DynamoDB, ServiceStripe: w.cfg.Stripe} {
+		if w.proxies[svc] == nil || p.Name == "" {
+			out[svc] = "none"
+			continue
+		}
+		out[svc] = p.Name
+	}
+	return out
+}
+
+// WebhookSecret is the secret the overlay signs webhooks with.
+func (w *World) WebhookSecret() string { return w.Overlay.WebhookSecret() }
+
+// RedisClient returns a new Redis client (its own connection pool) that reaches Redis
+// through the network. The caller closes it.
+func (w *World) RedisClient() redis.UniversalClient {
+	opts := *w.Env.redisOptions
+	opts.Addrs = append([]string(nil), w.redisAddrs...)
+	return redis.NewUniversalClient(&opts)
+}
+
+// HTTPClient returns a new HTTP client with its own connections, for one cache
+// instance's DynamoDB and Stripe clients. The caller closes its idle connections when
+// done.
+func (w *World) HTTPClient() *http.Client {
+	return &http.Client{Timeout: 80 * time.Second, Transport: newTransport()}
+}
+
+// DynamoDBClient returns a DynamoDB client that reaches DynamoDB through the network,
+// using hc for its connections.
+func (w *World) DynamoDBClient(ctx context.Context, hc *http.Client) (*dynamodb.Client, error) {
+	ep := w.Env.DynamoDB
+	ep.Endpoint = w.ddbURL
+	return newDynamoDBClient(ctx, ep, hc)
+}
+
+// StripeClient returns a stripe-go client (no retries of its own) that reaches the
+// Stripe overlay through the network, using hc for its connections.
+func (w *World) StripeClient(hc *http.Client) *stripeclient.API {
+	return newStripeClient(StripeEndpoint{URL: w.stripeURL, Key: w.Env.Stripe.Key}, hc)
+}
+
+// Injectors returns the fault injectors by target: each service's proxy, and for Stripe
+// the overlay for the HTTP kinds (rate_limit, errors) and the proxy for the rest.
+func (w *World) Injectors() map[string]netsim.Injector {
+	out := map[string]netsim.Injector{}
+	for _, svc := range []string{ServiceRedis, ServiceDynamoDB} {
+		if p := w.proxies[svc]; p != nil {
+			out[svc] = p
+		}
+	}
+	out[ServiceStripe] = stripeInjector{overlay: w.Overlay, proxy: w.proxies[ServiceStripe]}
+	return out
+}
+
+// stripeInjector sends the HTTP fault kinds to the overlay and the network kinds to the
+// proxy in front of it.
+type stripeInjector struct {
+	overlay *stripeoverlay.Overlay
+	proxy   *netsim.Proxy
+}
+
+func (s stripeInjector) Inject(f netsim.Fault) (func() error, error) {
+	switch f.Kind {
+	case netsim.KindRateLimit, netsim.KindErrors:
+		return s.overlay.Inject(f)
+	}
+	if s.proxy == nil {
+		return nil, fmt.Errorf("stripe: no proxy stands in front of the Stripe API for a %s fault", f.Kind)
+	}
+	return s.proxy.Inject(f)
+}
+
+// Close stops the proxies and the overlay.
+func (w *World) Close(ctx context.Context) error {
+	var errs []error
+	if w.Overlay != nil {
+		errs = append(errs, w.Overlay.Close(ctx))
+	}
+	if w.net != nil {
+		errs = append(errs, w.net.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// DropTable deletes a DynamoDB table of env if it exists.
+func DropTable(ctx context.Context, env *Env, table string) error {
+	_, err := env.DynamoDBClient.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	var nf *types.ResourceNotFoundException
+	if err != nil && !errors.As(err, &nf) && !strings.Contains(err.Error(), "ResourceNotFound") {
+		return fmt.Errorf("drop table %s: %w", table, err)
+	}
+	return nil
+}

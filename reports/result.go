@@ -1,0 +1,303 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Schema is the version of the result format this package writes and reads.
+const Schema = "cachebench/result/v1"
+
+// Result is one run's result: the contents of result.json. Its keys, names and units are
+// the contract of DESIGN.md ("result.json"); fields beyond it are additions other tools
+// may ignore. Every figure is computed from the counters and histograms it carries, so a
+// reader can recompute it.
+type Result struct {
+	Schema      string      `json:"schema"`
+	Scenario    ScenarioRef `json:"scenario"`
+	Environment Environment `json:"environment"`
+	// StartedAt is when the measured part began (RFC 3339).
+	StartedAt   string  `json:"started_at"`
+	DurationS   float64 `json:"duration_s"`
+	WarmupS     float64 `json:"warmup_s"`
+	Interrupted bool    `json:"interrupted"`
+
+	Requests Requests `json:"requests"`
+	// LatencyUS is the latency of reads in microseconds, measured from each request's
+	// intended start time (corrected for coordinated omission).
+	LatencyUS Latency `json:"latency_us"`
+	// ServiceUS is the latency of reads from the moment a worker began the request: what a
+	// closed-loop benchmark would report. The gap to LatencyUS is queueing.
+	ServiceUS Latency `json:"service_us"`
+	// UpdateLatencyUS is the latency of updates (writes through the Stripe overlay).
+	UpdateLatencyUS *Latency `json:"update_latency_us,omitempty"`
+
+	Tiers       Tiers       `json:"tiers"`
+	Origin      Origin      `json:"origin"`
+	Consistency Consistency `json:"consistency"`
+	Webhooks    *Webhooks   `json:"webhooks,omitempty"`
+	Lambda      *Lambda     `json:"lambda,omitempty"`
+	CostUSD     *Cost       `json:"cost_usd,omitempty"`
+	Generator   Generator   `json:"generator"`
+
+	Timeline   []Second    `json:"timeline"`
+	Faults     []Fault     `json:"faults,omitempty"`
+	Thresholds []Threshold `json:"thresholds"`
+	// Histograms are the encoded HdrHistograms (hdrhistogram-go Encode, base64), so runs
+	// can be merged without loss.
+	Histograms Histograms `json:"histograms"`
+	// Notes are warnings about the run a reader must see: a network profile that could
+	// not be applied, a generator that fell behind.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ScenarioRef names the scenario and carries its effective configuration.
+type ScenarioRef struct {
+	Name  string `json:"name"`
+	File  string `json:"file,omitempty"`
+	Seed  int64  `json:"seed"`
+	Point string `json:"point,omitempty"`
+	// Config is the effective scenario after defaults and overrides.
+	Config json.RawMessage `json:"config"`
+}
+
+// Environment describes what answered for each tier.
+type Environment struct {
+	Provider string `json:"provider"`
+	Redis    string `json:"redis"`
+	DynamoDB string `json:"dynamodb"`
+	Stripe   string `json:"stripe"`
+	// Network is the profile applied in front of each service.
+	Network map[string]string `json:"network,omitempty"`
+}
+
+// Requests counts the measured requests.
+type Requests struct {
+	Total   int64 `json:"total"`
+	OK      int64 `json:"ok"`
+	Errors  int64 `json:"errors"`
+	Gets    int64 `json:"gets"`
+	Updates int64 `json:"updates"`
+	// NotFound counts reads answered "does not exist" (an OK answer).
+	NotFound int64 `json:"not_found"`
+	// RatePerS is the measured completion rate.
+	RatePerS float64 `json:"rate_per_s"`
+	// ErrorKinds counts errors by their first line, at most 20 kinds.
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+}
+
+// Latency is a latency summary in microseconds.
+type Latency struct {
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	Max   float64 `json:"max"`
+	Mean  float64 `json:"mean"`
+	Count int64   `json:"count"`
+}
+
+// Tiers holds the hit counters of each tier, as the callers saw them: a read served by L2
+// is an L1 miss and an L2 hit.
+type Tiers struct {
+	L1 TierStats `json:"l1"`
+	L2 TierStats `json:"l2"`
+	L3 TierStats `json:"l3"`
+}
+
+// TierStats counts the reads that reached a tier and how many it answered.
+type TierStats struct {
+	Enabled  bool    `json:"enabled"`
+	Hits     int64   `json:"hits"`
+	Misses   int64   `json:"misses"`
+	HitRatio float64 `json:"hit_ratio"`
+}
+
+// Origin counts calls to the Stripe API made by the cache.
+type Origin struct {
+	Calls       int64 `json:"calls"`
+	RateLimited int64 `json:"rate_limited"`
+	Retries     int64 `json:"retries"`
+	Errors      int64 `json:"errors"`
+	// CallsSaved is reads minus calls: what the cache spared Stripe.
+	CallsSaved int64 `json:"calls_saved"`
+	// RateLimitShare is calls per second over the mode's read limit (1 = at the limit).
+	RateLimitShare float64 `json:"rate_limit_share"`
+	// OverlayRateLimited counts the 429s the Stripe emulation answered.
+	OverlayRateLimited int64 `json:"overlay_rate_limited"`
+}
+
+// Consistency counts reads checked against the Stripe overlay's staleness oracle.
+type Consistency struct {
+	ReadsChecked   int64   `json:"reads_checked"`
+	StaleReads     int64   `json:"stale_reads"`
+	StaleRatio     float64 `json:"stale_ratio"`
+	MaxStalenessMS float64 `json:"max_staleness_ms"`
+	// P99StalenessMS is the 99th percentile staleness of the stale reads.
+	P99StalenessMS float64 `json:"p99_staleness_ms"`
+}
+
+// Webhooks counts the Stripe overlay's events and what the cache did with them.
+type Webhooks struct {
+	Emitted    int64 `json:"emitted"`
+	Delivered  int64 `json:"delivered"`
+	Duplicated int64 `json:"duplicated"`
+	Reordered  int64 `json:"reordered"`
+	Applied    int64 `json:"applied"`
+	Rejected   int64 `json:"rejected"`
+}
+
+// Lambda summarises the virtual Lambda fleet.
+type Lambda struct {
+	Invocations      int64   `json:"invocations"`
+	ColdStarts       int64   `json:"cold_starts"`
+	PeakEnvironments int64   `json:"peak_environments"`
+	Throttled        int64   `json:"throttled"`
+	BilledMS         int64   `json:"billed_ms"`
+	InitBilledMS     int64   `json:"init_billed_ms"`
+	GBSeconds        float64 `json:"gb_seconds"`
+	MemoryMB         int     `json:"memory_mb"`
+	Arch             string  `json:"arch"`
+	Recycled         int64   `json:"recycled"`
+}
+
+// Cost is the simulated cost of the run in US dollars.
+type Cost struct {
+	LambdaCompute      float64 `json:"lambda_compute"`
+	LambdaRequests     float64 `json:"lambda_requests"`
+	ElastiCache        float64 `json:"elasticache"`
+	DynamoDB           float64 `json:"dynamodb"`
+	Total              float64 `json:"total"`
+	PerMillionRequests float64 `json:"per_million_requests"`
+	// Monthly is the projection at MonthlyRequests, when the user gave a traffic.
+	MonthlyRequests float64 `json:"monthly_requests,omitempty"`
+	Monthly         float64 `json:"monthly,omitempty"`
+	Pricing         string  `json:"pricing,omitempty"`
+}
+
+// Generator reports how well the load generator kept to its schedule.
+type Generator struct {
+	// Model is the arrival model.
+	Model string `json:"model"`
+	// Scheduled is the number of requests the schedule asked for in the measured part.
+	Scheduled int64 `json:"scheduled"`
+	// LateOver1ms counts requests dispatched more than 1 ms after their intended time.
+	LateOver1ms int64   `json:"late_over_1ms"`
+	LateRatio   float64 `json:"late_ratio"`
+	// LagP99US and LagMaxUS are the dispatch lag percentiles, in microseconds.
+	LagP99US float64 `json:"lag_p99_us"`
+	LagMaxUS float64 `json:"lag_max_us"`
+	// Bottleneck is true when the generator, not the system, limited the run.
+	Bottleneck bool `json:"bottleneck"`
+	// PeakWorkers is the most concurrent requests in flight.
+	PeakWorkers int64 `json:"peak_workers"`
+}
+
+// Second is one second of the measured part.
+type Second struct {
+	TS          int     `json:"t_s"`
+	Requests    int64   `json:"requests"`
+	P50US       float64 `json:"p50_us"`
+	P99US       float64 `json:"p99_us"`
+	L1HitRatio  float64 `json:"l1_hit_ratio"`
+	L2HitRatio  float64 `json:"l2_hit_ratio"`
+	L3HitRatio  float64 `json:"l3_hit_ratio"`
+	Errors      int64   `json:"errors"`
+	OriginCalls int64   `json:"origin_calls"`
+	RateLimited int64   `json:"rate_limited"`
+	StaleReads  int64   `json:"stale_reads"`
+	ColdStarts  int64   `json:"cold_starts,omitempty"`
+	Envs        int64   `json:"environments,omitempty"`
+}
+
+// Fault is one fault window as it happened, for shading charts.
+type Fault struct {
+	Target string  `json:"target"`
+	Kind   string  `json:"kind"`
+	AtS    float64 `json:"at_s"`
+	ForS   float64 `json:"for_s"`
+	// StartS and EndS are when it was really injected and cleared, from the start of the
+	// measured part.
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	Err    string  `json:"error,omitempty"`
+}
+
+// Threshold is one evaluated threshold.
+type Threshold struct {
+	Expr  string  `json:"expr"`
+	OK    bool    `json:"ok"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+	Err   string  `json:"error,omitempty"`
+}
+
+// Histograms holds encoded HdrHistograms (microseconds).
+type Histograms struct {
+	Latency   string `json:"latency_us"`
+	Service   string `json:"service_us"`
+	Update    string `json:"update_us,omitempty"`
+	Staleness string `json:"staleness_ms,omitempty"`
+}
+
+// ThresholdsFailed reports whether any threshold failed.
+func (r *Result) ThresholdsFailed() bool {
+	for _, t := range r.Thresholds {
+		if !t.OK {
+			return true
+		}
+	}
+	return false
+}
+
+// Write writes r to path as indented JSON, through a temporary file renamed into place,
+// so a reader never sees a half-written result.
+func (r *Result) Write(path string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".result-*.json")
+	if err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write result %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write result %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write result %s: %w", path, err)
+	}
+	return nil
+}
+
+// Read reads a result.json and checks its schema.
+func Read(path string) (*Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s is not a cachebench result: %w", path, err)
+	}
+	if r.Schema != Schema {
+		if r.Schema == "" {
+			return nil, errors.New(path + " has no schema key: it is not a cachebench result.json")
+		}
+		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
