@@ -89,7 +89,7 @@ func BenchmarkRecorderRead(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d := time.Duration(i%5000+50) * time.Microsecond
-		rec.Read(d, d, i%4, false, true, false, 0)
+		rec.Read(d, d, i%4, false, true, false, 0, 2048)
 	}
 }
 

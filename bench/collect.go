@@ -12,15 +12,16 @@ import (
 // collector takes every recorder's interval once a second, merges them into the run's
 // totals and the timeline, and draws the progress line.
 type collector struct {
-	r         *runner
-	total     *interval
-	timeline  []reports.Second
-	originAt  cachecore.OriginStats // origin counters at the start of the measured part
-	originNow cachecore.OriginStats
-	overlay0  uint64 // the overlay's 429 count at the start of the measured part
-	lastCold  int64
-	based     bool
-	scratch   *interval
+	r          *runner
+	total      *interval
+	timeline   []reports.Second
+	originAt   cachecore.OriginStats // origin counters at the start of the measured part
+	originNow  cachecore.OriginStats
+	overlay0   uint64
+	l2At, l3At cachecore.TierStats // the L2 and L3 counters at the start of the measured part // the overlay's 429 count at the start of the measured part
+	lastCold   int64
+	based      bool
+	scratch    *interval
 }
 
 func newCollector(r *runner) *collector {
@@ -53,6 +54,7 @@ func (c *collector) baseline() {
 	c.originNow = c.originAt
 	c.overlay0 = c.r.world.Overlay.Stats().RateLimited
 	c.r.exec.mark()
+	c.l2At, c.l3At = c.r.exec.tierStats()
 	_, c.lastCold = c.r.exec.sample()
 	c.based = true
 }

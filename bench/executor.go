@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -20,12 +21,17 @@ var errThrottled = errors.New("lambda: throttled at the concurrency limit (TooMa
 type executor interface {
 	// invoke runs fn in an instance. It returns errThrottled when no instance may take
 	// the request, and fn's error otherwise.
-	invoke(ctx context.Context, rec *Recorder, fn func(*instance) error) error
+	// fn returns the CPU-bound part of its work, which a Lambda environment smaller than
+	// one vCPU stretches (pricing.ScaleCPU).
+	invoke(ctx context.Context, rec *Recorder, fn func(*instance) (time.Duration, error)) error
 	// apply hands a webhook event to the fleet: one instance applies it to the shared
 	// tiers, and the others' L1s learn of it through Redis pub/sub.
 	apply(ctx context.Context, ev *stripe.Event) error
 	// originStats sums the origin counters of every instance, past and present.
 	originStats() cachecore.OriginStats
+	// tierStats sums the L2 and L3 tiers' own counters of every instance, past and
+	// present (zero for a tier that is off).
+	tierStats() (l2, l3 cachecore.TierStats)
 	// cacheStats sums the cache counters of every instance, past and present.
 	cacheStats() cachecore.Stats
 	// lambda returns the fleet's figures, nil for a single process.
@@ -46,9 +52,12 @@ type single struct {
 	err  error
 }
 
-func (s *single) invoke(_ context.Context, _ *Recorder, fn func(*instance) error) error {
-	return fn(s.inst)
+func (s *single) invoke(_ context.Context, _ *Recorder, fn func(*instance) (time.Duration, error)) error {
+	_, err := fn(s.inst)
+	return err
 }
+
+func (s *single) tierStats() (l2, l3 cachecore.TierStats) { return s.inst.tierStats() }
 
 func (s *single) apply(ctx context.Context, ev *stripe.Event) error {
 	return s.inst.cache.Apply(ctx, ev)
@@ -77,6 +86,21 @@ func addOrigin(a *cachecore.OriginStats, b cachecore.OriginStats) {
 	a.Retries += b.Retries
 	a.Errors += b.Errors
 	a.NotFound += b.NotFound
+}
+
+// addTierStats adds b's counters to a.
+func addTierStats(a *cachecore.TierStats, b cachecore.TierStats) {
+	a.Gets += b.Gets
+	a.Hits += b.Hits
+	a.Misses += b.Misses
+	a.Sets += b.Sets
+	a.SetsRejected += b.SetsRejected
+	a.Deletes += b.Deletes
+	a.Corrupt += b.Corrupt
+	a.Errors += b.Errors
+	a.ReadUnits += b.ReadUnits
+	a.WriteUnits += b.WriteUnits
+	a.Oversize += b.Oversize
 }
 
 // addTier adds b's counters to a.

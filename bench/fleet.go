@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/reports/pricing"
 )
 
 // Cold-start defaults for a Go function on the provided.al2023 runtime. The init phase of
@@ -27,9 +28,6 @@ const (
 	// defaultMaxLifetime is when an environment is recycled however busy it is. AWS does
 	// not publish it; environments are observed to live a few hours at most.
 	defaultMaxLifetime = 2 * time.Hour
-	// vcpuMB is the memory size that gives a function one full vCPU
-	// (docs.aws.amazon.com/lambda/latest/dg/configuration-memory-computing.html).
-	vcpuMB = 1769
 )
 
 // environment is one Lambda execution environment: one cache instance, one request at a
@@ -67,6 +65,8 @@ type fleet struct {
 	// retired sums the counters of environments already closed.
 	retiredOrigin cachecore.OriginStats
 	retiredCache  cachecore.Stats
+	retiredL2     cachecore.TierStats
+	retiredL3     cachecore.TierStats
 	// base is the fleet's figures at the start of the measured part.
 	base reports.Lambda
 
@@ -133,7 +133,7 @@ func (f *fleet) drawInit() time.Duration {
 }
 
 // invoke runs fn in a warm environment, or a new one after a cold start.
-func (f *fleet) invoke(ctx context.Context, rec *Recorder, fn func(*instance) error) error {
+func (f *fleet) invoke(ctx context.Context, rec *Recorder, fn func(*instance) (time.Duration, error)) error {
 	env, cold := f.acquire()
 	if env == nil && !cold {
 		rec.throttle()
@@ -159,7 +159,12 @@ func (f *fleet) invoke(ctx context.Context, rec *Recorder, fn func(*instance) er
 		f.mu.Unlock()
 	}
 	began := time.Now()
-	err := fn(env.inst)
+	cpu, err := fn(env.inst)
+	if extra := pricing.ScaleCPU(cpu, f.memoryMB) - cpu; extra > 0 {
+		// The environment has less than one vCPU: its CPU-bound work takes longer, and
+		// the environment stays busy (and billed) for it.
+		time.Sleep(extra)
+	}
 	d := time.Since(began)
 	f.mu.Lock()
 	f.invocations++
@@ -226,11 +231,14 @@ func (f *fleet) janitor() {
 // retire closes an environment and keeps its counters.
 func (f *fleet) retire(env *environment) {
 	os, cs := env.inst.origin.Stats(), env.inst.cache.Stats()
+	l2, l3 := env.inst.tierStats()
 	_ = env.inst.close()
 	f.mu.Lock()
 	delete(f.all, env)
 	addOrigin(&f.retiredOrigin, os)
 	addStats(&f.retiredCache, cs)
+	addTierStats(&f.retiredL2, l2)
+	addTierStats(&f.retiredL3, l3)
 	f.mu.Unlock()
 }
 
@@ -256,6 +264,18 @@ func (f *fleet) originStats() cachecore.OriginStats {
 		addOrigin(&s, env.inst.origin.Stats())
 	}
 	return s
+}
+
+func (f *fleet) tierStats() (l2, l3 cachecore.TierStats) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l2, l3 = f.retiredL2, f.retiredL3
+	for env := range f.all {
+		a, b := env.inst.tierStats()
+		addTierStats(&l2, a)
+		addTierStats(&l3, b)
+	}
+	return l2, l3
 }
 
 func (f *fleet) cacheStats() cachecore.Stats {
@@ -327,12 +347,5 @@ func (f *fleet) close() error {
 	return nil
 }
 
-// billedMS rounds a duration up to the next whole millisecond, at least 1: Lambda bills
-// duration in 1 ms increments.
-func billedMS(d time.Duration) int64 {
-	ms := int64((d + time.Millisecond - 1) / time.Millisecond)
-	if ms < 1 {
-		ms = 1
-	}
-	return ms
-}
+// billedMS is a duration as Lambda bills it: rounded up to the next whole millisecond.
+func billedMS(d time.Duration) int64 { return pricing.BilledMS(int64(d)) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -55,7 +56,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		L2TTL:                s.Cache.L2.TTL,
 		L3TTL:                s.Cache.L3.TTL,
 		TTLJitter:            s.Cache.L2.TTLJitter,
-		NegativeTTL:          s.Cache.NegativeTTL,
+		NegativeTTL:          negativeTTL(s.Cache.NegativeTTL),
 		StaleWhileRevalidate: s.Cache.SWR,
 		XFetchBeta:           s.Cache.XFetchBeta,
 		NoCoalesce:           !s.Cache.Coalesce,
@@ -127,4 +128,24 @@ func (in *instance) close() error {
 	}
 	in.http.CloseIdleConnections()
 	return errors.Join(errs...)
+}
+
+// negativeTTL maps the scenario's negative_ttl, where 0 means off, to cachecore's, where
+// a negative value means off.
+func negativeTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// tierStats returns the instance's L2 and L3 counters (zero for a tier that is off).
+func (in *instance) tierStats() (l2, l3 cachecore.TierStats) {
+	if in.l2 != nil {
+		l2 = in.l2.Stats()
+	}
+	if in.l3 != nil {
+		l3 = in.l3.Stats()
+	}
+	return l2, l3
 }

@@ -33,6 +33,8 @@ type counts struct {
 	stale      int64
 	throttled  int64
 	coldStarts int64
+	// bytes sums the sizes of the values read.
+	bytes int64
 }
 
 func (c *counts) add(o *counts) {
@@ -47,6 +49,7 @@ func (c *counts) add(o *counts) {
 	c.stale += o.stale
 	c.throttled += o.throttled
 	c.coldStarts += o.coldStarts
+	c.bytes += o.bytes
 }
 
 // interval is what one recorder gathered since the collector last took it.
@@ -111,10 +114,11 @@ const (
 
 // Read records one read: latency from its intended start, service time from when work on
 // it began, the tier that served it (servedL1..servedOrigin, or -1 for none), and the
-// staleness verdict (checked, and if stale by how much).
-func (r *Recorder) Read(latency, service time.Duration, served int, notFound, checked, stale bool, staleBy time.Duration) {
+// staleness verdict (checked, and if stale by how much), and the value's size.
+func (r *Recorder) Read(latency, service time.Duration, served int, notFound, checked, stale bool, staleBy time.Duration, size int) {
 	r.mu.Lock()
 	iv := r.cur
+	iv.c.bytes += int64(size)
 	recordUS(iv.lat, latency)
 	recordUS(iv.svc, service)
 	iv.c.gets++

@@ -7,6 +7,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
 )
@@ -84,6 +85,13 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		}
 	}
 	res.Lambda = r.exec.lambda()
+	r.valueBytes = c.bytes
+	l2, l3 := r.exec.tierStats()
+	cost, err := r.cost(res, subTier(l2, col.l2At), subTier(l3, col.l3At))
+	if err != nil {
+		res.Notes = append(res.Notes, err.Error())
+	}
+	res.CostUSD = cost
 
 	res.Generator = reports.Generator{
 		Model: s.Arrival.Model, Scheduled: gl.scheduled, LateOver1ms: gl.late,
@@ -96,7 +104,7 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		if res.Generator.LateRatio > 0.01 && gl.saturated == 0 {
 			res.Generator.Bottleneck = true
 			res.Notes = append(res.Notes, fmt.Sprintf(
-				"the load generator fell behind its schedule: %.1f%% of requests started more than 1 ms late (p99 lag %s) while the system had room; latencies still count from the intended times, but the offered rate was not met: lower arrival.rate or give the machine more cores",
+				"the load generator fell behind its schedule: %.1f%% of requests were dispatched more than 1 ms after their intended time (p99 lag %s). The latencies count from the intended times, so the lag is inside them, but the machine running cachebench (and any services on it) was short of CPU, and the run measured that too: lower arrival.rate or run on more cores",
 				100*res.Generator.LateRatio, reports.FormatUS(res.Generator.LagP99US)))
 		}
 		if gl.saturated > 0 {
@@ -168,4 +176,14 @@ func encode(h *hdrhistogram.Histogram) string {
 		return ""
 	}
 	return string(b)
+}
+
+// subTier returns the counters of a that came after b.
+func subTier(a, b cachecore.TierStats) cachecore.TierStats {
+	return cachecore.TierStats{
+		Gets: a.Gets - b.Gets, Hits: a.Hits - b.Hits, Misses: a.Misses - b.Misses,
+		Sets: a.Sets - b.Sets, SetsRejected: a.SetsRejected - b.SetsRejected, Deletes: a.Deletes - b.Deletes,
+		Corrupt: a.Corrupt - b.Corrupt, Errors: a.Errors - b.Errors,
+		ReadUnits: a.ReadUnits - b.ReadUnits, WriteUnits: a.WriteUnits - b.WriteUnits, Oversize: a.Oversize - b.Oversize,
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -38,6 +39,8 @@ type Options struct {
 	// DrainTimeout bounds the wait for requests still in flight when the schedule ends or
 	// the run is interrupted; 0 means 30s.
 	DrainTimeout time.Duration
+	// Pricing is the price table for cost_usd; nil means pricing.Default() (AWS us-east-1).
+	Pricing *pricing.Table
 	// Hooks are for tests of the harness itself.
 	Hooks Hooks
 }
@@ -132,6 +135,8 @@ type runner struct {
 	updateSeq         atomic.Int64
 
 	inFlight, peakInFlight atomic.Int64
+	// valueBytes sums the sizes of the values the measured reads returned.
+	valueBytes int64
 }
 
 func newNamespace() namespace {
@@ -468,10 +473,18 @@ func (r *runner) serve(ctx context.Context, rec *Recorder, req workload.Request)
 	}
 	key := r.keys[req.Object][req.Index]
 	var res cachecore.Result
-	err := r.exec.invoke(ctx, rec, func(in *instance) error {
+	err := r.exec.invoke(ctx, rec, func(in *instance) (time.Duration, error) {
 		var err error
 		res, err = in.cache.GetKey(ctx, key)
-		return err
+		if err != nil || !r.s.Lambda.Enabled {
+			return 0, err
+		}
+		// A Lambda handler decodes what it read: the CPU-bound part of its work.
+		t0 := time.Now()
+		if err := decodeObject(req.Object, res.Value); err != nil {
+			return 0, err
+		}
+		return time.Since(t0), nil
 	})
 	end := time.Now()
 	if !measured {
@@ -503,7 +516,7 @@ func (r *runner) serve(ctx context.Context, rec *Recorder, req workload.Request)
 			staleBy = v.StaleBy
 		}
 	}
-	rec.Read(end.Sub(intended), end.Sub(began), served, notFound, checked, stale, staleBy)
+	rec.Read(end.Sub(intended), end.Sub(began), served, notFound, checked, stale, staleBy, len(res.Value))
 }
 
 // update changes the object's metadata through the Stripe overlay. It models a change

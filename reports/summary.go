@@ -43,8 +43,12 @@ func WriteSummary(w io.Writer, r *Result) {
 	}
 	fmt.Fprintf(w, "  hit ratios   %s\n", strings.Join(tiers, "  "))
 	o := r.Origin
-	fmt.Fprintf(w, "  stripe       %d calls (%d saved by the cache), %d rate-limited, %d retries, %d errors; %.0f%% of the read limit\n",
-		o.Calls, o.CallsSaved, o.RateLimited, o.Retries, o.Errors, 100*o.RateLimitShare)
+	fmt.Fprintf(w, "  stripe       %d calls (%d saved by the cache), %d rate-limited, %d retries, %d errors",
+		o.Calls, o.CallsSaved, o.RateLimited, o.Retries, o.Errors)
+	if o.RateLimitShare > 0 {
+		fmt.Fprintf(w, "; %.0f%% of the read limit", 100*o.RateLimitShare)
+	}
+	fmt.Fprintln(w)
 	c := r.Consistency
 	if c.ReadsChecked > 0 {
 		fmt.Fprintf(w, "  freshness    %d reads checked, %d stale (%.3f%%), max staleness %.0f ms\n",

@@ -41,38 +41,22 @@ func Evaluate(r *Result, ts []ParsedThreshold) []Threshold {
 			out = append(out, th)
 			continue
 		}
-		th.OK = compare(v, pt.T.Op, limitIn(pt.T, unit))
+		th.OK = pt.T.Pass(inBaseUnit(v, unit))
 		out = append(out, th)
 	}
 	return out
 }
 
-// limitIn converts a threshold's bound, which is in its metric's base unit (seconds for a
-// duration), into the unit the result holds the metric in.
-func limitIn(t scenarios.Threshold, unit string) float64 {
+// inBaseUnit converts a metric's value from the unit the result holds it in to the base
+// unit thresholds are written in (seconds for durations).
+func inBaseUnit(v float64, unit string) float64 {
 	switch unit {
 	case "us":
-		return t.Value * 1e6
+		return v / 1e6
 	case "ms":
-		return t.Value * 1e3
+		return v / 1e3
 	}
-	return t.Value
-}
-
-func compare(v float64, op string, limit float64) bool {
-	switch op {
-	case "<":
-		return v < limit
-	case "<=":
-		return v <= limit
-	case ">":
-		return v > limit
-	case ">=":
-		return v >= limit
-	case "==":
-		return v == limit
-	}
-	return false
+	return v
 }
 
 // MetricValue returns the value of a threshold metric in r and its unit: "us" for

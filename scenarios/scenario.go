@@ -34,6 +34,7 @@ type Scenario struct {
 	// NetworkFor for how a single name spreads over the services.
 	Network Network `yaml:"network" json:"network"`
 	Stripe  Stripe  `yaml:"stripe" json:"stripe"`
+	Cost    Cost    `yaml:"cost" json:"cost"`
 	// Faults (faults) are scheduled against the services during the measured part; their
 	// times count from its start (after warm-up).
 	Faults []Fault `yaml:"faults" json:"faults,omitempty"`
@@ -320,3 +321,30 @@ type SweepAxis struct {
 // ByteSize is a size in bytes, written in YAML as an integer or with a unit: 512KiB,
 // 64MiB, 1GiB, 100MB (decimal units are powers of 1000, binary ones of 1024).
 type ByteSize int64
+
+// ElastiCache engines (cost.elasticache.engine).
+const (
+	EngineRedisOSS = "redis_oss"
+	EngineValkey   = "valkey"
+)
+
+// Cost (cost) says how the run is priced: what runs the L2, and the traffic to project a
+// month at. Prices come from the pricing table (`--pricing FILE`, default AWS us-east-1).
+type Cost struct {
+	ElastiCache ElastiCache `yaml:"elasticache" json:"elasticache"`
+	// MonthlyRequests projects a monthly bill at this many requests a month; 0 (default)
+	// means no projection. `cachebench run --monthly-requests N` sets it too.
+	MonthlyRequests float64 `yaml:"monthly_requests" json:"monthly_requests,omitempty"`
+}
+
+// ElastiCache (cost.elasticache) is the ElastiCache that the L2 stands for.
+type ElastiCache struct {
+	// Engine is redis_oss (default) or valkey.
+	Engine string `yaml:"engine" json:"engine"`
+	// Serverless prices ElastiCache Serverless (data stored and ECPUs) instead of nodes.
+	Serverless bool `yaml:"serverless" json:"serverless"`
+	// NodeType is the node type of a node-based cluster; default cache.t4g.small.
+	NodeType string `yaml:"node_type" json:"node_type,omitempty"`
+	// Nodes counts every node, replicas included; default 1.
+	Nodes int `yaml:"nodes" json:"nodes,omitempty"`
+}

@@ -50,6 +50,7 @@ func Defaults() Scenario {
 		Lambda:  Lambda{Enabled: true, MemoryMB: 512, Arch: ArchARM64, MaxConcurrency: 100, IdleTimeout: 10 * time.Minute},
 		Network: NetworkFor(ProfileNone),
 		Stripe:  Stripe{Mode: StripeModeTest, WebhookDelay: time.Second},
+		Cost:    Cost{ElastiCache: ElastiCache{Engine: EngineRedisOSS, NodeType: "cache.t4g.small", Nodes: 1}},
 	}
 }
 
@@ -162,6 +163,7 @@ func (s *Scenario) problems(withSweep bool) []*Error {
 	c.lambda()
 	c.network()
 	c.stripe()
+	c.cost()
 	c.faults()
 	c.thresholds()
 	c.sweepShape()
@@ -339,6 +341,22 @@ func (c *checker) cache() {
 		c.addf("cache.xfetch_beta", "use 0 (off) or a small factor such as 1", "cache.xfetch_beta is %s; it must be between 0 and 100", fmtFloat(k.XFetchBeta))
 	}
 	c.nonNegative("cache.lease", k.Lease)
+}
+
+func (c *checker) cost() {
+	e := c.s.Cost.ElastiCache
+	c.choice("cost.elasticache.engine", e.Engine, []string{EngineRedisOSS, EngineValkey})
+	if !e.Serverless {
+		if !strings.HasPrefix(e.NodeType, "cache.") {
+			c.addf("cost.elasticache.node_type", "write a node type such as cache.t4g.small (see the pricing table)", "node_type %q is not an ElastiCache node type", e.NodeType)
+		}
+		if e.Nodes < 1 || e.Nodes > 500 {
+			c.addf("cost.elasticache.nodes", "count every node, replicas included: 1 to 500", "nodes is %d", e.Nodes)
+		}
+	}
+	if m := c.s.Cost.MonthlyRequests; m < 0 || m > 1e13 {
+		c.addf("cost.monthly_requests", "write a monthly traffic such as 50000000, or 0 for no projection", "monthly_requests is %g", m)
+	}
 }
 
 func (c *checker) lambda() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
@@ -29,6 +30,9 @@ func main() {
 		// testcontainers prints a banner on first contact with Docker; the command line
 		// prints its own account of what it started.
 		tclog.SetDefault(tclog.NewNoopLogger())
+		// Toxiproxy's toxics log through zerolog's global logger, which starts at trace
+		// level; their lines would break the progress line and the summary.
+		zerolog.SetGlobalLevel(zerolog.WarnLevel)
 	}
 	os.Exit(run(os.Args[1:]))
 }

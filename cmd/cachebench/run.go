@@ -21,6 +21,7 @@ import (
 	"github.com/cachebench/cachebench/bench"
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -57,11 +58,13 @@ func newListCmd() *cobra.Command {
 
 // runFlags are the flags of `cachebench run`.
 type runFlags struct {
-	env   envFlags
-	out   string
-	sets  []string
-	seed  int64
-	quiet bool
+	env     envFlags
+	out     string
+	sets    []string
+	seed    int64
+	quiet   bool
+	pricing string
+	monthly float64
 }
 
 func newRunCmd() *cobra.Command {
@@ -90,6 +93,8 @@ Exit codes: 0 success, 1 a threshold failed, 2 bad input (scenario, flag),
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set cache.l1.ttl=10s (repeatable)")
 	fl.Int64Var(&f.seed, "seed", 0, "override the scenario's seed")
 	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but errors")
+	fl.StringVar(&f.pricing, "pricing", "", "price table JSON for cost_usd (default: the built-in AWS us-east-1 table)")
+	fl.Float64Var(&f.monthly, "monthly-requests", 0, "project a monthly bill at this many requests a month (sets cost.monthly_requests)")
 	return c
 }
 
@@ -97,6 +102,17 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	sets := f.sets
 	if c.Flags().Changed("seed") {
 		sets = append(sets, "seed="+strconv.FormatInt(f.seed, 10))
+	}
+	if c.Flags().Changed("monthly-requests") {
+		sets = append(sets, "cost.monthly_requests="+strconv.FormatFloat(f.monthly, 'f', -1, 64))
+	}
+	var table *pricing.Table
+	if f.pricing != "" {
+		t, err := pricing.Load(f.pricing)
+		if err != nil {
+			return usageError{err}
+		}
+		table = t
 	}
 	s, err := scenarios.Load(name, sets)
 	if err != nil {
@@ -151,7 +167,7 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 			dir = filepath.Join(out, fmt.Sprintf("%02d-%s", i+1, slug(p.Point)))
 			fmt.Fprintf(stdout, "point %d/%d: %s\n", i+1, len(points), p.Point)
 		}
-		res, err := bench.Run(ctx, p, env, bench.Options{Progress: progress, Log: f.env.cfg.Log})
+		res, err := bench.Run(ctx, p, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table})
 		if err != nil {
 			return fmt.Errorf("run %s: %w", p.Name, err)
 		}
