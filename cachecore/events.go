@@ -178,7 +178,8 @@ func (c *Cache) receive(payload string) {
 	if err != nil {
 		return
 	}
-	c.stats.invalidationsReceived.Add(1)
+	// Counted once applied, so a reader who sees the count also sees the tombstone.
+	defer c.stats.invalidationsReceived.Add(1)
 	if c.l1 == nil {
 		return
 	}

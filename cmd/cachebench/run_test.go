@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// exitCode runs the command and returns its exit code, stdout and stderr.
+func exitCode(t *testing.T, cmd *exec.Cmd) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stdout.String(), stderr.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), stdout.String(), stderr.String()
+	}
+	t.Fatalf("run %v: %v", cmd.Args, err)
+	return 0, "", ""
+}
+
+// TestList checks that every built-in scenario is listed with its description.
+func TestList(t *testing.T) {
+	bin := buildCLI(t)
+	code, out, errOut := exitCode(t, exec.Command(bin, "list"))
+	if code != 0 {
+		t.Fatalf("list exited %d: %s", code, errOut)
+	}
+	infos := scenarios.List()
+	if len(infos) < 9 {
+		t.Fatalf("%d built-in scenarios, want at least 9", len(infos))
+	}
+	for _, s := range infos {
+		if !strings.Contains(out, s.Name) || !strings.Contains(out, s.Description) {
+			t.Errorf("list does not show %s with its description %q", s.Name, s.Description)
+		}
+	}
+}
+
+// tiny is a scenario that runs in about two seconds on the embedded services.
+const tiny = `name: tiny
+seed: 5
+warmup: 500ms
+duration: 1500ms
+arrival: {model: constant, rate: 200}
+keys: {object: customer, count: 50, distribution: zipf, zipf_s: 1.0}
+cache:
+  l3: {enabled: false}
+lambda: {enabled: false}
+stripe: {mode: none}
+thresholds: ["p99 < 10s", "%s"]
+`
+
+// TestRunWritesResult runs a small scenario file on the embedded services and checks the
+// exit code and result.json: 0 when the thresholds pass, 1 when one fails.
+func TestRunWritesResult(t *testing.T) {
+	bin := buildCLI(t)
+	for _, tc := range []struct {
+		threshold string
+		code      int
+	}{
+		{"error_ratio < 1%", exitOK},
+		{"l1.hit_ratio > 0.999", exitThreshold},
+	} {
+		t.Run(tc.threshold, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "tiny.yaml")
+			if err := os.WriteFile(file, []byte(strings.Replace(tiny, "%s", tc.threshold, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out")
+			code, stdout, stderr := exitCode(t, exec.Command(bin, "run", file, "--env", "embedded", "--out", out))
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+			res, err := reports.Read(filepath.Join(out, "result.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Scenario.Name != "tiny" || res.Requests.Gets < 250 || res.Interrupted {
+				t.Errorf("result: scenario %q, %d reads, interrupted %v; want tiny, about 300 reads, not interrupted", res.Scenario.Name, res.Requests.Gets, res.Interrupted)
+			}
+			if len(res.Thresholds) != 2 || res.Thresholds[1].OK != (tc.code == exitOK) {
+				t.Errorf("thresholds %+v", res.Thresholds)
+			}
+			if !strings.Contains(stdout, "latency") || !strings.Contains(stdout, "result.json") {
+				t.Errorf("the summary is missing: %s", stdout)
+			}
+		})
+	}
+}
+
+// TestRunBadInput checks that a broken scenario, a bad --set and an unknown name exit 2
+// with the file's line or the fix.
+func TestRunBadInput(t *testing.T) {
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: bad\nduration: 10 sec\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", bad}, "bad.yaml:2:"},
+		{[]string{"run", "baseline", "--set", "cache.l1.tll=5s"}, "cache.l1.tll"},
+		{[]string{"run", "no-such-scenario"}, "cachebench list"},
+		{[]string{"run", "baseline", "--pricing", filepath.Join(dir, "missing.json")}, "missing.json"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := exitCode(t, exec.Command(bin, append(tc.args, "--env", "embedded", "--out", filepath.Join(dir, "o"))...))
+			if code != exitBadInput {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitBadInput, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q does not mention %q", stderr, tc.want)
+			}
+		})
+	}
+}
+
+// TestRunInterrupted sends SIGINT in the middle of a run and checks for exit code 130
+// and a result.json marked interrupted.
+func TestRunInterrupted(t *testing.T) {
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "long.yaml")
+	long := strings.Replace(strings.Replace(tiny, "duration: 1500ms", "duration: 60s", 1), "%s", "errors < 1", 1)
+	if err := os.WriteFile(file, []byte(long), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(bin, "run", file, "--env", "embedded", "--out", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("exit %v, want %d; stderr: %s", err, exitInterrupted, stderr.String())
+		}
+	case <-time.After(40 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("run did not end within 40 s of SIGINT")
+	}
+	res, err := reports.Read(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.DurationS > 10 || res.Requests.Gets == 0 {
+		t.Errorf("partial result: interrupted %v, %.1f s, %d reads; want interrupted after a few seconds with some reads", res.Interrupted, res.DurationS, res.Requests.Gets)
+	}
+}
