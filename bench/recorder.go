@@ -215,8 +215,8 @@ func recordUS(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(us)
 }
 
-// errorKind shortens an error to a kind for counting: its first line, without the
-// object IDs that make each message unique.
+// errorKind shortens an error to a kind for counting: its first line, with the digits
+// inside quotes (object IDs, cache keys) replaced by '#', so one failure mode is one kind.
 func errorKind(err error) string {
 	if err == nil {
 		return "unknown"
@@ -225,24 +225,27 @@ func errorKind(err error) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	// Replace quoted parts ("customer \"cus_...\"") so one failure mode is one kind.
 	var b strings.Builder
-	inQuote := false
+	inQuote, inDigits := false, false
 	for _, r := range s {
-		if r == '"' {
-			if !inQuote {
-				b.WriteString(`"…"`)
-			}
+		switch {
+		case r == '"':
 			inQuote = !inQuote
-			continue
-		}
-		if !inQuote {
+			inDigits = false
+			b.WriteRune(r)
+		case inQuote && r >= '0' && r <= '9':
+			if !inDigits {
+				b.WriteByte('#')
+			}
+			inDigits = true
+		default:
+			inDigits = false
 			b.WriteRune(r)
 		}
 	}
 	out := b.String()
-	if len(out) > 160 {
-		out = out[:160] + "…"
+	if len(out) > 300 {
+		out = out[:300] + "…"
 	}
 	return out
 }

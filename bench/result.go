@@ -66,7 +66,8 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		Errors:             int64(o.Errors - o0.Errors),
 		OverlayRateLimited: int64(ov.RateLimited - col.overlay0),
 	}
-	res.Origin.CallsSaved = c.gets - res.Origin.Calls
+	// Saved: reads that needed no fetch from Stripe (a fetch may make several calls).
+	res.Origin.CallsSaved = max(c.gets-int64(o.Fetches-o0.Fetches), 0)
 	if limit := readLimit(s.Stripe.Mode); limit > 0 && measuredFor > 0 {
 		res.Origin.RateLimitShare = float64(res.Origin.Calls) / measuredFor.Seconds() / limit
 	}

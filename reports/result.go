@@ -122,7 +122,7 @@ type Origin struct {
 	RateLimited int64 `json:"rate_limited"`
 	Retries     int64 `json:"retries"`
 	Errors      int64 `json:"errors"`
-	// CallsSaved is reads minus calls: what the cache spared Stripe.
+	// CallsSaved is reads that needed no fetch from Stripe: what the cache spared it.
 	CallsSaved int64 `json:"calls_saved"`
 	// RateLimitShare is calls per second over the mode's read limit (1 = at the limit).
 	RateLimitShare float64 `json:"rate_limit_share"`
