@@ -283,12 +283,13 @@ func (r *runner) runOpen(ctx context.Context) (generatorLag, bool) {
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
 	slots := make(chan struct{}, r.opt.MaxInFlight)
-	var workers int
+	var idle atomic.Int64
 	measuredLeft := r.s.Requests
 	interrupted := false
 	// The dispatcher keeps its OS thread so that preciseSleep blocks only this thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	preciseThread()
 	var req workload.Request
 loop:
 	for r.gen.Next(&req) {
@@ -325,24 +326,31 @@ loop:
 			}
 			recordUS(gl.lag, lag)
 		}
-		select {
-		case work <- req:
-		default:
-			// No idle worker: start one. Workers stay for the rest of the run.
-			workers++
-			wg.Add(1)
-			rec := r.newRecorder()
-			first := req
-			go func() {
-				defer wg.Done()
-				r.serve(reqCtx, rec, first)
-				<-slots
-				for q := range work {
-					r.serve(reqCtx, rec, q)
-					<-slots
-				}
-			}()
+		if idle.Load() > 0 {
+			// A worker is waiting (or about to): hand the request over.
+			work <- req
+			continue
 		}
+		// No idle worker: start one. Workers stay for the rest of the run, and each
+		// records into its own Recorder, so they are started only when all are busy.
+		wg.Add(1)
+		rec := r.newRecorder()
+		first := req
+		go func() {
+			defer wg.Done()
+			r.serve(reqCtx, rec, first)
+			<-slots
+			for {
+				idle.Add(1)
+				q, ok := <-work
+				idle.Add(-1)
+				if !ok {
+					return
+				}
+				r.serve(reqCtx, rec, q)
+				<-slots
+			}
+		}()
 	}
 	close(work)
 	if !r.drain(&wg, cancelReqs) {
