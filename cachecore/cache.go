@@ -267,10 +267,10 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 			fresh := e.Fresh(now)
 			if !fresh {
 				c.stats.l1.staleHits.Add(1)
-				c.refreshInBackground(key)
+				c.refreshInBackground(key, e.Version)
 			} else if c.shouldRefreshEarly(&e, now) {
 				c.stats.earlyRefreshes.Add(1)
-				c.refreshInBackground(key)
+				c.refreshInBackground(key, e.Version)
 			}
 			return resultOf(&e, TierL1, !fresh)
 		}
@@ -345,7 +345,7 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 				stale := !e.Fresh(now)
 				if stale {
 					t.st.staleHits.Add(1)
-					c.refreshInBackground(key)
+					c.refreshInBackground(key, e.Version)
 				}
 				return resultOf(&e, t.id, stale)
 			}
@@ -497,10 +497,20 @@ func (c *Cache) observeOrigin(d time.Duration) {
 	}
 }
 
-// refreshInBackground reloads key from the origin unless a refresh of it already runs.
-func (c *Cache) refreshInBackground(key string) {
+// refreshInBackground reloads key from the origin unless a refresh of it already runs,
+// or one has finished since the caller read version seen: a reader can be descheduled
+// between reading the old entry and asking for its refresh, and L1 then already holds
+// the new one.
+func (c *Cache) refreshInBackground(key string, seen int64) {
 	if _, running := c.refreshing.LoadOrStore(key, struct{}{}); running {
 		return
+	}
+	if c.l1 != nil {
+		now := c.cfg.Now()
+		if e, ok := c.l1.Get(key, now); ok && !e.Tombstone && e.Version > seen && e.Fresh(now) {
+			c.refreshing.Delete(key)
+			return
+		}
 	}
 	c.stats.backgroundRefreshes.Add(1)
 	c.bg.Add(1)

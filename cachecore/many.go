@@ -54,7 +54,7 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 			stale := !e.Fresh(now)
 			if stale {
 				t.st.staleHits.Add(1)
-				c.refreshInBackground(keys[i])
+				c.refreshInBackground(keys[i], e.Version)
 			}
 			results[i], errs[i] = resultOf(&e, t.id, stale)
 			if c.l1 != nil {

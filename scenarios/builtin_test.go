@@ -106,7 +106,7 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 		}
 		return s
 	}
-	if s := load("baseline"); s.Arrival.Rate != 500 || s.Duration != 15*time.Second || s.Warmup != 3*time.Second ||
+	if s := load("baseline"); s.Arrival.Rate != 500 || s.Duration != 15*time.Second || s.Warmup != 5*time.Second ||
 		s.Keys.Distribution != DistZipf || s.Keys.Count != 10000 || !s.Lambda.Enabled || s.Lambda.MemoryMB != 512 ||
 		s.Lambda.Arch != ArchARM64 || s.Network != NetworkFor(ProfileAWSSameAZ) ||
 		!s.Cache.L1.Enabled || !s.Cache.L2.Enabled || !s.Cache.L3.Enabled {
