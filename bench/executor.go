@@ -23,7 +23,7 @@ type executor interface {
 	// the request, and fn's error otherwise.
 	// fn returns the CPU-bound part of its work, which a Lambda environment smaller than
 	// one vCPU stretches (pricing.ScaleCPU).
-	invoke(ctx context.Context, rec *Recorder, fn func(*instance) (time.Duration, error)) error
+	invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) error
 	// apply hands a webhook event to the fleet: one instance applies it to the shared
 	// tiers, and the others' L1s learn of it through Redis pub/sub.
 	apply(ctx context.Context, ev *stripe.Event) error
@@ -52,7 +52,7 @@ type single struct {
 	err  error
 }
 
-func (s *single) invoke(_ context.Context, _ *Recorder, fn func(*instance) (time.Duration, error)) error {
+func (s *single) invoke(_ context.Context, fn func(*instance) (time.Duration, error)) error {
 	_, err := fn(s.inst)
 	return err
 }

@@ -133,10 +133,9 @@ func (f *fleet) drawInit() time.Duration {
 }
 
 // invoke runs fn in a warm environment, or a new one after a cold start.
-func (f *fleet) invoke(ctx context.Context, rec *Recorder, fn func(*instance) (time.Duration, error)) error {
+func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) error {
 	env, cold := f.acquire()
 	if env == nil && !cold {
-		rec.throttle()
 		return errThrottled
 	}
 	if cold {
@@ -151,7 +150,6 @@ func (f *fleet) invoke(ctx context.Context, rec *Recorder, fn func(*instance) (t
 			f.mu.Unlock()
 			return fmt.Errorf("lambda: cold start: %w", err)
 		}
-		rec.ColdStart()
 		initMS := billedMS(time.Since(began))
 		f.mu.Lock()
 		f.coldStarts++

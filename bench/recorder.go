@@ -28,11 +28,9 @@ func newStaleHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, staleMa
 type counts struct {
 	gets, updates, errors, notFound int64
 	// served counts reads by the tier that answered: [l1, l2, l3, origin].
-	served     [4]int64
-	checked    int64
-	stale      int64
-	throttled  int64
-	coldStarts int64
+	served  [4]int64
+	checked int64
+	stale   int64
 	// bytes sums the sizes of the values read.
 	bytes int64
 }
@@ -47,8 +45,6 @@ func (c *counts) add(o *counts) {
 	}
 	c.checked += o.checked
 	c.stale += o.stale
-	c.throttled += o.throttled
-	c.coldStarts += o.coldStarts
 	c.bytes += o.bytes
 }
 
@@ -167,20 +163,6 @@ func (r *Recorder) Error(latency time.Duration, isRead bool, err error) {
 	} else {
 		iv.errKinds["other"]++
 	}
-	r.mu.Unlock()
-}
-
-// ColdStart counts a cold start.
-func (r *Recorder) ColdStart() {
-	r.mu.Lock()
-	r.cur.c.coldStarts++
-	r.mu.Unlock()
-}
-
-// throttle counts a request the fleet refused at its concurrency limit.
-func (r *Recorder) throttle() {
-	r.mu.Lock()
-	r.cur.c.throttled++
 	r.mu.Unlock()
 }
 

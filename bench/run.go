@@ -481,7 +481,7 @@ func (r *runner) serve(ctx context.Context, rec *Recorder, req workload.Request)
 	}
 	key := r.keys[req.Object][req.Index]
 	var res cachecore.Result
-	err := r.exec.invoke(ctx, rec, func(in *instance) (time.Duration, error) {
+	err := r.exec.invoke(ctx, func(in *instance) (time.Duration, error) {
 		var err error
 		res, err = in.cache.GetKey(ctx, key)
 		if err != nil || !r.s.Lambda.Enabled {
