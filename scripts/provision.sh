@@ -3,6 +3,7 @@
 # `cachebench env up` with every provider:
 #
 #   - redis-server and Java 17 (the `local` provider's programs),
+#   - Chromium, headless, for the test that loads the HTML reports in a real browser,
 #   - DynamoDB Local (from the npm package amplify-dynamodb-simulator, which ships it),
 #   - a static stripe-mock binary (go install),
 #   - a running Docker engine (installed and started when none answers; Debian, root),
@@ -58,6 +59,10 @@ apt_install() {
 # --- programs for the `local` provider --------------------------------------------------
 if ! have redis-server; then apt_install redis-server; fi
 if ! have java; then apt_install openjdk-17-jre-headless; fi
+
+# --- headless Chromium (the reports package loads its HTML reports in it) -----------------
+# fonts-liberation: the faces the charts are measured with (gonum/plot lays text out in Liberation).
+if ! have chromium && ! have chromium-browser; then apt_install chromium fonts-liberation; fi
 
 # --- DynamoDB Local ---------------------------------------------------------------------
 ddb="$home/dynamodb-local"

@@ -1,0 +1,154 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+func metricRow(t *testing.T, c Comparison, key string) MetricComparison {
+	t.Helper()
+	for _, m := range c.Metrics {
+		if m.Key == key {
+			return m
+		}
+	}
+	t.Fatalf("comparison has no metric %q", key)
+	return MetricComparison{}
+}
+
+func TestCompareSingleRuns(t *testing.T) {
+	a := fixtureResult(t)
+	b := fixtureResult(t)
+	b.Scenario.Name = "zipf-read-heavy-tinylfu"
+	b.LatencyUS.P99 = 7350 // 25% lower than 9800
+	b.Tiers.L1.HitRatio = 0.85
+	b.CostUSD.PerMillionRequests = 0.47 // twice as dear
+	b.Requests.RatePerS = 2000          // same
+
+	c := Compare([]*Result{a, b})
+	if len(c.Groups) != 2 || c.Groups[0].Runs != 1 || c.Groups[1].Runs != 1 {
+		t.Fatalf("groups %+v, want two single runs", c.Groups)
+	}
+	if !strings.Contains(c.Statement, "Single runs: no claim of a significant difference") {
+		t.Errorf("statement %q", c.Statement)
+	}
+	for _, tc := range []struct {
+		key     string
+		better  Direction
+		delta   float64
+		pct     float64
+		verdict string
+	}{
+		{"p99", LowerIsBetter, -2450, -25, "better"},
+		{"l1.hit_ratio", HigherIsBetter, 0.05, 6.25, "better"},
+		{"cost.per_million_requests", LowerIsBetter, 0.235, 100, "worse"},
+		{"rate", HigherIsBetter, 0, 0, "same"},
+	} {
+		m := metricRow(t, c, tc.key)
+		cell := m.Cells[1]
+		if m.Better != tc.better || cell.Verdict != tc.verdict || math.Abs(cell.Delta-tc.delta) > 1e-9 || math.Abs(cell.DeltaPct-tc.pct) > 1e-9 {
+			t.Errorf("%s: better %v verdict %s delta %v (%v%%), want %v %s %v (%v%%)", tc.key, m.Better, cell.Verdict, cell.Delta, cell.DeltaPct, tc.better, tc.verdict, tc.delta, tc.pct)
+		}
+		if cell.Tested() || cell.Significant {
+			t.Errorf("%s: single runs must not be tested for significance", tc.key)
+		}
+	}
+	// L3 is off in both: the row is left out.
+	for _, m := range c.Metrics {
+		if m.Key == "l3.hit_ratio" {
+			t.Error("a tier off in every run should have no row")
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteCompare(&text, c, "text"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Single runs", "-2.45ms (-25.0%), better", "+5.00 pp (+6.2%), better", "worse"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text comparison lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), "significant at 5%") {
+		t.Errorf("single runs claim significance:\n%s", text.String())
+	}
+	if err := WriteCompare(&text, c, "pdf"); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
+
+// repeats makes n runs of one configuration whose p99 and L1 hit ratio follow the given
+// values (cycled), with seeds 1..n.
+func repeats(t *testing.T, name string, n int, p99 []float64, l1 []float64) []*Result {
+	var out []*Result
+	for i := 0; i < n; i++ {
+		r := fixtureResult(t)
+		r.Scenario.Name = name
+		r.Scenario.Seed = int64(i + 1)
+		r.Scenario.Config, _ = json.Marshal(map[string]any{"name": name, "seed": i + 1})
+		r.LatencyUS.P99 = p99[i%len(p99)]
+		r.Tiers.L1.HitRatio = l1[i%len(l1)]
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestCompareRepeats(t *testing.T) {
+	// p99: clearly different (10 ms vs 8 ms, spread ±0.2 ms). L1 hit ratio: same spread
+	// around the same mean, so not significant.
+	a := repeats(t, "lru", 5, []float64{10000, 10200, 9800, 10100, 9900}, []float64{0.80, 0.82, 0.78, 0.81, 0.79})
+	b := repeats(t, "tinylfu", 5, []float64{8000, 8150, 7900, 8050, 7950}, []float64{0.79, 0.83, 0.80, 0.78, 0.81})
+	c := Compare(append(a, b...))
+	if len(c.Groups) != 2 || c.Groups[0].Runs != 5 || c.Groups[1].Runs != 5 {
+		t.Fatalf("groups %+v, want 2 groups of 5 repeats (seeds differ, configs otherwise equal)", c.Groups)
+	}
+	p99 := metricRow(t, c, "p99").Cells[1]
+	if !p99.Tested() || !p99.Significant || p99.PValue > 1e-4 {
+		t.Errorf("p99 10ms→8ms with small spread: p %v significant %v, want significant", p99.PValue, p99.Significant)
+	}
+	if math.IsNaN(p99.CI95) || p99.CI95 <= 0 {
+		t.Errorf("p99 CI95 %v, want a positive half-width", p99.CI95)
+	}
+	l1 := metricRow(t, c, "l1.hit_ratio").Cells[1]
+	if !l1.Tested() || l1.Significant || l1.PValue < 0.5 {
+		t.Errorf("L1 hit ratio with equal means: p %v significant %v, want not significant", l1.PValue, l1.Significant)
+	}
+	var md bytes.Buffer
+	if err := WriteCompare(&md, c, "md"); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	for _, want := range []string{"difference significant at 5%", "not significant", "(5 runs)", "±", "Welch"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown comparison lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCompareTooFewRepeats(t *testing.T) {
+	a := repeats(t, "lru", 2, []float64{10000, 10100}, []float64{0.8})
+	b := repeats(t, "tinylfu", 5, []float64{8000, 8100}, []float64{0.8})
+	c := Compare(append(a, b...))
+	cell := metricRow(t, c, "p99").Cells[1]
+	if cell.Tested() || cell.Significant {
+		t.Errorf("2 runs against 5 must not be tested: %+v", cell)
+	}
+	if !strings.Contains(c.Statement, "no claim of a significant difference") {
+		t.Errorf("statement %q", c.Statement)
+	}
+}
+
+func TestCompareVariants(t *testing.T) {
+	a := fixtureResult(t)
+	b := fixtureResult(t)
+	b.Scenario.Config, _ = json.Marshal(map[string]any{"name": "zipf-read-heavy", "cache": map[string]any{"l1": map[string]any{"ttl": "5m"}}})
+	c := Compare([]*Result{a, b})
+	if len(c.Groups) != 2 || !strings.Contains(c.Groups[1].Label, "variant 2") {
+		t.Errorf("groups %+v: same name and point but another configuration should be a second variant", c.Groups)
+	}
+	if len(c.Notes) == 0 || !strings.Contains(strings.Join(c.Notes, " "), "separate variants") {
+		t.Errorf("notes %v should explain the variants", c.Notes)
+	}
+}

@@ -1,0 +1,268 @@
+package reports
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// section is one titled table of a run report. The Markdown and HTML renderers share
+// these, so both say the same thing.
+type section struct {
+	title string
+	// header names the columns; rows hold one cell per column.
+	header []string
+	rows   [][]string
+	// note is a sentence printed under the table.
+	note string
+}
+
+// runTitle names a run: the scenario and, for a sweep point, the point.
+func runTitle(r *Result) string {
+	t := r.Scenario.Name
+	if t == "" {
+		t = "(unnamed scenario)"
+	}
+	if r.Scenario.Point != "" {
+		t += " [" + r.Scenario.Point + "]"
+	}
+	return t
+}
+
+// runPreamble is the sentences that open a run report: what was run and how far to trust it.
+func runPreamble(r *Result) []string {
+	var out []string
+	if r.Interrupted {
+		out = append(out, "INTERRUPTED: this run was stopped early; every figure covers only the part that ran.")
+	}
+	src := ""
+	if r.Scenario.File != "" {
+		src = " from " + r.Scenario.File
+	}
+	started := ""
+	if r.StartedAt != "" {
+		started = ", started " + r.StartedAt
+	}
+	out = append(out, fmt.Sprintf("Scenario %q%s, seed %d%s; %.1f s measured after a %.0f s warm-up that is excluded from every figure.",
+		r.Scenario.Name, src, r.Scenario.Seed, started, r.DurationS, r.WarmupS))
+	out = append(out, "All figures come from a single run: they show what happened once, not how much repeated runs vary. "+
+		"Latency is measured from each request's intended start time (corrected for coordinated omission); "+
+		"service time is measured from when a worker began the request.")
+	return out
+}
+
+func latencyRow(name string, l Latency) []string {
+	return []string{name, FormatUS(l.P50), FormatUS(l.P90), FormatUS(l.P99), FormatUS(l.P999), FormatUS(l.Max), FormatUS(l.Mean), fmt.Sprint(l.Count)}
+}
+
+// runSections builds the tables of a run report, in reading order.
+func runSections(r *Result) []section {
+	var out []section
+	q := r.Requests
+	out = append(out, section{
+		title:  "Requests",
+		header: []string{"figure", "value"},
+		rows: [][]string{
+			{"requests (measured)", fmt.Sprintf("%d (%d reads, %d updates)", q.Total, q.Gets, q.Updates)},
+			{"ok / errors", fmt.Sprintf("%d ok, %d errors (%s)", q.OK, q.Errors, formatPct(errorRatio(r)))},
+			{"reads answered \"not found\"", fmt.Sprint(q.NotFound)},
+			{"completion rate", fmt.Sprintf("%.1f requests/s over %.1f s", q.RatePerS, r.DurationS)},
+		},
+	})
+
+	lat := section{
+		title:  "Latency",
+		header: []string{"measure", "p50", "p90", "p99", "p99.9", "max", "mean", "count"},
+		rows: [][]string{
+			latencyRow("reads, from intended start", r.LatencyUS),
+			latencyRow("reads, service time", r.ServiceUS),
+		},
+		note: "Units as shown (µs, ms, s). The gap between the two rows is time spent queueing before a worker was free.",
+	}
+	if r.UpdateLatencyUS != nil {
+		lat.rows = append(lat.rows, latencyRow("updates", *r.UpdateLatencyUS))
+	}
+	out = append(out, lat)
+
+	tiers := section{title: "Cache tiers", header: []string{"tier", "hit ratio", "hits", "misses"},
+		note: "A read served by L2 counts as an L1 miss and an L2 hit; L1 is summed over all execution environments."}
+	for _, t := range []struct {
+		name string
+		s    TierStats
+	}{{"L1 in-process", r.Tiers.L1}, {"L2 Redis", r.Tiers.L2}, {"L3 DynamoDB", r.Tiers.L3}} {
+		if !t.s.Enabled {
+			tiers.rows = append(tiers.rows, []string{t.name, "off", "-", "-"})
+			continue
+		}
+		tiers.rows = append(tiers.rows, []string{t.name, formatPct(t.s.HitRatio), fmt.Sprint(t.s.Hits), fmt.Sprint(t.s.Misses)})
+	}
+	out = append(out, tiers)
+
+	o := r.Origin
+	origin := section{title: "Stripe (origin)", header: []string{"figure", "value"}, rows: [][]string{
+		{"calls to Stripe", fmt.Sprint(o.Calls)},
+		{"calls saved by the cache", fmt.Sprint(o.CallsSaved)},
+		{"rate-limited (429) answers", fmt.Sprint(o.RateLimited)},
+		{"429s answered by the Stripe emulation", fmt.Sprint(o.OverlayRateLimited)},
+		{"retries", fmt.Sprint(o.Retries)},
+		{"errors", fmt.Sprint(o.Errors)},
+	}}
+	if o.RateLimitShare > 0 {
+		origin.rows = append(origin.rows, []string{"share of the read rate limit", fmt.Sprintf("%.0f%%", 100*o.RateLimitShare)})
+	}
+	out = append(out, origin)
+
+	c := r.Consistency
+	fresh := section{title: "Freshness", header: []string{"figure", "value"}}
+	if c.ReadsChecked == 0 {
+		fresh.note = "No read was checked against the staleness oracle in this run."
+	} else {
+		fresh.rows = [][]string{
+			{"reads checked", fmt.Sprint(c.ReadsChecked)},
+			{"stale reads", fmt.Sprintf("%d (%s)", c.StaleReads, formatPct(c.StaleRatio))},
+			{"max staleness", fmt.Sprintf("%.0f ms", c.MaxStalenessMS)},
+			{"p99 staleness of stale reads", fmt.Sprintf("%.0f ms", c.P99StalenessMS)},
+		}
+	}
+	out = append(out, fresh)
+
+	if wh := r.Webhooks; wh != nil {
+		out = append(out, section{title: "Webhooks", header: []string{"figure", "value"}, rows: [][]string{
+			{"emitted", fmt.Sprint(wh.Emitted)},
+			{"delivered", fmt.Sprint(wh.Delivered)},
+			{"duplicated", fmt.Sprint(wh.Duplicated)},
+			{"reordered", fmt.Sprint(wh.Reordered)},
+			{"applied", fmt.Sprint(wh.Applied)},
+			{"rejected (older than the cached version)", fmt.Sprint(wh.Rejected)},
+		}})
+	}
+
+	if lm := r.Lambda; lm != nil {
+		out = append(out, section{title: "Lambda fleet (simulated)", header: []string{"figure", "value"}, rows: [][]string{
+			{"function", fmt.Sprintf("%d MB, %s", lm.MemoryMB, lm.Arch)},
+			{"invocations", fmt.Sprint(lm.Invocations)},
+			{"cold starts", fmt.Sprint(lm.ColdStarts)},
+			{"peak execution environments", fmt.Sprint(lm.PeakEnvironments)},
+			{"throttled", fmt.Sprint(lm.Throttled)},
+			{"environments recycled", fmt.Sprint(lm.Recycled)},
+			{"billed time", fmt.Sprintf("%d ms (+%d ms init)", lm.BilledMS, lm.InitBilledMS)},
+			{"compute", fmt.Sprintf("%.3f GB-s", lm.GBSeconds)},
+		}})
+	}
+
+	if cost := r.CostUSD; cost != nil {
+		cs := section{title: "Cost (simulated, USD)", header: []string{"item", "USD"}, rows: [][]string{
+			{"Lambda compute", formatUSD(cost.LambdaCompute)},
+			{"Lambda requests", formatUSD(cost.LambdaRequests)},
+			{"ElastiCache", formatUSD(cost.ElastiCache)},
+			{"DynamoDB", formatUSD(cost.DynamoDB)},
+			{"total for this run", formatUSD(cost.Total)},
+			{"per million requests", formatUSD(cost.PerMillionRequests)},
+		}}
+		if cost.MonthlyRequests > 0 {
+			cs.rows = append(cs.rows, []string{fmt.Sprintf("a month at %.0f requests", cost.MonthlyRequests), formatUSD(cost.Monthly)})
+		}
+		if cost.Pricing != "" {
+			cs.note = "Prices: " + cost.Pricing + "."
+		}
+		out = append(out, cs)
+	}
+
+	g := r.Generator
+	out = append(out, section{title: "Load generator", header: []string{"figure", "value"}, rows: [][]string{
+		{"arrival model", orDash(g.Model)},
+		{"requests scheduled", fmt.Sprint(g.Scheduled)},
+		{"dispatched over 1 ms late", fmt.Sprintf("%d (%s)", g.LateOver1ms, formatPct(g.LateRatio))},
+		{"dispatch lag p99 / max", FormatUS(g.LagP99US) + " / " + FormatUS(g.LagMaxUS)},
+		{"peak requests in flight", fmt.Sprint(g.PeakWorkers)},
+		{"generator was the bottleneck", yesNo(g.Bottleneck)},
+	}})
+
+	out = append(out, environmentSection(r))
+
+	faults := section{title: "Faults", header: []string{"target", "kind", "planned", "injected (s)", "cleared (s)", "error"}}
+	if len(r.Faults) == 0 {
+		faults.note = "No faults were injected."
+	}
+	for _, f := range r.Faults {
+		faults.rows = append(faults.rows, []string{f.Target, f.Kind,
+			fmt.Sprintf("at %gs for %gs", f.AtS, f.ForS), fmt.Sprintf("%.1f", f.StartS), fmt.Sprintf("%.1f", f.EndS), orDash(f.Err)})
+	}
+	if len(r.Faults) > 0 {
+		faults.note = "Times are seconds from the start of the measured part."
+	}
+	out = append(out, faults)
+
+	th := section{title: "Thresholds", header: []string{"result", "threshold", "value", "error"}}
+	if len(r.Thresholds) == 0 {
+		th.note = "The scenario set no thresholds."
+	}
+	for _, t := range r.Thresholds {
+		mark := "pass"
+		if !t.OK {
+			mark = "FAIL"
+		}
+		th.rows = append(th.rows, []string{mark, t.Expr, formatValue(t.Value, t.Unit), orDash(t.Err)})
+	}
+	out = append(out, th)
+
+	if len(q.ErrorKinds) > 0 {
+		ek := section{title: "Errors by kind", header: []string{"count", "error"}}
+		kinds := make([]string, 0, len(q.ErrorKinds))
+		for k := range q.ErrorKinds {
+			kinds = append(kinds, k)
+		}
+		sort.Slice(kinds, func(i, j int) bool {
+			if q.ErrorKinds[kinds[i]] != q.ErrorKinds[kinds[j]] {
+				return q.ErrorKinds[kinds[i]] > q.ErrorKinds[kinds[j]]
+			}
+			return kinds[i] < kinds[j]
+		})
+		for _, k := range kinds {
+			ek.rows = append(ek.rows, []string{fmt.Sprint(q.ErrorKinds[k]), k})
+		}
+		out = append(out, ek)
+	}
+	return out
+}
+
+// environmentSection says what answered for each tier and the network profile in front of it.
+func environmentSection(r *Result) section {
+	e := r.Environment
+	net := func(k string) string {
+		if v := e.Network[k]; v != "" {
+			return v
+		}
+		return "none (direct)"
+	}
+	l1 := "in the benchmark process (one cache shared by all requests)"
+	if r.Lambda != nil {
+		l1 = fmt.Sprintf("in each simulated Lambda execution environment (%d MB, %s)", r.Lambda.MemoryMB, r.Lambda.Arch)
+	}
+	provider := orDash(e.Provider)
+	return section{
+		title:  "Environment",
+		header: []string{"tier", "backend", "network profile"},
+		rows: [][]string{
+			{"L1 in-process", l1, "none (in memory)"},
+			{"L2 Redis", orDash(e.Redis), net("redis")},
+			{"L3 DynamoDB", orDash(e.DynamoDB), net("dynamodb")},
+			{"origin Stripe", orDash(e.Stripe), net("stripe")},
+		},
+		note: "Environment provider: " + provider + ".",
+	}
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,144 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// sweepFixture is a five-point sweep of the L1 TTL. Longer TTLs are faster and cheaper
+// but staler; 2m is dominated by 60s; 60s is the cheapest point that passes both
+// thresholds.
+func sweepFixture(t testing.TB) []*Result {
+	t.Helper()
+	points := []struct {
+		ttl          string
+		p99us, stale float64
+		cost         float64
+	}{
+		{"10s", 12000, 0.001, 0.30},
+		{"30s", 9000, 0.004, 0.25},
+		{"60s", 8000, 0.008, 0.22},
+		{"2m", 9500, 0.02, 0.26},
+		{"5m", 7000, 0.03, 0.20},
+	}
+	var out []*Result
+	for i, p := range points {
+		r := fixtureResult(t)
+		r.Scenario.Point = "cache.l1.ttl=" + p.ttl + ",lambda.memory_mb=512"
+		r.LatencyUS.P99 = p.p99us
+		r.Consistency.StaleRatio = p.stale
+		r.Tiers.L1.HitRatio = 0.5 + 0.1*float64(i)
+		r.CostUSD = &Cost{Total: p.cost / 10, PerMillionRequests: p.cost}
+		r.Thresholds = []Threshold{
+			{Expr: "p99 < 10ms", OK: p.p99us < 10000, Value: p.p99us, Unit: "us"},
+			{Expr: "stale_ratio < 0.01", OK: p.stale < 0.01, Value: p.stale, Unit: "ratio"},
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestSweepParetoAndRecommendation(t *testing.T) {
+	s := Sweep(sweepFixture(t))
+	if got, want := strings.Join(s.Keys, ","), "cache.l1.ttl,lambda.memory_mb"; got != want {
+		t.Errorf("keys %q, want %q", got, want)
+	}
+	wantPareto := map[string]bool{"10s": true, "30s": true, "60s": true, "2m": false, "5m": true}
+	for _, p := range s.Points {
+		if p.Pareto != wantPareto[p.Values[0]] {
+			t.Errorf("point %s: pareto %v, want %v", p.Point, p.Pareto, wantPareto[p.Values[0]])
+		}
+	}
+	if s.Recommended < 0 || s.Points[s.Recommended].Values[0] != "60s" {
+		t.Fatalf("recommended %d (%s), want the 60s point", s.Recommended, s.Recommendation)
+	}
+	if !strings.Contains(s.Recommendation, "cheapest point whose thresholds all pass") {
+		t.Errorf("recommendation does not say why: %s", s.Recommendation)
+	}
+	if len(s.ParetoOver) != 3 {
+		t.Errorf("frontier over %v, want p99, stale ratio and cost", s.ParetoOver)
+	}
+}
+
+func TestSweepNonePasses(t *testing.T) {
+	rs := sweepFixture(t)
+	for _, r := range rs {
+		r.Thresholds = append(r.Thresholds, Threshold{Expr: "cost.per_million_requests < 0.1", OK: false})
+	}
+	rs[0].Thresholds[0].OK = false // p99 fails at 10s, 2m too: 2 points
+	s := Sweep(rs)
+	if s.Recommended != -1 {
+		t.Fatalf("recommended %d although no point passes", s.Recommended)
+	}
+	want := `"cost.per_million_requests < 0.1" (failed at 5 of 5 points)`
+	if !strings.Contains(s.Recommendation, "No point passes") || !strings.Contains(s.Recommendation, want) {
+		t.Errorf("recommendation %q, want it to name %s", s.Recommendation, want)
+	}
+}
+
+func TestSweepWithoutCost(t *testing.T) {
+	rs := sweepFixture(t)
+	rs[2].CostUSD = nil
+	s := Sweep(rs)
+	if len(s.ParetoOver) != 2 {
+		t.Errorf("frontier over %v, want cost left out", s.ParetoOver)
+	}
+	// Passing points are 30s and 60s; without cost the lower p99 (60s) wins.
+	if s.Recommended != 2 || !strings.Contains(s.Recommendation, "lowest p99") {
+		t.Errorf("recommended %d: %s", s.Recommended, s.Recommendation)
+	}
+	var md bytes.Buffer
+	if err := WriteSweepMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| n/a |") {
+		t.Errorf("a point without cost should show n/a:\n%s", md.String())
+	}
+}
+
+func TestSweepRepeatsAveraged(t *testing.T) {
+	rs := sweepFixture(t)
+	extra := fixtureResult(t)
+	extra.Scenario.Point = rs[0].Scenario.Point
+	extra.LatencyUS.P99 = 14000
+	extra.Consistency.StaleRatio = 0.001
+	extra.CostUSD = &Cost{PerMillionRequests: 0.30}
+	s := Sweep(append(rs, extra))
+	if len(s.Points) != 5 || s.Points[0].Runs != 2 || s.Points[0].P99US != 13000 {
+		t.Errorf("points %d, first %+v: want 5 points, the first with 2 runs and p99 13000", len(s.Points), s.Points[0])
+	}
+}
+
+func TestParsePoint(t *testing.T) {
+	for _, tc := range []struct{ in, keys, values string }{
+		{"", "", ""},
+		{"a=1", "a", "1"},
+		{"cache.l1.ttl=10s,lambda.memory_mb=512", "cache.l1.ttl|lambda.memory_mb", "10s|512"},
+		{"keys.list=a,b,c=2", "keys.list|c", "a,b|2"},
+	} {
+		k, v := parsePoint(tc.in)
+		if got := strings.Join(k, "|"); got != tc.keys {
+			t.Errorf("parsePoint(%q) keys %q, want %q", tc.in, got, tc.keys)
+		}
+		if got := strings.Join(v, "|"); got != tc.values {
+			t.Errorf("parsePoint(%q) values %q, want %q", tc.in, got, tc.values)
+		}
+	}
+}
+
+func ExampleSweep() {
+	mk := func(ttl string, p99, stale, perM float64, ok bool) *Result {
+		return &Result{
+			Scenario:    ScenarioRef{Name: "ttl-sweep", Point: "cache.l1.ttl=" + ttl},
+			LatencyUS:   Latency{P99: p99},
+			Consistency: Consistency{StaleRatio: stale},
+			CostUSD:     &Cost{PerMillionRequests: perM},
+			Thresholds:  []Threshold{{Expr: "stale_ratio < 0.01", OK: ok}},
+		}
+	}
+	s := Sweep([]*Result{mk("10s", 9000, 0.001, 0.30, true), mk("60s", 8000, 0.005, 0.22, true), mk("5m", 7000, 0.03, 0.20, false)})
+	fmt.Println(s.Recommendation)
+	// Output: Recommended: cache.l1.ttl=60s — the cheapest point whose thresholds all pass: p99 8.00ms, stale ratio 0.50%, $0.2200 per million requests.
+}
