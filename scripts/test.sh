@@ -15,6 +15,9 @@ t1=$(date +%s)
 export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 export TESTCONTAINERS_RYUK_DISABLED=true
 export CACHEBENCH_REQUIRE_SERVICES=1
+# Tests keep what a person should look at afterwards (report screenshots) here.
+export CACHEBENCH_ARTIFACTS="${CACHEBENCH_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$CACHEBENCH_ARTIFACTS"
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -1,0 +1,499 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"strings"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Charts are drawn with gonum/plot on its SVG canvas and inlined into the HTML reports, so
+// a report is one file with no script, font or image to fetch.
+
+const (
+	chartW = 16 * vg.Centimeter
+	chartH = 8 * vg.Centimeter
+)
+
+// chart is one rendered chart: its title (for captions and accessibility) and SVG markup.
+type chart struct {
+	Title string
+	SVG   string
+}
+
+var (
+	seriesColors = []color.Color{
+		color.NRGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, // blue
+		color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, // red
+		color.NRGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, // green
+		color.NRGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, // orange
+		color.NRGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, // purple
+	}
+	faultColors = map[string]color.Color{
+		"redis":    color.NRGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x40},
+		"dynamodb": color.NRGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0x40},
+		"stripe":   color.NRGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0x40},
+	}
+	faultDefault = color.NRGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0x40}
+)
+
+// newPlot returns a plot with a title, axis labels (which must carry units), a sans-serif
+// face throughout and a light grid.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	sans := func(size vg.Length) font.Font {
+		return font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, size)
+	}
+	p.Title.Text = title
+	p.Title.TextStyle.Font = sans(12)
+	p.Title.Padding = 6
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.X.Label.TextStyle.Font = sans(10)
+	p.Y.Label.TextStyle.Font = sans(10)
+	p.X.Tick.Label.Font = sans(9)
+	p.Y.Tick.Label.Font = sans(9)
+	p.Legend.TextStyle.Font = sans(9)
+	p.Legend.Top = true
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{Y: 0xe0}
+	grid.Horizontal.Color = color.Gray{Y: 0xe0}
+	p.Add(grid)
+	return p
+}
+
+// renderSVG draws p and returns its SVG element, without the XML prolog, ready to inline
+// in HTML.
+func renderSVG(p *plot.Plot) (string, error) {
+	c := vgsvg.New(chartW, chartH)
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return "", fmt.Errorf("render chart %q: %w", p.Title.Text, err)
+	}
+	s := buf.String()
+	i := strings.Index(s, "<svg")
+	if i < 0 {
+		return "", fmt.Errorf("render chart %q: no <svg> element in the output", p.Title.Text)
+	}
+	s = s[i:]
+	attrs := fmt.Sprintf(`<svg class="chart" role="img" aria-label="%s" `, htmlAttrEscape(p.Title.Text))
+	return strings.Replace(s, "<svg ", attrs, 1), nil
+}
+
+func htmlAttrEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func addLine(p *plot.Plot, name string, xys plotter.XYs, i int) error {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return fmt.Errorf("chart %q, series %q: %w", p.Title.Text, name, err)
+	}
+	l.Color = seriesColors[i%len(seriesColors)]
+	l.Width = vg.Points(1.5)
+	p.Add(l)
+	p.Legend.Add(name, l)
+	return nil
+}
+
+// swatch is a legend thumbnail for a shaded area.
+type swatch struct{ c color.Color }
+
+// Thumbnail fills the legend entry's box with the swatch's colour.
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	pts := []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}}
+	c.FillPolygon(s.c, pts)
+}
+
+// shadeFaults adds a translucent band over each fault window, from y0 to y1, with one
+// legend entry per fault. Call it before adding the data, so lines are drawn on top.
+func shadeFaults(p *plot.Plot, faults []Fault, y0, y1 float64) error {
+	for _, f := range faults {
+		end := f.EndS
+		if end <= f.StartS {
+			end = f.StartS + math.Max(f.ForS, 0.05)
+		}
+		poly, err := plotter.NewPolygon(plotter.XYs{{X: f.StartS, Y: y0}, {X: end, Y: y0}, {X: end, Y: y1}, {X: f.StartS, Y: y1}})
+		if err != nil {
+			return fmt.Errorf("chart %q, fault window: %w", p.Title.Text, err)
+		}
+		col, ok := faultColors[f.Target]
+		if !ok {
+			col = faultDefault
+		}
+		poly.Color = col
+		poly.LineStyle.Width = 0
+		p.Add(poly)
+		p.Legend.Add(fmt.Sprintf("fault: %s %s (%.1f–%.1f s)", f.Target, f.Kind, f.StartS, end), swatch{col})
+	}
+	return nil
+}
+
+// timeSeries is one line of a chart over the timeline.
+type timeSeries struct {
+	name string
+	y    func(Second) float64
+}
+
+// timelineChart plots series over the timeline, each second's value at the middle of the
+// second, with fault windows shaded. yFixed, when positive, fixes the y axis maximum.
+func timelineChart(r *Result, title, yLabel string, series []timeSeries, yFixed float64) (chart, error) {
+	p := newPlot(title, "time since the start of the measured part (s)", yLabel)
+	ymax := yFixed
+	data := make([]plotter.XYs, len(series))
+	for i, s := range series {
+		data[i] = make(plotter.XYs, len(r.Timeline))
+		for j, sec := range r.Timeline {
+			v := s.y(sec)
+			data[i][j] = plotter.XY{X: float64(sec.TS) + 0.5, Y: v}
+			if yFixed <= 0 && v > ymax {
+				ymax = v
+			}
+		}
+	}
+	if ymax <= 0 {
+		ymax = 1
+	}
+	if yFixed <= 0 {
+		ymax *= 1.35 // headroom for the legend
+	} else {
+		ymax *= 1.3
+		p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"}, {Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}}
+	}
+	if err := shadeFaults(p, r.Faults, 0, ymax); err != nil {
+		return chart{}, err
+	}
+	for i, s := range series {
+		if err := addLine(p, s.name, data[i], i); err != nil {
+			return chart{}, err
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, ymax
+	p.X.Min = 0
+	if n := len(r.Timeline); n > 0 {
+		p.X.Max = math.Max(p.X.Max, float64(r.Timeline[n-1].TS+1))
+	}
+	svg, err := renderSVG(p)
+	return chart{Title: title, SVG: svg}, err
+}
+
+// percentileTicks labels a log axis of 1/(1-p) with percentiles: 1 → 0%, 10 → 90%,
+// 100 → 99%, 1000 → 99.9%...
+type percentileTicks struct{}
+
+// Ticks returns a labelled tick per decade and unlabelled ones in between.
+func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	for d := 0; d <= 9; d++ {
+		base := math.Pow(10, float64(d))
+		if base > hi*1.0001 {
+			break
+		}
+		label := "0%"
+		if d > 0 {
+			label = fmt.Sprintf("%.*f%%", max(d-2, 0), 100*(1-1/base))
+		}
+		ticks = append(ticks, plot.Tick{Value: base, Label: label})
+		for k := 2; k <= 9; k++ {
+			if v := base * float64(k); v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v})
+			}
+		}
+	}
+	return ticks
+}
+
+// spectrumChart plots the latency percentile spectrum the way HdrHistogram's plotter does:
+// x is the percentile on a log scale of 1/(1-p), y the latency at that percentile.
+func spectrumChart(r *Result) (chart, error) {
+	const title = "Read latency by percentile"
+	type src struct {
+		name, enc string
+	}
+	srcs := []src{{"from intended start", r.Histograms.Latency}, {"service time", r.Histograms.Service}}
+	var hists []*hdrhistogram.Histogram
+	var names []string
+	var errs []error
+	for _, s := range srcs {
+		if s.enc == "" {
+			continue
+		}
+		h, err := hdrhistogram.Decode([]byte(s.enc))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("decode %s histogram: %w", s.name, err))
+			continue
+		}
+		if h.TotalCount() == 0 {
+			continue
+		}
+		hists = append(hists, h)
+		names = append(names, s.name)
+	}
+	if len(hists) == 0 {
+		errs = append(errs, errors.New("no latency histogram with values in this result"))
+		return chart{}, errors.Join(errs...)
+	}
+	p := newPlot(title, "percentile (log scale of 1/(1−p))", "latency (ms)")
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = percentileTicks{}
+	p.Legend.Left = true
+	var xmax float64
+	for i, h := range hists {
+		// Up to the percentile the sample can resolve: 1 - 1/count.
+		top := math.Max(10, float64(h.TotalCount()))
+		xmax = math.Max(xmax, top)
+		const steps = 240
+		xys := make(plotter.XYs, 0, steps+1)
+		for k := 0; k <= steps; k++ {
+			x := math.Pow(top, float64(k)/steps)
+			q := 100 * (1 - 1/x)
+			xys = append(xys, plotter.XY{X: x, Y: float64(h.ValueAtQuantile(q)) / 1e3})
+		}
+		if err := addLine(p, names[i], xys, i); err != nil {
+			return chart{}, err
+		}
+	}
+	p.X.Min, p.X.Max = 1, xmax
+	p.Y.Min = 0
+	svg, err := renderSVG(p)
+	return chart{Title: title, SVG: svg}, errors.Join(append(errs, err)...)
+}
+
+// costChart is a bar chart of the run's simulated cost by item.
+func costChart(c *Cost) (chart, error) {
+	const title = "Simulated cost of the run by item"
+	p := newPlot(title, "item", "cost of this run (USD)")
+	vals := plotter.Values{c.LambdaCompute, c.LambdaRequests, c.ElastiCache, c.DynamoDB}
+	bars, err := plotter.NewBarChart(vals, vg.Points(40))
+	if err != nil {
+		return chart{}, fmt.Errorf("chart %q: %w", title, err)
+	}
+	bars.Color = seriesColors[0]
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.NominalX("Lambda compute", "Lambda requests", "ElastiCache", "DynamoDB")
+	p.Y.Min = 0
+	p.Y.Max *= 1.1
+	p.Y.Tick.Marker = usdTicks{}
+	svg, err := renderSVG(p)
+	return chart{Title: title, SVG: svg}, err
+}
+
+// usdTicks labels a money axis with enough digits for the tiny sums of a short run.
+type usdTicks struct{}
+
+// Ticks returns gonum's default ticks relabelled in dollars.
+func (usdTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = formatUSD(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// runCharts draws every chart of a run report. A chart that cannot be drawn is left out
+// and its reason returned in skipped, so the page says what is missing.
+func runCharts(r *Result) (charts []chart, skipped []string) {
+	add := func(c chart, e error) {
+		if e != nil && c.SVG == "" {
+			skipped = append(skipped, e.Error())
+			return
+		}
+		if e != nil {
+			skipped = append(skipped, e.Error())
+		}
+		charts = append(charts, c)
+	}
+	add(spectrumChart(r))
+	if len(r.Timeline) == 0 {
+		skipped = append(skipped, "no per-second timeline in this result: the charts over time are left out")
+	} else {
+		add(timelineChart(r, "Read latency over time (from intended start)", "latency (ms)", []timeSeries{
+			{"p50", func(s Second) float64 { return s.P50US / 1e3 }},
+			{"p99", func(s Second) float64 { return s.P99US / 1e3 }},
+		}, 0))
+		add(timelineChart(r, "Throughput over time", "requests completed per second (1/s)", []timeSeries{
+			{"requests", func(s Second) float64 { return float64(s.Requests) }},
+		}, 0))
+		var tiers []timeSeries
+		for _, t := range []struct {
+			name string
+			on   bool
+			f    func(Second) float64
+		}{
+			{"L1 in-process", r.Tiers.L1.Enabled, func(s Second) float64 { return 100 * s.L1HitRatio }},
+			{"L2 Redis", r.Tiers.L2.Enabled, func(s Second) float64 { return 100 * s.L2HitRatio }},
+			{"L3 DynamoDB", r.Tiers.L3.Enabled, func(s Second) float64 { return 100 * s.L3HitRatio }},
+		} {
+			if t.on {
+				tiers = append(tiers, timeSeries{t.name, t.f})
+			}
+		}
+		if len(tiers) == 0 {
+			skipped = append(skipped, "every cache tier was off: no hit-ratio chart")
+		} else {
+			add(timelineChart(r, "Hit ratio per tier over time", "hit ratio (%)", tiers, 100))
+		}
+		add(timelineChart(r, "Errors and Stripe 429s over time", "count per second (1/s)", []timeSeries{
+			{"errors", func(s Second) float64 { return float64(s.Errors) }},
+			{"Stripe 429 (rate limited)", func(s Second) float64 { return float64(s.RateLimited) }},
+		}, 0))
+	}
+	if r.CostUSD != nil {
+		add(costChart(r.CostUSD))
+	}
+	return charts, skipped
+}
+
+// sweepChart plots one figure against the sweep's points, marking the Pareto frontier and
+// the recommended point. Points where value reports false are left out.
+func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries) (chart, error) {
+	p := newPlot(title, sweepAxisLabel(s), yLabel)
+	labels := make([]string, len(s.Points))
+	long := false
+	for i := range s.Points {
+		labels[i] = s.Label(i)
+		if len(labels[i]) > 10 {
+			long = true
+		}
+	}
+	var frontier, rec plotter.XYs
+	marked := false // the frontier is marked on the first series with values
+	for si, ser := range series {
+		var xys plotter.XYs
+		for i, pt := range s.Points {
+			v, ok := ser.value(pt)
+			if !ok {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: float64(i), Y: v})
+			if !marked && pt.Pareto {
+				frontier = append(frontier, plotter.XY{X: float64(i), Y: v})
+			}
+			if !marked && i == s.Recommended {
+				rec = append(rec, plotter.XY{X: float64(i), Y: v})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		marked = true
+		l, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return chart{}, fmt.Errorf("chart %q: %w", title, err)
+		}
+		col := seriesColors[si%len(seriesColors)]
+		l.Color, pts.Color = col, col
+		l.Width = vg.Points(1.5)
+		pts.Shape = draw.CircleGlyph{}
+		p.Add(l, pts)
+		p.Legend.Add(ser.name, l, pts)
+	}
+	if len(frontier) > 0 {
+		sc, err := plotter.NewScatter(frontier)
+		if err != nil {
+			return chart{}, fmt.Errorf("chart %q: %w", title, err)
+		}
+		sc.Shape = draw.RingGlyph{}
+		sc.Radius = vg.Points(6)
+		sc.Color = color.Black
+		p.Add(sc)
+		p.Legend.Add("Pareto frontier", sc)
+	}
+	if len(rec) > 0 {
+		sc, err := plotter.NewScatter(rec)
+		if err != nil {
+			return chart{}, fmt.Errorf("chart %q: %w", title, err)
+		}
+		sc.Shape = draw.BoxGlyph{}
+		sc.Radius = vg.Points(4)
+		sc.Color = seriesColors[2]
+		p.Add(sc)
+		p.Legend.Add("recommended", sc)
+	}
+	p.NominalX(labels...)
+	if long {
+		p.X.Tick.Label.Rotation = math.Pi / 8
+		p.X.Tick.Label.XAlign = draw.XRight
+	}
+	p.X.Min, p.X.Max = -0.5, float64(len(s.Points))-0.5
+	p.Y.Min = 0
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	}
+	p.Y.Max *= 1.4 // room for the legend
+	svg, err := renderSVG(p)
+	return chart{Title: title, SVG: svg}, err
+}
+
+type sweepSeries struct {
+	name  string
+	value func(SweepPoint) (float64, bool)
+}
+
+func sweepAxisLabel(s SweepReport) string {
+	if v := s.varyingKeys(); len(v) > 0 {
+		return strings.Join(v, ", ") + " (sweep value)"
+	}
+	return "sweep point"
+}
+
+func optValue(p *float64, scale float64) (float64, bool) {
+	if p == nil {
+		return 0, false
+	}
+	return *p * scale, true
+}
+
+// sweepCharts draws the charts of a sweep report.
+func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
+	add := func(c chart, e error) {
+		if e != nil {
+			skipped = append(skipped, e.Error())
+		}
+		if c.SVG != "" {
+			charts = append(charts, c)
+		}
+	}
+	if len(s.Points) == 0 {
+		return nil, []string{"no points: no charts"}
+	}
+	add(sweepChart(s, "p99 read latency by sweep point", "p99 latency from intended start (ms)", []sweepSeries{
+		{"p99", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }},
+	}))
+	add(sweepChart(s, "Hit ratio per tier by sweep point", "hit ratio (%)", []sweepSeries{
+		{"L1 in-process", func(p SweepPoint) (float64, bool) { return optValue(p.L1HitRatio, 100) }},
+		{"L2 Redis", func(p SweepPoint) (float64, bool) { return optValue(p.L2HitRatio, 100) }},
+		{"L3 DynamoDB", func(p SweepPoint) (float64, bool) { return optValue(p.L3HitRatio, 100) }},
+	}))
+	add(sweepChart(s, "Stale read ratio by sweep point", "stale reads (% of reads checked)", []sweepSeries{
+		{"stale ratio", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true }},
+	}))
+	haveCost := false
+	for _, p := range s.Points {
+		if p.PerMillionUSD != nil {
+			haveCost = true
+		}
+	}
+	if haveCost {
+		add(sweepChart(s, "Cost per million requests by sweep point", "simulated cost (USD per million requests)", []sweepSeries{
+			{"$ per million requests", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }},
+		}))
+	} else {
+		skipped = append(skipped, "no point has cost figures: no cost chart")
+	}
+	return charts, skipped
+}
