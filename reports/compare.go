@@ -14,9 +14,10 @@ import (
 // tests whether a difference is significant.
 const MinRepeats = 3
 
-// Comparison is the side-by-side comparison of runs. Runs of the same scenario, sweep
-// point and configuration (seed aside) form one group of repeats; the first group is the
-// baseline every other group is compared with.
+// Comparison is the side-by-side comparison of runs. Each group is a column: the runs of
+// one scenario, sweep point and configuration (seed aside) for Compare, a side the caller
+// formed for CompareSides. The first group is the baseline every other group is compared
+// with.
 type Comparison struct {
 	Groups  []CompareGroup
 	Metrics []MetricComparison
@@ -80,14 +81,11 @@ func (c CompareCell) Tested() bool { return !math.IsNaN(c.PValue) }
 // Compare groups results into repeats and compares every key metric of each group with
 // the first group: means, 95% confidence intervals, absolute and relative deltas, which
 // way is better and, when both sides have at least MinRepeats runs, Welch's t-test.
+// Runs of the same scenario, sweep point and configuration (seed aside) are one group.
 func Compare(results []*Result) Comparison {
-	var c Comparison
-	type group struct {
-		g    CompareGroup
-		runs []*Result
-	}
-	var groups []*group
-	index := map[string]*group{}
+	var sides []Side
+	var bases []string
+	index := map[string]int{}
 	variants := map[string]int{}
 	for _, r := range results {
 		if r == nil {
@@ -95,25 +93,73 @@ func Compare(results []*Result) Comparison {
 		}
 		base := r.Scenario.Name + "\x00" + r.Scenario.Point
 		key := base + "\x00" + configFingerprint(r.Scenario.Config)
-		g, ok := index[key]
+		i, ok := index[key]
 		if !ok {
 			variants[base]++
 			label := runTitle(r)
 			if variants[base] > 1 {
 				label += fmt.Sprintf(" (variant %d)", variants[base])
+			} else {
+				bases = append(bases, base)
 			}
-			g = &group{g: CompareGroup{Label: label, Scenario: r.Scenario.Name, Point: r.Scenario.Point}}
-			index[key] = g
-			groups = append(groups, g)
+			i = len(sides)
+			index[key] = i
+			sides = append(sides, Side{Label: label})
 		}
-		g.runs = append(g.runs, r)
-		g.g.Runs++
+		sides[i].Results = append(sides[i].Results, r)
 	}
-	for base, n := range variants {
-		if n > 1 {
+	var notes []string
+	for _, base := range bases {
+		if n := variants[base]; n > 1 {
 			name := strings.ReplaceAll(base, "\x00", " ")
-			c.Notes = append(c.Notes, fmt.Sprintf("%d configurations share the scenario name and point %q: they are compared as separate variants, not as repeats.", n, strings.TrimSpace(name)))
+			notes = append(notes, fmt.Sprintf("%d configurations share the scenario name and point %q: they are compared as separate variants, not as repeats.", n, strings.TrimSpace(name)))
 		}
+	}
+	c := CompareSides(sides)
+	c.Notes = append(notes, c.Notes...)
+	return c
+}
+
+// Side is one side of a comparison: a label and the runs that form it, as repeats.
+type Side struct {
+	Label   string
+	Results []*Result
+}
+
+// CompareSides compares sides the caller formed (one per command-line argument, say)
+// the way Compare compares groups of repeats: the first side is the baseline. Unlike
+// Compare it never regroups: runs of one configuration on two sides stay two columns (the
+// same scenario on two environments), and a side whose runs differ in configuration is
+// averaged as given, with a note saying so. Sides without results are left out.
+func CompareSides(sides []Side) Comparison {
+	var c Comparison
+	type group struct {
+		g    CompareGroup
+		runs []*Result
+	}
+	var groups []*group
+	for _, sd := range sides {
+		var runs []*Result
+		for _, r := range sd.Results {
+			if r != nil {
+				runs = append(runs, r)
+			}
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		g := &group{g: CompareGroup{Label: sd.Label, Scenario: runs[0].Scenario.Name, Point: runs[0].Scenario.Point, Runs: len(runs)}, runs: runs}
+		if g.g.Label == "" {
+			g.g.Label = runTitle(runs[0])
+		}
+		configs := map[string]bool{}
+		for _, r := range runs {
+			configs[r.Scenario.Name+"\x00"+r.Scenario.Point+"\x00"+configFingerprint(r.Scenario.Config)] = true
+		}
+		if len(configs) > 1 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s mixes %d configurations (scenario, sweep point or settings other than the seed): its figures are means over different setups, not repeats.", g.g.Label, len(configs)))
+		}
+		groups = append(groups, g)
 	}
 	for _, g := range groups {
 		c.Groups = append(c.Groups, g.g)
@@ -124,9 +170,16 @@ func Compare(results []*Result) Comparison {
 	}
 
 	minRuns, maxRuns := math.MaxInt, 0
+	var interrupted []string
 	for _, g := range groups {
 		minRuns = min(minRuns, g.g.Runs)
 		maxRuns = max(maxRuns, g.g.Runs)
+		for _, r := range g.runs {
+			if r.Interrupted {
+				interrupted = append(interrupted, g.g.Label)
+				break
+			}
+		}
 	}
 	switch {
 	case maxRuns == 1:
@@ -139,7 +192,14 @@ func Compare(results []*Result) Comparison {
 			"A difference is called significant at 5%% only when Welch's t-test gives p < 0.05.", MinRepeats)
 	}
 	if len(groups) == 1 {
-		c.Notes = append(c.Notes, "All results are runs of one configuration: there is nothing to compare them with.")
+		if groups[0].g.Runs > 1 {
+			c.Notes = append(c.Notes, "All results are repeats of one configuration: the table gives their mean and spread, and there is nothing to compare them with.")
+		} else {
+			c.Notes = append(c.Notes, "There is one result: there is nothing to compare it with.")
+		}
+	}
+	if len(interrupted) > 0 {
+		c.Notes = append(c.Notes, "Interrupted runs (their figures cover only the part that ran) are included in: "+strings.Join(interrupted, ", ")+".")
 	}
 
 	var missing []string

@@ -152,3 +152,48 @@ func TestCompareVariants(t *testing.T) {
 		t.Errorf("notes %v should explain the variants", c.Notes)
 	}
 }
+
+func TestCompareSidesKeepsSides(t *testing.T) {
+	// The same configuration on two environments: Compare would call them repeats,
+	// CompareSides keeps one column per side.
+	a := repeats(t, "baseline", 3, []float64{10000, 10100, 9900}, []float64{0.8})
+	b := repeats(t, "baseline", 3, []float64{12000, 12100, 11900}, []float64{0.8})
+	if got := len(Compare(append(append([]*Result{}, a...), b...)).Groups); got != 1 {
+		t.Fatalf("Compare made %d groups of one configuration, want 1", got)
+	}
+	c := CompareSides([]Side{{Label: "docker", Results: a}, {Label: "local", Results: b}, {Label: "empty"}})
+	if len(c.Groups) != 2 || c.Groups[0].Label != "docker" || c.Groups[1].Runs != 3 {
+		t.Fatalf("groups %+v, want docker and local with 3 runs each", c.Groups)
+	}
+	p99 := metricRow(t, c, "p99").Cells[1]
+	if !p99.Tested() || !p99.Significant || p99.Verdict != "worse" {
+		t.Errorf("p99 10ms→12ms over 3 runs each: %+v, want a significant worsening", p99)
+	}
+
+	// A side mixing configurations, and an interrupted run, are noted.
+	mixed := append(repeats(t, "lru", 1, []float64{9000}, []float64{0.8}), repeats(t, "tinylfu", 1, []float64{8000}, []float64{0.8})...)
+	mixed[1].Interrupted = true
+	c = CompareSides([]Side{{Label: "A", Results: a[:1]}, {Label: "B", Results: mixed}})
+	notes := strings.Join(c.Notes, " ")
+	for _, want := range []string{"B mixes 2 configurations", "Interrupted runs", "included in: B."} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
+}
+
+func TestCompareOneGroupOfRepeats(t *testing.T) {
+	c := Compare(repeats(t, "baseline", 3, []float64{10000, 10200, 9800}, []float64{0.8, 0.82, 0.78}))
+	if len(c.Groups) != 1 || c.Groups[0].Runs != 3 {
+		t.Fatalf("groups %+v, want one group of 3 repeats", c.Groups)
+	}
+	var text bytes.Buffer
+	if err := WriteCompare(&text, c, "text"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(3 runs)", "10.00ms ± 497µs", "repeats of one configuration"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("comparison of repeats lacks %q:\n%s", want, text.String())
+		}
+	}
+}
