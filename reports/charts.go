@@ -495,5 +495,20 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 	} else {
 		skipped = append(skipped, "no point has cost figures: no cost chart")
 	}
+	fleet, cold := false, false
+	for _, p := range s.Points {
+		if p.ColdStarts != nil {
+			fleet = true
+			cold = cold || *p.ColdStarts > 0
+		}
+	}
+	switch {
+	case cold:
+		add(sweepChart(s, "Lambda cold starts by sweep point", "cold starts in the measured part (count)", []sweepSeries{
+			{"cold starts", func(p SweepPoint) (float64, bool) { return optValue(p.ColdStarts, 1) }},
+		}))
+	case fleet:
+		skipped = append(skipped, "no point had a Lambda cold start in its measured part: no cold-start chart")
+	}
 	return charts, skipped
 }

@@ -476,7 +476,7 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, tc := range []struct {
 		page       string
 		wantCharts int
-	}{{"report.html", 6}, {"sweep.html", 4}} {
+	}{{"report.html", 6}, {"sweep.html", 5}} {
 		t.Run(tc.page, func(t *testing.T) {
 			shot := filepath.Join(dir, strings.TrimSuffix(tc.page, ".html")+".png")
 			pl, err := b.load(ctx, fileURL(filepath.Join(dir, tc.page)), shot)

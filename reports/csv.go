@@ -71,12 +71,13 @@ func activeFaults(faults []Fault, from, to float64) []string {
 //	max_staleness_ms staleness of the stalest read, milliseconds
 //	origin_calls, rate_limited   Stripe calls and 429s
 //	cost_total_usd, cost_per_million_usd   simulated cost in USD, empty when absent
+//	cold_starts      Lambda cold starts in the measured part, empty without a Lambda fleet
 //	thresholds_ok    true when every threshold passed
 //	failed_thresholds the failed expressions, separated by ";"
 //	pareto           true on the Pareto frontier
 //	recommended      true for the recommended point
 var sweepColumns = []string{"point", "runs", "p50_us", "p99_us", "p999_us", "l1_hit_ratio", "l2_hit_ratio", "l3_hit_ratio",
-	"stale_ratio", "max_staleness_ms", "origin_calls", "rate_limited", "cost_total_usd", "cost_per_million_usd",
+	"stale_ratio", "max_staleness_ms", "origin_calls", "rate_limited", "cost_total_usd", "cost_per_million_usd", "cold_starts",
 	"thresholds_ok", "failed_thresholds", "pareto", "recommended"}
 
 // WriteSweepCSV writes a sweep as CSV: a header row (the swept keys, then sweepColumns)
@@ -97,7 +98,7 @@ func WriteSweepCSV(w io.Writer, s SweepReport) error {
 		rec := append([]string{}, p.Values...)
 		rec = append(rec, p.Point, strconv.Itoa(p.Runs), f64(p.P50US), f64(p.P99US), f64(p.P999US),
 			opt(p.L1HitRatio), opt(p.L2HitRatio), opt(p.L3HitRatio), f64(p.StaleRatio), f64(p.MaxStalenessMS),
-			f64(p.OriginCalls), f64(p.RateLimited), opt(p.CostTotalUSD), opt(p.PerMillionUSD),
+			f64(p.OriginCalls), f64(p.RateLimited), opt(p.CostTotalUSD), opt(p.PerMillionUSD), opt(p.ColdStarts),
 			strconv.FormatBool(p.ThresholdsOK), strings.Join(p.Failed, ";"), strconv.FormatBool(p.Pareto),
 			strconv.FormatBool(i == s.Recommended))
 		if err := cw.Write(rec); err != nil {

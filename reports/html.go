@@ -160,8 +160,9 @@ func WriteHTML(w io.Writer, r *Result) error {
 
 // WriteSweepHTML writes a sweep as one self-contained HTML page (no fetch of any kind):
 // the table of WriteSweepMarkdown, the recommendation, and charts of p99 latency, hit
-// ratio per tier, stale ratio and cost per million requests against the sweep value, with
-// the Pareto frontier and the recommended point marked.
+// ratio per tier, stale ratio, cost per million requests and (when a point had any)
+// Lambda cold starts against the sweep value, with the Pareto frontier and the
+// recommended point marked.
 func WriteSweepHTML(w io.Writer, s SweepReport) error {
 	header, rows := sweepRows(s)
 	page := htmlPage{

@@ -184,10 +184,16 @@ func TestWriteSweepHTML(t *testing.T) {
 		"Hit ratio per tier by sweep point",
 		"Stale read ratio by sweep point",
 		"Cost per million requests by sweep point",
+		"Lambda cold starts by sweep point",
 	})
 	page := b.String()
-	if n := strings.Count(page, ">Pareto frontier<"); n != 4 {
-		t.Errorf("frontier marked in %d charts, want 4", n)
+	if n := strings.Count(page, ">Pareto frontier<"); n != 5 {
+		t.Errorf("frontier marked in %d charts, want 5", n)
+	}
+	for _, want := range []string{"<th>cold starts</th>", "<td>25</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q (the Lambda sweep's cold starts)", want)
+		}
 	}
 	if !strings.Contains(page, "Recommended: cache.l1.ttl=60s") {
 		t.Error("the page lacks the recommendation")

@@ -48,6 +48,11 @@ type SweepPoint struct {
 	// CostTotalUSD and PerMillionUSD are nil when a run of the point has no cost figures.
 	CostTotalUSD  *float64
 	PerMillionUSD *float64
+	// ColdStarts is the Lambda cold starts in the measured part; nil when a run of the
+	// point had no Lambda fleet.
+	ColdStarts *float64
+	// Interrupted counts the runs of the point that were stopped early.
+	Interrupted int
 	// ThresholdsOK is true when every threshold of every run passed (and there was at
 	// least one, or the scenario set none).
 	ThresholdsOK bool
@@ -215,7 +220,16 @@ func Sweep(results []*Result) SweepReport {
 			}
 			return r.CostUSD.PerMillionRequests, true
 		})
+		p.ColdStarts = optMean(func(r *Result) (float64, bool) {
+			if r.Lambda == nil {
+				return 0, false
+			}
+			return float64(r.Lambda.ColdStarts), true
+		})
 		for _, r := range a.runs {
+			if r.Interrupted {
+				p.Interrupted++
+			}
 			for _, t := range r.Thresholds {
 				anyThreshold = true
 				if !t.OK {
@@ -231,6 +245,15 @@ func Sweep(results []*Result) SweepReport {
 	}
 	if single {
 		s.Notes = append(s.Notes, "Each point ran once: differences between neighbouring points may be noise.")
+	}
+	var partial []string
+	for i, p := range s.Points {
+		if p.Interrupted > 0 {
+			partial = append(partial, fmt.Sprintf("#%d", i+1))
+		}
+	}
+	if len(partial) > 0 {
+		s.Notes = append(s.Notes, "INTERRUPTED: points "+strings.Join(partial, ", ")+" include a run that was stopped early; their figures cover only the part that ran.")
 	}
 
 	// The Pareto frontier: cost joins only when every point has it.
@@ -340,9 +363,21 @@ func (s *SweepReport) recommend(anyThreshold, haveCost bool) {
 	}
 }
 
-// sweepRows is the table of a sweep, shared by the Markdown and HTML renderers.
+// sweepRows is the table of a sweep, shared by the Markdown and HTML renderers. The
+// frontier's figures (p99, stale ratio, cost) come first, then Lambda cold starts when
+// the runs had a Lambda fleet, then the hit ratios.
 func sweepRows(s SweepReport) (header []string, rows [][]string) {
-	header = []string{"#", "point", "runs", "p99", "L1 hit", "L2 hit", "L3 hit", "stale ratio", "$ per M requests", "thresholds", "Pareto", "recommended"}
+	lambda := false
+	for _, p := range s.Points {
+		if p.ColdStarts != nil {
+			lambda = true
+		}
+	}
+	header = []string{"#", "point", "runs", "p99", "stale ratio", "$ per M requests"}
+	if lambda {
+		header = append(header, "cold starts")
+	}
+	header = append(header, "L1 hit", "L2 hit", "L3 hit", "thresholds", "Pareto", "recommended")
 	ratio := func(p *float64) string {
 		if p == nil {
 			return "off"
@@ -369,15 +404,26 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 		if name == "" {
 			name = s.Label(i)
 		}
-		rows = append(rows, []string{fmt.Sprint(i + 1), name, fmt.Sprint(p.Runs), FormatUS(p.P99US),
-			ratio(p.L1HitRatio), ratio(p.L2HitRatio), ratio(p.L3HitRatio), formatPct(p.StaleRatio), money, th, pareto, rec})
+		if p.Interrupted > 0 {
+			name += " (INTERRUPTED)"
+		}
+		row := []string{fmt.Sprint(i + 1), name, fmt.Sprint(p.Runs), FormatUS(p.P99US), formatPct(p.StaleRatio), money}
+		if lambda {
+			cold := "n/a"
+			if p.ColdStarts != nil {
+				cold = trimFloat(*p.ColdStarts)
+			}
+			row = append(row, cold)
+		}
+		row = append(row, ratio(p.L1HitRatio), ratio(p.L2HitRatio), ratio(p.L3HitRatio), th, pareto, rec)
+		rows = append(rows, row)
 	}
 	return header, rows
 }
 
-// WriteSweepMarkdown writes a sweep as Markdown: a table of the points (p99, hit ratios,
-// stale ratio, $ per million requests, thresholds), the Pareto frontier marked, and the
-// recommendation.
+// WriteSweepMarkdown writes a sweep as Markdown: a table of the points (p99, stale ratio,
+// $ per million requests, Lambda cold starts when there was a fleet, hit ratios,
+// thresholds), the Pareto frontier marked, and the recommendation.
 func WriteSweepMarkdown(w io.Writer, s SweepReport) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "# cachebench sweep: %s\n\n", mdEscape(orDash(s.Scenario)))

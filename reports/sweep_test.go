@@ -31,6 +31,7 @@ func sweepFixture(t testing.TB) []*Result {
 		r.Consistency.StaleRatio = p.stale
 		r.Tiers.L1.HitRatio = 0.5 + 0.1*float64(i)
 		r.CostUSD = &Cost{Total: p.cost / 10, PerMillionRequests: p.cost}
+		r.Lambda.ColdStarts = int64(30 - 5*i)
 		r.Thresholds = []Threshold{
 			{Expr: "p99 < 10ms", OK: p.p99us < 10000, Value: p.p99us, Unit: "us"},
 			{Expr: "stale_ratio < 0.01", OK: p.stale < 0.01, Value: p.stale, Unit: "ratio"},
@@ -141,4 +142,48 @@ func ExampleSweep() {
 	s := Sweep([]*Result{mk("10s", 9000, 0.001, 0.30, true), mk("60s", 8000, 0.005, 0.22, true), mk("5m", 7000, 0.03, 0.20, false)})
 	fmt.Println(s.Recommendation)
 	// Output: Recommended: cache.l1.ttl=60s — the cheapest point whose thresholds all pass: p99 8.00ms, stale ratio 0.50%, $0.2200 per million requests.
+}
+
+func TestSweepColdStartsAndInterrupted(t *testing.T) {
+	rs := sweepFixture(t)
+	rs[3].Interrupted = true
+	s := Sweep(rs)
+	if s.Points[1].ColdStarts == nil || *s.Points[1].ColdStarts != 25 {
+		t.Errorf("point 2 cold starts %v, want 25", s.Points[1].ColdStarts)
+	}
+	if s.Points[3].Interrupted != 1 || !strings.Contains(strings.Join(s.Notes, " "), "INTERRUPTED: points #4 include a run that was stopped early") {
+		t.Errorf("interrupted point 4 not noted: %+v, notes %v", s.Points[3], s.Notes)
+	}
+	var md bytes.Buffer
+	if err := WriteSweepMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| cold starts |", "| $0.2500 | 25 |", "lambda.memory_mb=512 (INTERRUPTED)"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+
+	// Without a Lambda fleet the column is left out of the table and empty in the CSV.
+	for _, r := range rs {
+		r.Lambda = nil
+	}
+	s = Sweep(rs)
+	if s.Points[0].ColdStarts != nil {
+		t.Errorf("cold starts %v without a Lambda fleet, want nil", *s.Points[0].ColdStarts)
+	}
+	md.Reset()
+	if err := WriteSweepMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md.String(), "cold starts") {
+		t.Errorf("a sweep without a Lambda fleet shows a cold-starts column:\n%s", md.String())
+	}
+	var csv bytes.Buffer
+	if err := WriteSweepCSV(&csv, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csv.String(), ",0.3,,false,") {
+		t.Errorf("the CSV's cold_starts should be empty without a fleet:\n%s", csv.String())
+	}
 }
