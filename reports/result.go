@@ -283,7 +283,8 @@ func (r *Result) Write(path string) error {
 	return nil
 }
 
-// Read reads a result.json and checks its schema.
+// Read reads a result.json and checks its schema. Its errors name the file and what to
+// give instead.
 func Read(path string) (*Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -291,13 +292,13 @@ func Read(path string) (*Result, error) {
 	}
 	var r Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a cachebench result: %w", path, err)
+		return nil, fmt.Errorf("%s is not a cachebench result (%v): give a result.json that cachebench run wrote", path, err)
 	}
 	if r.Schema != Schema {
 		if r.Schema == "" {
-			return nil, errors.New(path + " has no schema key: it is not a cachebench result.json")
+			return nil, errors.New(path + " has no schema key: it is not a cachebench result.json; give a result.json that cachebench run wrote")
 		}
-		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q", path, r.Schema, Schema)
+		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q: use the cachebench version that wrote it", path, r.Schema, Schema)
 	}
 	return &r, nil
 }

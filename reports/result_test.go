@@ -1,0 +1,62 @@
+package reports
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteRead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "result.json")
+	r := fixtureResult(t)
+	if err := r.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Scenario.Name != r.Scenario.Name || got.LatencyUS.P99 != r.LatencyUS.P99 || len(got.Timeline) != len(r.Timeline) {
+		t.Errorf("read back %q p99 %v %d seconds, want %q %v %d", got.Scenario.Name, got.LatencyUS.P99, len(got.Timeline),
+			r.Scenario.Name, r.LatencyUS.P99, len(r.Timeline))
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("%d files beside result.json, want none (no temporary file left)", len(entries)-1)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{filepath.Join(dir, "missing.json"), []string{"missing.json", "no such file"}},
+		{write("broken.json", `{"schema": `), []string{"broken.json is not a cachebench result", "cachebench run wrote"}},
+		{write("array.json", `[1, 2]`), []string{"array.json is not a cachebench result"}},
+		{write("other.json", `{"name": "x"}`), []string{"other.json has no schema key", "cachebench run wrote"}},
+		{write("v9.json", `{"schema": "cachebench/result/v9"}`), []string{`schema "cachebench/result/v9"`, Schema, "version that wrote it"}},
+	} {
+		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+			_, err := Read(tc.path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
