@@ -34,14 +34,14 @@ func TestGolden(t *testing.T) {
 }
 
 func TestMarkdownEdgeCases(t *testing.T) {
-	r := &Result{Schema: Schema, Scenario: ScenarioRef{Name: "bare"}, Interrupted: true,
+	r := &Result{Schema: Schema, Scenario: ScenarioRef{Name: "bare"}, Interrupted: true, WarmupS: 0.5,
 		Notes: []string{"a <script> tag | and *stars*"}}
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"INTERRUPTED", "No faults were injected", "The scenario set no thresholds", "&lt;script>", `\*stars\*`, "| L3 DynamoDB | off |"} {
+	for _, want := range []string{"INTERRUPTED", "No faults were injected", "The scenario set no thresholds", "&lt;script>", `\*stars\*`, "| L3 DynamoDB | off |", "after a 0.5 s warm-up"} {
 		if !bytes.Contains([]byte(out), []byte(want)) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}
@@ -50,5 +50,15 @@ func TestMarkdownEdgeCases(t *testing.T) {
 		if bytes.Contains([]byte(out), []byte(absent)) {
 			t.Errorf("markdown has %q for a run without it", absent)
 		}
+	}
+}
+
+func TestSummaryWarmup(t *testing.T) {
+	r := fixtureResult(t)
+	r.WarmupS = 0.5
+	var b bytes.Buffer
+	WriteSummary(&b, r)
+	if !bytes.Contains(b.Bytes(), []byte("(warm-up 0.5 s excluded)")) {
+		t.Errorf("a half-second warm-up is not shown as such:\n%s", b.String())
 	}
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Direction says which way a metric is better.
@@ -154,4 +155,10 @@ func trimFloat(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.4g", v)
+}
+
+// formatSeconds formats a duration in seconds to the millisecond, without trailing zeros:
+// 5, 0.5, 1200.
+func formatSeconds(s float64) string {
+	return strconv.FormatFloat(math.Round(s*1000)/1000, 'f', -1, 64)
 }

@@ -43,8 +43,8 @@ func runPreamble(r *Result) []string {
 	if r.StartedAt != "" {
 		started = ", started " + r.StartedAt
 	}
-	out = append(out, fmt.Sprintf("Scenario %q%s, seed %d%s; %.1f s measured after a %.0f s warm-up that is excluded from every figure.",
-		r.Scenario.Name, src, r.Scenario.Seed, started, r.DurationS, r.WarmupS))
+	out = append(out, fmt.Sprintf("Scenario %q%s, seed %d%s; %.1f s measured after a %s s warm-up that is excluded from every figure.",
+		r.Scenario.Name, src, r.Scenario.Seed, started, r.DurationS, formatSeconds(r.WarmupS)))
 	out = append(out, "All figures come from a single run: they show what happened once, not how much repeated runs vary. "+
 		"Latency is measured from each request's intended start time (corrected for coordinated omission); "+
 		"service time is measured from when a worker began the request.")

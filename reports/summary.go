@@ -23,8 +23,8 @@ func WriteSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "  network      redis %s, dynamodb %s, stripe %s\n", r.Environment.Network["redis"], r.Environment.Network["dynamodb"], r.Environment.Network["stripe"])
 	}
 	q := r.Requests
-	fmt.Fprintf(w, "  requests     %d (%d reads, %d updates), %d errors, %.1f/s over %.1f s (warm-up %.0f s excluded)\n",
-		q.Total, q.Gets, q.Updates, q.Errors, q.RatePerS, r.DurationS, r.WarmupS)
+	fmt.Fprintf(w, "  requests     %d (%d reads, %d updates), %d errors, %.1f/s over %.1f s (warm-up %s s excluded)\n",
+		q.Total, q.Gets, q.Updates, q.Errors, q.RatePerS, r.DurationS, formatSeconds(r.WarmupS))
 	l := r.LatencyUS
 	fmt.Fprintf(w, "  latency      p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (reads, from intended start)\n",
 		FormatUS(l.P50), FormatUS(l.P90), FormatUS(l.P99), FormatUS(l.P999), FormatUS(l.Max))
