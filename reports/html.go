@@ -68,6 +68,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 body { font-family: system-ui, "Liberation Sans", Arial, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; line-height: 1.4; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em; }
+div.table { overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f4f4f4; }
 td.fail { color: #b00020; font-weight: bold; }
@@ -97,12 +98,12 @@ svg.chart { max-width: 100%; height: auto; display: block; }
 {{end}}</body>
 </html>
 {{define "section"}}<h2>{{.Title}}</h2>
-{{if .Rows}}<table>
+{{if .Rows}}<div class="table"><table>
 <thead><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead>
 <tbody>
 {{range .Rows}}<tr>{{range .}}<td{{if fail .}} class="fail"{{end}}>{{.}}</td>{{end}}</tr>
 {{end}}</tbody>
-</table>
+</table></div>
 {{end}}{{if .Note}}<p class="note">{{.Note}}</p>
 {{end}}{{end}}`))
 

@@ -122,6 +122,16 @@ func parsePoint(point string) (keys, values []string) {
 	return keys, values
 }
 
+// splitPoint splits a point into its "key=value" parts, as parsePoint reads them.
+func splitPoint(point string) []string {
+	keys, values := parsePoint(point)
+	out := make([]string, len(keys))
+	for i := range keys {
+		out[i] = keys[i] + "=" + values[i]
+	}
+	return out
+}
+
 // Sweep builds the report of a sweep from the results of its points, in the order given;
 // results that share a point are repeats and are averaged.
 func Sweep(results []*Result) SweepReport {
@@ -400,7 +410,8 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 		if i == s.Recommended {
 			rec = "✔"
 		}
-		name := p.Point
+		// A space after each key's value lets a long point wrap in narrow table cells.
+		name := strings.Join(splitPoint(p.Point), ", ")
 		if name == "" {
 			name = s.Label(i)
 		}
