@@ -68,6 +68,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newListCmd(), newRunCmd(), newEnvCmd())
+	root.AddCommand(newListCmd(), newRunCmd(), newReportCmd(), newCompareCmd(), newEnvCmd())
 	return root
 }

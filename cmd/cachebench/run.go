@@ -65,18 +65,40 @@ type runFlags struct {
 	quiet   bool
 	pricing string
 	monthly float64
+	repeat  int
 }
+
+// maxRepeat bounds --repeat.
+const maxRepeat = 100
 
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
 		Use:   "run NAME|FILE",
-		Short: "Run a scenario against the services and write DIR/result.json",
-		Long: `Run a named scenario (see 'cachebench list') or a scenario file. A scenario with a
-sweep runs once per point, each into its own folder under --out.
+		Short: "Run a scenario against the services and write DIR/result.json with its reports",
+		Long: `Run a named scenario (see 'cachebench list') or a scenario file, print a summary, and
+write into --out:
+
+  result.json                 every figure of the run (schema cachebench/result/v1)
+  report.md, report.html      its report; the HTML page is self-contained, with charts
+
+A scenario with a sweep runs once per point, each into its own folder under --out
+(01-POINT/result.json, ...), and also writes sweep.md, sweep.html and sweep.csv at the
+root of --out: one row per point, the Pareto frontier over p99, stale ratio and cost,
+and the recommended point, which is also printed.
+
+--repeat N runs every point N times, each repetition into its own folder (rep-01,
+rep-02, ... under the point's folder, or under --out for a single point), in rounds:
+every point once, then every point again, so a drift of the machine spreads over all
+points. Repetition 1 keeps the scenario's seed S (or --seed); repetition k uses seed
+S+k-1, so the repetitions are independent samples and any of them can be run again
+with --seed. Each point's folder then also gets compare.md: the mean of every figure
+over its repetitions with its 95% confidence interval. The sweep report averages them.
+
+An interrupted run (Ctrl-C) writes its partial result and reports, marked as such.
 
 Exit codes: 0 success, 1 a threshold failed, 2 bad input (scenario, flag),
-3 the run failed, 130 interrupted (the partial result is written).`,
+3 the run failed, 130 interrupted (the partial result and its reports are written).`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{fmt.Errorf("run takes one scenario name or file, got %d arguments (see 'cachebench list')", len(args))}
@@ -89,16 +111,20 @@ Exit codes: 0 success, 1 a threshold failed, 2 bad input (scenario, flag),
 	}
 	f.env.register(c)
 	fl := c.Flags()
-	fl.StringVar(&f.out, "out", "", "folder for result.json (default results/NAME-TIME)")
+	fl.StringVar(&f.out, "out", "", "folder for result.json and the reports (default results/NAME-TIME)")
 	fl.StringArrayVar(&f.sets, "set", nil, "override a scenario key, e.g. --set cache.l1.ttl=10s (repeatable)")
 	fl.Int64Var(&f.seed, "seed", 0, "override the scenario's seed")
 	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but errors")
 	fl.StringVar(&f.pricing, "pricing", "", "price table JSON for cost_usd (default: the built-in AWS us-east-1 table)")
 	fl.Float64Var(&f.monthly, "monthly-requests", 0, "project a monthly bill at this many requests a month (sets cost.monthly_requests)")
+	fl.IntVar(&f.repeat, "repeat", 1, fmt.Sprintf("run every point N times (1 to %d), each into rep-NN/; repetition k uses seed S+k-1", maxRepeat))
 	return c
 }
 
 func runScenario(c *cobra.Command, name string, f *runFlags) error {
+	if f.repeat < 1 || f.repeat > maxRepeat {
+		return usageError{fmt.Errorf("--repeat %d: give a number of repetitions from 1 to %d, e.g. --repeat 3 (3 or more let cachebench compare test differences)", f.repeat, maxRepeat)}
+	}
 	sets := f.sets
 	if c.Flags().Changed("seed") {
 		sets = append(sets, "seed="+strconv.FormatInt(f.seed, 10))
@@ -129,7 +155,8 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if out == "" {
 		out = filepath.Join("results", s.Name+"-"+time.Now().Format("20060102-150405"))
 	}
-	if err := checkOutDir(out); err != nil {
+	plan := planRuns(out, points, f.repeat)
+	if err := checkOutDir(out, plan); err != nil {
 		return usageError{err}
 	}
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
@@ -161,28 +188,50 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		progress = stderr
 	}
 	failed := false
-	for i, p := range points {
-		dir := out
-		if len(points) > 1 {
-			dir = filepath.Join(out, fmt.Sprintf("%02d-%s", i+1, slug(p.Point)))
-			fmt.Fprintf(stdout, "point %d/%d: %s\n", i+1, len(points), p.Point)
+	done := make([]*reports.Result, len(plan))
+	for i, j := range plan {
+		switch {
+		case len(points) > 1 && f.repeat > 1:
+			fmt.Fprintf(stdout, "point %d/%d, repetition %d/%d (seed %d): %s\n", j.point+1, len(points), j.rep+1, f.repeat, j.s.Seed, j.s.Point)
+		case len(points) > 1:
+			fmt.Fprintf(stdout, "point %d/%d: %s\n", j.point+1, len(points), j.s.Point)
+		case f.repeat > 1:
+			fmt.Fprintf(stdout, "repetition %d/%d (seed %d)\n", j.rep+1, f.repeat, j.s.Seed)
 		}
-		res, err := bench.Run(ctx, p, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table})
+		res, err := bench.Run(ctx, j.s, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table})
 		if err != nil {
-			return fmt.Errorf("run %s: %w", p.Name, err)
+			if werr := writeRunSet(stdout, out, plan, done, len(points), f.repeat); werr != nil {
+				fmt.Fprintln(stderr, "cachebench:", werr)
+			}
+			return fmt.Errorf("run %s: %w", j.s.Name, err)
 		}
-		path := filepath.Join(dir, "result.json")
+		path := filepath.Join(j.dir, "result.json")
 		if err := res.Write(path); err != nil {
 			return err
 		}
+		done[i] = res
+		files, err := runReportFiles(j.dir, res, []string{formatMD, formatHTML})
+		if err == nil {
+			err = writeFiles(files)
+		}
+		if err != nil {
+			return fmt.Errorf("reports of %s: %w", path, err)
+		}
 		reports.WriteSummary(stdout, res)
 		fmt.Fprintf(stdout, "  result       %s\n", path)
+		fmt.Fprintf(stdout, "  report       %s\n", filepath.Join(j.dir, "report.html"))
 		if res.ThresholdsFailed() {
 			failed = true
 		}
 		if res.Interrupted {
+			if err := writeRunSet(stdout, out, plan, done, len(points), f.repeat); err != nil {
+				return err
+			}
 			return exitCodeError{exitInterrupted, fmt.Errorf("interrupted: the partial result is in %s", path)}
 		}
+	}
+	if err := writeRunSet(stdout, out, plan, done, len(points), f.repeat); err != nil {
+		return err
 	}
 	if failed {
 		return exitCodeError{exitThreshold, errors.New("a threshold failed (see the summary above)")}
@@ -190,14 +239,124 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	return nil
 }
 
-// checkOutDir refuses an --out folder that already holds a result, so one run never
-// overwrites another.
-func checkOutDir(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "result.json")); err == nil {
-		return fmt.Errorf("--out %s already holds a result.json: choose another folder or remove it", dir)
+// plannedRun is one run of `cachebench run`: a sweep point (or the scenario), its
+// repetition, and the folder its result goes to.
+type plannedRun struct {
+	point, rep int
+	s          *scenarios.Scenario
+	dir        string
+}
+
+// planRuns lays out the runs in rounds (every point once per repetition) and their
+// folders: out itself for one run, NN-POINT for the points of a sweep, rep-NN below that
+// for repetitions. Repetition k runs with the point's seed + k-1.
+func planRuns(out string, points []*scenarios.Scenario, repeat int) []plannedRun {
+	pw := max(2, len(strconv.Itoa(len(points))))
+	rw := max(2, len(strconv.Itoa(repeat)))
+	var plan []plannedRun
+	for rep := 0; rep < repeat; rep++ {
+		for i, p := range points {
+			dir := out
+			if len(points) > 1 {
+				dir = filepath.Join(dir, fmt.Sprintf("%0*d-%s", pw, i+1, slug(p.Point)))
+			}
+			s := p
+			if repeat > 1 {
+				dir = filepath.Join(dir, fmt.Sprintf("rep-%0*d", rw, rep+1))
+				s = p.Clone()
+				s.Seed = p.Seed + int64(rep)
+			}
+			plan = append(plan, plannedRun{point: i, rep: rep, s: s, dir: dir})
+		}
 	}
+	return plan
+}
+
+// pointDir is the folder of a point's result, or of its repetitions.
+func pointDir(j plannedRun, repeat int) string {
+	if repeat > 1 {
+		return filepath.Dir(j.dir)
+	}
+	return j.dir
+}
+
+// writeRunSet writes the reports over several runs once they are done (or stopped): each
+// point's compare.md when it was repeated, and the sweep report at the root of out. done
+// holds the result of each planned run, nil for those that did not run.
+func writeRunSet(stdout io.Writer, out string, plan []plannedRun, done []*reports.Result, npoints, repeat int) error {
+	var files []outFile
+	var all []*reports.Result
+	byPoint := make([][]*reports.Result, npoints)
+	dirs := make([]string, npoints)
+	for i, j := range plan {
+		dirs[j.point] = pointDir(j, repeat)
+		if done[i] != nil {
+			byPoint[j.point] = append(byPoint[j.point], done[i])
+		}
+	}
+	// The sweep lists points in the scenario's order, whatever order the rounds ran in.
+	for _, rs := range byPoint {
+		all = append(all, rs...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	var compares []string
+	if repeat > 1 {
+		for p, rs := range byPoint {
+			if len(rs) == 0 {
+				continue
+			}
+			file, err := repeatsFile(dirs[p], rs)
+			if err != nil {
+				return err
+			}
+			files = append(files, file)
+			compares = append(compares, file.path)
+		}
+	}
+	var sweep *reports.SweepReport
+	if npoints > 1 {
+		s := reports.Sweep(all)
+		if len(all) < len(plan) {
+			s.Notes = append(s.Notes, fmt.Sprintf("Only %d of the %d planned runs finished: the sweep covers those.", len(all), len(plan)))
+		}
+		sf, err := sweepReportFiles(out, s, reportFormats)
+		if err != nil {
+			return err
+		}
+		files = append(files, sf...)
+		sweep = &s
+	}
+	if err := writeFiles(files); err != nil {
+		return err
+	}
+	if npoints == 1 && len(compares) == 1 {
+		fmt.Fprintf(stdout, "\nrepetitions  %s\n", compares[0])
+		if text, err := renderCompare(reports.Compare(all), "text"); err == nil {
+			fmt.Fprint(stdout, text)
+		}
+	} else if len(compares) > 0 {
+		fmt.Fprintf(stdout, "\nrepetitions  compare.md in each point's folder (%d)\n", len(compares))
+	}
+	if sweep != nil {
+		fmt.Fprintf(stdout, "\nsweep        %s (also sweep.md, sweep.csv)\n", filepath.Join(out, "sweep.html"))
+		fmt.Fprintln(stdout, sweep.Recommendation)
+	}
+	return nil
+}
+
+// checkOutDir refuses an --out that is a file, or a folder that already holds one of the
+// results the run would write, so one run never overwrites another.
+func checkOutDir(dir string, plan []plannedRun) error {
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return fmt.Errorf("--out %s is a file, not a folder", dir)
+	}
+	for _, j := range plan {
+		p := filepath.Join(j.dir, "result.json")
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("--out %s already holds %s: choose another folder or remove it", dir, p)
+		}
 	}
 	return nil
 }

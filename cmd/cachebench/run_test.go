@@ -99,6 +99,17 @@ func TestRunWritesResult(t *testing.T) {
 			if !strings.Contains(stdout, "latency") || !strings.Contains(stdout, "result.json") {
 				t.Errorf("the summary is missing: %s", stdout)
 			}
+			// The reports beside result.json.
+			md := readFile(t, filepath.Join(out, "report.md"))
+			for _, want := range []string{"# cachebench report: tiny", "## Latency", "## Thresholds", tc.threshold} {
+				if !strings.Contains(md, want) {
+					t.Errorf("report.md lacks %q", want)
+				}
+			}
+			checkHTMLPage(t, filepath.Join(out, "report.html"), "cachebench report: tiny", "Read latency by percentile", "Thresholds: ")
+			if !strings.Contains(stdout, filepath.Join(out, "report.html")) {
+				t.Errorf("stdout does not say where the report is: %s", stdout)
+			}
 		})
 	}
 }
@@ -173,4 +184,8 @@ func TestRunInterrupted(t *testing.T) {
 	if !res.Interrupted || res.DurationS > 10 || res.Requests.Gets == 0 {
 		t.Errorf("partial result: interrupted %v, %.1f s, %d reads; want interrupted after a few seconds with some reads", res.Interrupted, res.DurationS, res.Requests.Gets)
 	}
+	if md := readFile(t, filepath.Join(out, "report.md")); !strings.Contains(md, "INTERRUPTED") {
+		t.Errorf("the partial run's report.md does not say it was interrupted:\n%s", md)
+	}
+	checkHTMLPage(t, filepath.Join(out, "report.html"), "INTERRUPTED")
 }
