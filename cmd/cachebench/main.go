@@ -34,12 +34,22 @@ func main() {
 		// level; their lines would break the progress line and the summary.
 		zerolog.SetGlobalLevel(zerolog.WarnLevel)
 	}
-	os.Exit(run(os.Args[1:]))
+	stdout := os.Stdout
+	if os.Getenv("CACHEBENCH_DEBUG") != "1" {
+		// The in-process stripe-mock of the embedded environment prints a line per request
+		// with fmt.Printf; cachebench writes its own output to the stdout it saved here.
+		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+			os.Stdout = null
+		}
+	}
+	os.Exit(run(os.Args[1:], stdout))
 }
 
-// run executes the command line and returns the process's exit code.
-func run(args []string) int {
+// run executes the command line, writing its output to stdout, and returns the process's
+// exit code.
+func run(args []string, stdout *os.File) int {
 	root := newRoot()
+	root.SetOut(stdout)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

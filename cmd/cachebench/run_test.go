@@ -107,6 +107,10 @@ func TestRunWritesResult(t *testing.T) {
 				}
 			}
 			checkHTMLPage(t, filepath.Join(out, "report.html"), "cachebench report: tiny", "Read latency by percentile", "Thresholds: ")
+			// The in-process stripe-mock prints a line per request; none may reach stdout.
+			if strings.Contains(stdout, "Request: GET") {
+				t.Errorf("stripe-mock's request log reached stdout: %s", stdout)
+			}
 			if !strings.Contains(stdout, filepath.Join(out, "report.html")) {
 				t.Errorf("stdout does not say where the report is: %s", stdout)
 			}
