@@ -63,10 +63,7 @@ func (c *collector) baseline() {
 func (c *collector) tick(sec int, last bool) {
 	iv := c.scratch
 	iv.reset()
-	c.r.mu.Lock()
-	recs := append([]*Recorder(nil), c.r.recorders...)
-	c.r.mu.Unlock()
-	for _, rec := range recs {
+	for _, rec := range c.r.recorders {
 		got := rec.take()
 		iv.merge(got)
 		rec.give(got)
