@@ -233,6 +233,20 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if err := writeRunSet(stdout, out, plan, done, len(points), f.repeat); err != nil {
 		return err
 	}
+	if len(points) > 1 {
+		// A sweep's thresholds choose among its points: points that fail them are what the
+		// sweep is there to rule out. The sweep fails only when no point passes.
+		var all []*reports.Result
+		for _, r := range done {
+			if r != nil {
+				all = append(all, r)
+			}
+		}
+		if reports.Sweep(all).Recommended < 0 {
+			return exitCodeError{exitThreshold, errors.New("no point of the sweep passes its thresholds (see sweep.md)")}
+		}
+		return nil
+	}
 	if failed {
 		return exitCodeError{exitThreshold, errors.New("a threshold failed (see the summary above)")}
 	}

@@ -118,6 +118,37 @@ func TestRunWritesResult(t *testing.T) {
 	}
 }
 
+// TestRunSweepExitCode checks that a sweep's thresholds choose among its points: a sweep
+// exits 0 when some point passes them, though others fail, and 1 only when none does.
+func TestRunSweepExitCode(t *testing.T) {
+	bin := buildCLI(t)
+	for _, tc := range []struct {
+		threshold string
+		code      int
+	}{
+		// 50 keys at 200/s: a 30 s L1 TTL keeps most of them, a 1 ms one none.
+		{"l1.hit_ratio > 0.3", exitOK},
+		{"l1.hit_ratio > 0.999", exitThreshold},
+	} {
+		t.Run(tc.threshold, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "tiny.yaml")
+			sc := strings.Replace(tiny, "%s", tc.threshold, 1) + "sweep:\n  cache.l1.ttl: [1ms, 30s]\n"
+			if err := os.WriteFile(file, []byte(sc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := exitCode(t, exec.Command(bin, "run", file, "--env", "embedded", "--out", filepath.Join(dir, "out")))
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+			md := readFile(t, filepath.Join(dir, "out", "sweep.md"))
+			if !strings.Contains(md, "FAIL: "+tc.threshold) {
+				t.Errorf("sweep.md shows no point failing %q:\n%s", tc.threshold, md)
+			}
+		})
+	}
+}
+
 // TestRunBadInput checks that a broken scenario, a bad --set and an unknown name exit 2
 // with the file's line or the fix.
 func TestRunBadInput(t *testing.T) {
