@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // Charts are drawn with gonum/plot on its SVG canvas and inlined into the HTML reports, so
@@ -360,7 +362,7 @@ func runCharts(r *Result) (charts []chart, skipped []string) {
 
 // sweepChart plots one figure against the sweep's points, marking the Pareto frontier and
 // the recommended point. Points where value reports false are left out.
-func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries) (chart, error) {
+func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries, bounds ...bound) (chart, error) {
 	p := newPlot(title, sweepAxisLabel(s), yLabel)
 	labels := make([]string, len(s.Points))
 	long := false
@@ -424,6 +426,18 @@ func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries) (char
 		p.Add(sc)
 		p.Legend.Add("recommended", sc)
 	}
+	for _, b := range sweepBounds(s, bounds) {
+		xys := plotter.XYs{{X: -0.5, Y: b.y}, {X: float64(len(s.Points)) - 0.5, Y: b.y}}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return chart{}, fmt.Errorf("chart %q: %w", title, err)
+		}
+		l.Color = color.NRGBA{R: 0xb0, G: 0x00, B: 0x20, A: 0xff}
+		l.Width = vg.Points(1)
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add("threshold "+b.expr, l)
+	}
 	p.NominalX(labels...)
 	if long {
 		p.X.Tick.Label.Rotation = math.Pi / 8
@@ -437,6 +451,37 @@ func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries) (char
 	p.Y.Max *= 1.4 // room for the legend
 	svg, err := renderSVG(p)
 	return chart{Title: title, SVG: svg}, err
+}
+
+// bound names a threshold metric a sweep chart plots, and the factor from the metric's
+// base unit (seconds, fractions, dollars) to the chart's.
+type bound struct {
+	metric string
+	scale  float64
+}
+
+// chartBound is a threshold drawn as a horizontal line at y.
+type chartBound struct {
+	expr string
+	y    float64
+}
+
+// sweepBounds returns the sweep's thresholds on the metrics of bounds, in the chart's
+// unit. Expressions that do not parse (a result written by another version) are skipped.
+func sweepBounds(s SweepReport, bounds []bound) []chartBound {
+	var out []chartBound
+	for _, expr := range s.Thresholds {
+		t, err := scenarios.ParseThreshold(expr)
+		if err != nil {
+			continue
+		}
+		for _, b := range bounds {
+			if t.Metric == b.metric {
+				out = append(out, chartBound{expr: expr, y: t.Value * b.scale})
+			}
+		}
+	}
+	return out
 }
 
 type sweepSeries struct {
@@ -473,15 +518,15 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 	}
 	add(sweepChart(s, "p99 read latency by sweep point", "p99 latency from intended start (ms)", []sweepSeries{
 		{"p99", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }},
-	}))
+	}, bound{"p99", 1e3}))
 	add(sweepChart(s, "Hit ratio per tier by sweep point", "hit ratio (%)", []sweepSeries{
 		{"L1 in-process", func(p SweepPoint) (float64, bool) { return optValue(p.L1HitRatio, 100) }},
 		{"L2 Redis", func(p SweepPoint) (float64, bool) { return optValue(p.L2HitRatio, 100) }},
 		{"L3 DynamoDB", func(p SweepPoint) (float64, bool) { return optValue(p.L3HitRatio, 100) }},
-	}))
+	}, bound{"l1.hit_ratio", 100}, bound{"l2.hit_ratio", 100}, bound{"l3.hit_ratio", 100}))
 	add(sweepChart(s, "Stale read ratio by sweep point", "stale reads (% of reads checked)", []sweepSeries{
 		{"stale ratio", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true }},
-	}))
+	}, bound{"stale_ratio", 100}))
 	haveCost := false
 	for _, p := range s.Points {
 		if p.PerMillionUSD != nil {
@@ -491,7 +536,7 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 	if haveCost {
 		add(sweepChart(s, "Cost per million requests by sweep point", "simulated cost (USD per million requests)", []sweepSeries{
 			{"$ per million requests", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }},
-		}))
+		}, bound{"cost.per_million_requests", 1}))
 	} else {
 		skipped = append(skipped, "no point has cost figures: no cost chart")
 	}
@@ -506,7 +551,7 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 	case cold:
 		add(sweepChart(s, "Lambda cold starts by sweep point", "cold starts in the measured part (count)", []sweepSeries{
 			{"cold starts", func(p SweepPoint) (float64, bool) { return optValue(p.ColdStarts, 1) }},
-		}))
+		}, bound{"cold_starts", 1}))
 	case fleet:
 		skipped = append(skipped, "no point had a Lambda cold start in its measured part: no cold-start chart")
 	}

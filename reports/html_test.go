@@ -187,6 +187,12 @@ func TestWriteSweepHTML(t *testing.T) {
 		"Lambda cold starts by sweep point",
 	})
 	page := b.String()
+	// The sweep's thresholds are drawn as bounds on the charts of their figures.
+	for _, want := range []string{">threshold p99 &lt; 10ms<", ">threshold stale_ratio &lt; 0.01<"} {
+		if strings.Count(page, want) != 1 {
+			t.Errorf("want %q once in the page, found it %d times", want, strings.Count(page, want))
+		}
+	}
 	if n := strings.Count(page, ">Pareto frontier<"); n != 5 {
 		t.Errorf("frontier marked in %d charts, want 5", n)
 	}

@@ -18,6 +18,9 @@ type SweepReport struct {
 	// Keys are the swept configuration keys, in the order the points name them.
 	Keys   []string
 	Points []SweepPoint
+	// Thresholds are the threshold expressions of the sweep's runs, in the order first
+	// seen; the charts draw each as a bound on the figure it limits.
+	Thresholds []string
 	// ParetoOver names the dimensions the frontier was computed over.
 	ParetoOver []string
 	// Recommended is the index in Points of the recommended point, or -1.
@@ -159,6 +162,11 @@ func Sweep(results []*Result) SweepReport {
 			order = append(order, a)
 		}
 		a.runs = append(a.runs, r)
+		for _, t := range r.Thresholds {
+			if !contains(s.Thresholds, t.Expr) {
+				s.Thresholds = append(s.Thresholds, t.Expr)
+			}
+		}
 		keys, _ := parsePoint(r.Scenario.Point)
 		for _, k := range keys {
 			if !contains(s.Keys, k) {
