@@ -332,7 +332,7 @@ func TestPlanRuns(t *testing.T) {
 	if first.point != 0 || first.rep != 0 || plan[len(points)].point != 0 || plan[len(points)].rep != 1 {
 		t.Errorf("runs are not in rounds: %+v, %+v", first, plan[len(points)])
 	}
-	if want := filepath.Join("out", "01-cache.l1.ttl_1s_cache.l2.ttl_10s", "rep-01"); first.dir != want {
+	if want := filepath.Join("out", "01-cache.l1.ttl_1s_cache.l2.ttl_2s", "rep-01"); first.dir != want {
 		t.Errorf("first folder %q, want %q", first.dir, want)
 	}
 	if first.s.Seed != 40 || last.s.Seed != 42 || points[0].Seed != 40 {
@@ -345,7 +345,7 @@ func TestPlanRuns(t *testing.T) {
 	for i := range many {
 		many[i] = points[0]
 	}
-	if got := planRuns("o", many, 1)[9].dir; got != filepath.Join("o", "010-cache.l1.ttl_1s_cache.l2.ttl_10s") {
+	if got := planRuns("o", many, 1)[9].dir; got != filepath.Join("o", "010-cache.l1.ttl_1s_cache.l2.ttl_2s") {
 		t.Errorf("folder of point 10 of 120 is %q: the numbers must keep path order", got)
 	}
 }
