@@ -227,9 +227,11 @@ type Lambda struct {
 	MemoryMB int `yaml:"memory_mb" json:"memory_mb"`
 	// Arch is arm64 (default) or x86_64.
 	Arch string `yaml:"arch" json:"arch"`
-	// MaxConcurrency caps concurrent environments; default 100.
+	// MaxConcurrency caps concurrent environments, provisioned ones included; a request
+	// that finds none free and the cap reached is throttled. Default 100.
 	MaxConcurrency int `yaml:"max_concurrency" json:"max_concurrency"`
-	// IdleTimeout is the mean idle time after which an environment is recycled; default 10m.
+	// IdleTimeout is the mean idle time after which an on-demand environment is recycled;
+	// default 10m.
 	IdleTimeout time.Duration `yaml:"idle_timeout" json:"idle_timeout_ns"`
 	// ProvisionedConcurrency (provisioned_concurrency) is the number of environments
 	// initialised before the run and kept warm for all of it, as Lambda's provisioned
