@@ -9,8 +9,9 @@ import (
 )
 
 // usage gathers what the run consumed, in the units the pricing model bills: Lambda
-// invocations and billed milliseconds from the fleet, ElastiCache from the scenario's
-// cost block and the L2's operations, DynamoDB from the capacity units the L3 reported.
+// invocations, billed milliseconds and provisioned concurrency from the fleet,
+// ElastiCache from the scenario's cost block and the L2's operations, DynamoDB from the
+// capacity units the L3 reported.
 func (r *runner) usage(res *reports.Result, l2, l3 cachecore.TierStats) pricing.RunUsage {
 	s := r.s
 	u := pricing.RunUsage{DurationS: res.DurationS, Requests: res.Requests.Total}
@@ -18,6 +19,14 @@ func (r *runner) usage(res *reports.Result, l2, l3 cachecore.TierStats) pricing.
 		u.Lambda = &pricing.LambdaUsage{
 			Arch: pricing.Arch(lm.Arch), MemoryMB: lm.MemoryMB,
 			Invocations: lm.Invocations, BilledMS: lm.BilledMS,
+		}
+		if lm.ProvisionedConcurrency > 0 {
+			// Provisioned environments are billed for the measured part, as every other
+			// figure is (pricing.RunCost prorates it).
+			u.Lambda.Provisioned = &pricing.Provisioned{
+				Concurrency: lm.ProvisionedConcurrency, Hours: res.DurationS / 3600,
+				BilledMS: lm.ProvisionedBilledMS,
+			}
 		}
 	}
 	avg := 0.0

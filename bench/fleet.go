@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/reports"
@@ -37,21 +38,33 @@ type environment struct {
 	created   time.Time
 	lastUsed  time.Time
 	idleLimit time.Duration
+	// provisioned environments are started before the run and never recycled.
+	provisioned bool
 }
 
-// fleet is a virtual Lambda fleet: a request goes to an idle warm environment, else a new
-// one is started with a cold start, up to MaxConcurrency; beyond it, requests are
-// throttled. Idle environments are recycled after an idle time drawn around
-// IdleTimeout, and every environment after defaultMaxLifetime.
+// provisionParallel bounds the provisioned environments started at once.
+const provisionParallel = 16
+
+// fleet is a virtual Lambda fleet: a request goes to an idle provisioned environment,
+// else an idle warm on-demand one, else a new one is started with a cold start, up to
+// MaxConcurrency environments in all (provisioned ones count); beyond it, requests are
+// throttled. Idle on-demand environments are recycled after an idle time drawn around
+// IdleTimeout, and after defaultMaxLifetime; provisioned ones live for the whole run.
+// Each invocation is the cache read, then the handler's own work: HandlerTime of waiting
+// and HandlerCPU of CPU-bound work stretched by pricing.ScaleCPU.
 type fleet struct {
-	r        *runner
-	memoryMB int
-	arch     string
-	max      int
+	r           *runner
+	memoryMB    int
+	arch        string
+	max         int
+	provisioned int
+	handlerTime time.Duration
+	handlerCPU  time.Duration
 
 	mu          sync.Mutex
 	rng         *rand.Rand
-	idle        []*environment // most recently used last
+	idle        []*environment // on demand, most recently used last
+	idleProv    []*environment // provisioned, most recently used last
 	live        int
 	peak        int
 	invocations int64
@@ -60,8 +73,18 @@ type fleet struct {
 	recycled    int64
 	billedMS    int64
 	initMS      int64
+	provMS      int64 // the part of billedMS in provisioned environments
+	cpuNS       int64 // CPU-bound time of the invocations, scaled to the memory
 	nextID      int
 	all         map[*environment]struct{}
+	// busy counts the environments initialising or running an invocation; busyNS is its
+	// integral over time (environment-nanoseconds) up to busyAt.
+	busy     int
+	peakBusy int
+	busyNS   float64
+	busyAt   time.Time
+	markedAt time.Time
+	baseBusy float64
 	// retired sums the counters of environments already closed.
 	retiredOrigin cachecore.OriginStats
 	retiredCache  cachecore.Stats
@@ -77,24 +100,63 @@ type fleet struct {
 func newFleet(ctx context.Context, r *runner) (*fleet, error) {
 	l := r.s.Lambda
 	f := &fleet{
-		r: r, memoryMB: l.MemoryMB, arch: l.Arch, max: l.MaxConcurrency,
+		r: r, memoryMB: l.MemoryMB, arch: l.Arch, max: l.MaxConcurrency, provisioned: l.ProvisionedConcurrency,
+		handlerTime: l.HandlerTime, handlerCPU: l.HandlerCPU,
 		rng:  rand.New(rand.NewPCG(uint64(r.s.Seed), 0x1a3b)),
 		all:  map[*environment]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{}),
+		busyAt: time.Now(),
 	}
-	// One environment is started before the run, so setup errors (a service that does
-	// not answer) fail the run at once rather than as thousands of request errors.
-	env, err := f.start(ctx)
-	if err != nil {
-		return nil, err
+	if f.provisioned > 0 {
+		if err := f.provision(ctx); err != nil {
+			_ = f.closeAll()
+			return nil, err
+		}
+	} else {
+		// One environment is started before the run, so setup errors (a service that does
+		// not answer) fail the run at once rather than as thousands of request errors.
+		env, err := f.start(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		f.live++
+		f.peak = 1
+		f.idle = append(f.idle, env)
+		f.mu.Unlock()
 	}
-	f.mu.Lock()
-	f.live++
-	f.peak = 1
-	f.idle = append(f.idle, env)
-	f.mu.Unlock()
 	go f.janitor()
 	return f, nil
+}
+
+// provision starts the provisioned environments before the run: their initialisation is
+// neither a cold start nor billed as on-demand INIT.
+func (f *fleet) provision(ctx context.Context) error {
+	envs := make([]*environment, f.provisioned)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(provisionParallel)
+	for i := range envs {
+		g.Go(func() error {
+			env, err := f.start(gctx)
+			if err != nil {
+				return fmt.Errorf("lambda: provisioned environment: %w", err)
+			}
+			env.provisioned = true
+			envs[i] = env
+			return nil
+		})
+	}
+	err := g.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, env := range envs {
+		if env != nil {
+			f.idleProv = append(f.idleProv, env)
+			f.live++
+		}
+	}
+	f.peak = f.live
+	return err
 }
 
 // start creates an environment with its own cache instance.
@@ -132,7 +194,8 @@ func (f *fleet) drawInit() time.Duration {
 	return time.Duration(float64(defaultInitMedian) * math.Exp(defaultInitSigma*z))
 }
 
-// invoke runs fn in a warm environment, or a new one after a cold start.
+// invoke runs fn in a warm environment, or a new one after a cold start, then the
+// handler's own work.
 func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) error {
 	env, cold := f.acquire()
 	if env == nil && !cold {
@@ -147,6 +210,7 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 		if err != nil {
 			f.mu.Lock()
 			f.live--
+			f.setBusy(-1)
 			f.mu.Unlock()
 			return fmt.Errorf("lambda: cold start: %w", err)
 		}
@@ -158,30 +222,42 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 	}
 	began := time.Now()
 	cpu, err := fn(env.inst)
-	if extra := pricing.ScaleCPU(cpu, f.memoryMB) - cpu; extra > 0 {
-		// The environment has less than one vCPU: its CPU-bound work takes longer, and
-		// the environment stays busy (and billed) for it.
-		time.Sleep(extra)
+	// Below one vCPU the CPU-bound work (the decoding fn measured, and HandlerCPU) takes
+	// longer; the environment stays busy, and billed, for it and for HandlerTime.
+	scaled := pricing.ScaleCPU(cpu+f.handlerCPU, f.memoryMB)
+	if wait := f.handlerTime + scaled - cpu; wait > 0 {
+		time.Sleep(wait)
 	}
-	d := time.Since(began)
+	ms := billedMS(time.Since(began))
 	f.mu.Lock()
 	f.invocations++
-	f.billedMS += billedMS(d)
+	f.billedMS += ms
+	f.cpuNS += int64(scaled)
 	env.lastUsed = time.Now()
-	f.idle = append(f.idle, env)
+	if env.provisioned {
+		f.provMS += ms
+		f.idleProv = append(f.idleProv, env)
+	} else {
+		f.idle = append(f.idle, env)
+	}
+	f.setBusy(-1)
 	f.mu.Unlock()
 	return err
 }
 
-// acquire takes the most recently used idle environment, or reserves a slot for a new
-// one (cold = true), or reports a throttle (nil, false).
+// acquire takes the most recently used idle provisioned environment, else the most
+// recently used idle on-demand one, or reserves a slot for a new one (cold = true), or
+// reports a throttle (nil, false).
 func (f *fleet) acquire() (*environment, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n := len(f.idle); n > 0 {
-		env := f.idle[n-1]
-		f.idle = f.idle[:n-1]
-		return env, false
+	for _, idle := range []*[]*environment{&f.idleProv, &f.idle} {
+		if n := len(*idle); n > 0 {
+			env := (*idle)[n-1]
+			*idle = (*idle)[:n-1]
+			f.setBusy(+1)
+			return env, false
+		}
 	}
 	if f.live >= f.max {
 		f.throttled++
@@ -191,7 +267,26 @@ func (f *fleet) acquire() (*environment, bool) {
 	if f.live > f.peak {
 		f.peak = f.live
 	}
+	f.setBusy(+1)
 	return nil, true
+}
+
+// setBusy adds d to the busy environments, after adding the time since the last change
+// to their integral; the caller holds f.mu.
+func (f *fleet) setBusy(d int) {
+	f.advanceBusy(time.Now())
+	f.busy += d
+	if f.busy > f.peakBusy {
+		f.peakBusy = f.busy
+	}
+}
+
+// advanceBusy brings the integral of busy environments up to now; the caller holds f.mu.
+func (f *fleet) advanceBusy(now time.Time) {
+	if dt := now.Sub(f.busyAt); dt > 0 {
+		f.busyNS += float64(f.busy) * float64(dt)
+		f.busyAt = now
+	}
 }
 
 // janitor recycles environments idle past their limit or older than the maximum
@@ -292,13 +387,18 @@ func (f *fleet) sample() (int64, int64) {
 	return int64(f.live), f.coldStarts
 }
 
-// mark takes the baseline of the measured part and restarts the peak from the
-// environments alive now.
+// mark takes the baseline of the measured part and restarts the peaks from the
+// environments alive, and busy, now.
 func (f *fleet) mark() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := time.Now()
+	f.advanceBusy(now)
 	f.base = f.totals()
+	f.baseBusy = f.busyNS
+	f.markedAt = now
 	f.peak = f.live
+	f.peakBusy = f.busy
 }
 
 // totals are the fleet's counters since it started; the caller holds f.mu.
@@ -307,21 +407,34 @@ func (f *fleet) totals() reports.Lambda {
 		Invocations: f.invocations, ColdStarts: f.coldStarts, PeakEnvironments: int64(f.peak),
 		Throttled: f.throttled, BilledMS: f.billedMS + f.initMS, InitBilledMS: f.initMS,
 		MemoryMB: f.memoryMB, Arch: f.arch, Recycled: f.recycled,
+		PeakConcurrency: int64(f.peakBusy), ProvisionedConcurrency: f.provisioned, ProvisionedBilledMS: f.provMS,
+		CPUMS: float64(f.cpuNS) / 1e6,
 	}
 }
 
-// lambda returns the fleet's figures for the measured part.
+// lambda returns the fleet's figures for the measured part: from mark to now.
 func (f *fleet) lambda() *reports.Lambda {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := time.Now()
+	f.advanceBusy(now)
 	t, b := f.totals(), f.base
 	l := &reports.Lambda{
 		Invocations: t.Invocations - b.Invocations, ColdStarts: t.ColdStarts - b.ColdStarts,
 		PeakEnvironments: t.PeakEnvironments, Throttled: t.Throttled - b.Throttled,
 		BilledMS: t.BilledMS - b.BilledMS, InitBilledMS: t.InitBilledMS - b.InitBilledMS,
 		MemoryMB: f.memoryMB, Arch: f.arch, Recycled: t.Recycled - b.Recycled,
+		PeakConcurrency:        t.PeakConcurrency,
+		ProvisionedConcurrency: f.provisioned,
+		ProvisionedBilledMS:    t.ProvisionedBilledMS - b.ProvisionedBilledMS,
+		CPUMS:                  t.CPUMS - b.CPUMS,
 	}
-	l.GBSeconds = float64(l.BilledMS) / 1000 * float64(f.memoryMB) / 1024
+	l.GBSeconds = pricing.GBSeconds(f.memoryMB, l.BilledMS)
+	if !f.markedAt.IsZero() {
+		if span := now.Sub(f.markedAt); span > 0 {
+			l.MeanConcurrency = (f.busyNS - f.baseBusy) / float64(span)
+		}
+	}
 	return l
 }
 
@@ -333,6 +446,11 @@ func (f *fleet) close() error {
 	}
 	close(f.stop)
 	<-f.done
+	return f.closeAll()
+}
+
+// closeAll retires every environment.
+func (f *fleet) closeAll() error {
 	f.mu.Lock()
 	envs := make([]*environment, 0, len(f.all))
 	for env := range f.all {

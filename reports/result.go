@@ -162,6 +162,20 @@ type Lambda struct {
 	MemoryMB         int     `json:"memory_mb"`
 	Arch             string  `json:"arch"`
 	Recycled         int64   `json:"recycled"`
+	// CPUMS is the part of BilledMS spent on CPU-bound work (decoding what was read, and
+	// lambda.handler_cpu), as long as it took at MemoryMB: below 1,769 MB, one vCPU, it
+	// stretches by 1769/MemoryMB. The rest of BilledMS waited on the network or the
+	// handler's own waits, whatever the memory.
+	CPUMS float64 `json:"cpu_ms"`
+	// MeanConcurrency is the time-average of the environments busy (initialising or
+	// running an invocation) over the measured part; PeakConcurrency the most busy at once.
+	MeanConcurrency float64 `json:"mean_concurrency"`
+	PeakConcurrency int64   `json:"peak_concurrency"`
+	// ProvisionedConcurrency is the environments kept initialised for the whole run
+	// (lambda.provisioned_concurrency), billed for duration_s; ProvisionedBilledMS is the
+	// part of BilledMS their invocations took, billed at the provisioned duration price.
+	ProvisionedConcurrency int   `json:"provisioned_concurrency,omitempty"`
+	ProvisionedBilledMS    int64 `json:"provisioned_billed_ms,omitempty"`
 }
 
 // Cost is the simulated cost of the run in US dollars.

@@ -81,6 +81,10 @@ func TestParseErrors(t *testing.T) {
 		{"ttl_jitter too large", "cache:\n  l2:\n    ttl_jitter: 0.7\n", 4, []string{"cache.l2.ttl_jitter is 0.7", "between 0 and 0.5"}},
 		{"memory below Lambda's", "lambda:\n  memory_mb: 64\n", 3, []string{"lambda.memory_mb is 64", "128 to 10240"}},
 		{"memory above Lambda's", "lambda: {memory_mb: 20480}\n", 2, []string{"lambda.memory_mb is 20480"}},
+		{"provisioned above the limit", "lambda:\n  max_concurrency: 10\n  provisioned_concurrency: 20\n", 4, []string{"lambda.provisioned_concurrency 20 is more than lambda.max_concurrency 10", "count against the concurrency limit"}},
+		{"provisioned negative", "lambda: {provisioned_concurrency: -1}\n", 2, []string{"lambda.provisioned_concurrency is -1"}},
+		{"handler time negative", "lambda:\n  handler_time: -5ms\n", 3, []string{"lambda.handler_time is -5ms"}},
+		{"handler cpu too long", "lambda:\n  handler_cpu: 20m\n", 3, []string{"lambda.handler_cpu 20m0s is longer than Lambda's longest invocation"}},
 		{"duration and requests", "duration: 10s\nrequests: 1000\n", 3, []string{"duration and requests are both set", "keep one"}},
 		{"unknown model", "arrival:\n  model: burst\n", 3, []string{`arrival.model: unknown value "burst"`, "constant, poisson, ramp, steps or closed"}},
 		{"misspelt distribution", "keys:\n  distribution: zipff\n", 3, []string{`unknown value "zipff"`, "did you mean zipf?"}},
@@ -225,6 +229,9 @@ func TestDefaults(t *testing.T) {
 		{"coalesce", s.Cache.Coalesce, true},
 		{"lambda on", s.Lambda.Enabled, true},
 		{"memory", s.Lambda.MemoryMB, 512},
+		{"provisioned", s.Lambda.ProvisionedConcurrency, 0},
+		{"handler time", s.Lambda.HandlerTime, time.Duration(0)},
+		{"handler cpu", s.Lambda.HandlerCPU, time.Duration(0)},
 		{"network", s.Network, NetworkFor(ProfileNone)},
 		{"stripe", s.Stripe.Mode, StripeModeTest},
 	}
@@ -253,6 +260,26 @@ func TestParseKeepsDefaultsOfAbsentKeys(t *testing.T) {
 	}
 	if s.Lambda.MemoryMB != 1024 || s.Lambda.Arch != ArchARM64 || !s.Lambda.Enabled {
 		t.Errorf("lambda = %+v", s.Lambda)
+	}
+}
+
+func TestParseLambdaFleetKeys(t *testing.T) {
+	s, err := Parse([]byte("name: fleet\nlambda: {max_concurrency: 20, provisioned_concurrency: 20, handler_time: 40ms, handler_cpu: 2ms}\n"), "fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.Lambda
+	if l.ProvisionedConcurrency != 20 || l.HandlerTime != 40*time.Millisecond || l.HandlerCPU != 2*time.Millisecond || l.MaxConcurrency != 20 {
+		t.Errorf("lambda = %+v", l)
+	}
+	if err := s.Set("lambda.provisioned_concurrency", "5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("lambda.max_concurrency", "4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "lambda.provisioned_concurrency 5 is more than lambda.max_concurrency 4") {
+		t.Errorf("Validate = %v, want provisioned_concurrency over max_concurrency", err)
 	}
 }
 

@@ -227,10 +227,26 @@ type Lambda struct {
 	MemoryMB int `yaml:"memory_mb" json:"memory_mb"`
 	// Arch is arm64 (default) or x86_64.
 	Arch string `yaml:"arch" json:"arch"`
-	// MaxConcurrency caps concurrent environments; default 100.
+	// MaxConcurrency caps concurrent environments, provisioned ones included; a request
+	// that finds none free and the cap reached is throttled. Default 100.
 	MaxConcurrency int `yaml:"max_concurrency" json:"max_concurrency"`
-	// IdleTimeout is the mean idle time after which an environment is recycled; default 10m.
+	// IdleTimeout is the mean idle time after which an on-demand environment is recycled;
+	// default 10m.
 	IdleTimeout time.Duration `yaml:"idle_timeout" json:"idle_timeout_ns"`
+	// ProvisionedConcurrency (provisioned_concurrency) is the number of environments
+	// initialised before the run and kept warm for all of it, as Lambda's provisioned
+	// concurrency: requests go to them first, they never cold-start, and they are billed
+	// at the provisioned prices. 0 (default) to MaxConcurrency, which counts them.
+	ProvisionedConcurrency int `yaml:"provisioned_concurrency" json:"provisioned_concurrency,omitempty"`
+	// HandlerTime (handler_time) is time each invocation spends beyond its cache read
+	// without using the CPU, such as waiting on another service. The environment stays
+	// busy and billed for it, at any memory size. Default 0.
+	HandlerTime time.Duration `yaml:"handler_time" json:"handler_time_ns,omitempty"`
+	// HandlerCPU (handler_cpu) is CPU-bound work each invocation does beyond decoding
+	// what it read, as long as it takes with one full vCPU (1769 MB). Below 1769 MB it
+	// takes 1769/memory_mb times as long (pricing.ScaleCPU). The fleet does not burn the
+	// CPU: it keeps the environment busy, and billed, for the scaled time. Default 0.
+	HandlerCPU time.Duration `yaml:"handler_cpu" json:"handler_cpu_ns,omitempty"`
 }
 
 // Network (network) is a profile name for every service, or one per service. In YAML it

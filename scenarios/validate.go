@@ -21,6 +21,7 @@ const (
 	maxCount       = 100_000_000
 	maxConcurrency = 10000
 	maxDuration    = 24 * time.Hour
+	maxHandler     = 15 * time.Minute // Lambda's longest invocation
 	maxWarmup      = time.Hour
 	shareTolerance = 1e-6
 )
@@ -369,6 +370,23 @@ func (c *checker) lambda() {
 		c.addf("lambda.max_concurrency", "use 1 to 10000 environments", "lambda.max_concurrency is %d; it must be between 1 and %d", l.MaxConcurrency, maxConcurrency)
 	}
 	c.positive("lambda.idle_timeout", l.IdleTimeout, "use the mean idle time before Lambda recycles an environment, such as 10m")
+	switch pc := l.ProvisionedConcurrency; {
+	case pc < 0:
+		c.addf("lambda.provisioned_concurrency", "use 0 (none) or a number of environments up to lambda.max_concurrency", "lambda.provisioned_concurrency is %d; it cannot be negative", pc)
+	case pc > l.MaxConcurrency && l.MaxConcurrency >= 1:
+		c.add([]string{"lambda.provisioned_concurrency", "lambda.max_concurrency"},
+			fmt.Sprintf("lambda.provisioned_concurrency %d is more than lambda.max_concurrency %d", pc, l.MaxConcurrency),
+			"provisioned environments count against the concurrency limit: lower provisioned_concurrency or raise max_concurrency")
+	}
+	for _, h := range []struct {
+		key string
+		d   time.Duration
+	}{{"lambda.handler_time", l.HandlerTime}, {"lambda.handler_cpu", l.HandlerCPU}} {
+		c.nonNegative(h.key, h.d)
+		if h.d > maxHandler {
+			c.addf(h.key, "use the time one invocation takes, such as 20ms", "%s %v is longer than Lambda's longest invocation, 15m", h.key, h.d)
+		}
+	}
 }
 
 func (c *checker) network() {

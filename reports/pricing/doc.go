@@ -20,6 +20,10 @@
 //     Before that only ZIP-packaged functions on managed runtimes had it free (up to the
 //     10 s INIT limit); custom runtimes, such as Go on provided.al2023, always paid for it.
 //     LambdaUsage.BilledMS therefore includes billed INIT milliseconds.
+//   - Provisioned concurrency bills the environments configured x memory x time enabled
+//     (rounded up to 5 minutes; RunCost prorates it like ElastiCache nodes) and the
+//     invocations they serve at the provisioned duration price (Provisioned.BilledMS).
+//     Their INIT happens before they serve and is not billed as on-demand duration.
 //   - The free tier (1M requests and 400,000 GB-seconds a month) is stated but applied
 //     only when LambdaUsage.FreeTier is set: it is per account, and a benchmark of one
 //     function cannot know what else uses it.

@@ -158,9 +158,16 @@ type LambdaBill struct {
 
 // LambdaCost prices u with t. The on-demand duration of the usage occupies the month's
 // GB-seconds from u.MonthlyVolumeGBs on, and each part is charged at the rate of the tier
-// it falls in; requests, provisioned concurrency and its duration are not tiered. It fails
-// on an unknown architecture or a configuration Lambda does not allow.
+// it falls in; requests, provisioned concurrency and its duration are not tiered.
+// Provisioned concurrency is billed for its Hours rounded up to 5 minutes, as AWS bills
+// it. It fails on an unknown architecture or a configuration Lambda does not allow.
 func LambdaCost(t *Table, u LambdaUsage) (LambdaBill, error) {
+	return lambdaCost(t, u, false)
+}
+
+// lambdaCost is LambdaCost; prorate bills provisioned concurrency for its Hours exactly,
+// as RunCost does for a run shorter than AWS's 5-minute billing step.
+func lambdaCost(t *Table, u LambdaUsage, prorate bool) (LambdaBill, error) {
 	arch := u.Arch
 	if arch == "" {
 		arch = X86_64
@@ -211,8 +218,11 @@ func LambdaCost(t *Table, u LambdaUsage) (LambdaBill, error) {
 	b.RequestUSD = float64(billable) * l.Requests.Value / 1e6
 
 	if pc.Concurrency > 0 && pc.Hours > 0 {
-		// Enabled time is billed rounded up to 5 minutes; the tolerance keeps 8 h at 8 h.
-		hours := math.Ceil(pc.Hours*12-1e-9) / 12
+		hours := pc.Hours
+		if !prorate {
+			// Enabled time is billed rounded up to 5 minutes; the tolerance keeps 8 h at 8 h.
+			hours = math.Ceil(pc.Hours*12-1e-9) / 12
+		}
 		b.ConcurrencyGBSeconds = float64(pc.Concurrency) * float64(u.MemoryMB) / 1024 * hours * 3600
 		b.ProvisionedUSD = b.ConcurrencyGBSeconds * l.ProvisionedConcurrency[arch].Value
 	}

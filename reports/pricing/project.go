@@ -83,14 +83,16 @@ type Breakdown struct {
 
 // RunCost prices a run as it was measured: Lambda from its counters, ElastiCache nodes
 // for the run's duration (prorated, not rounded up to whole node-hours, so runs of any
-// length compare per request), serverless data stored for the run's duration and its
-// ECPUs, DynamoDB's request units and its storage for the run's share of a month.
+// length compare per request), Lambda's provisioned concurrency for its Hours prorated
+// the same way (not rounded up to 5 minutes), serverless data stored for the run's
+// duration and its ECPUs, DynamoDB's request units and its storage for the run's share
+// of a month.
 func RunCost(t *Table, run RunUsage) (Breakdown, error) {
 	if run.DurationS < 0 || math.IsNaN(run.DurationS) || run.Requests < 0 {
 		return Breakdown{}, fmt.Errorf("run cost: negative run (%v s, %d requests)", run.DurationS, run.Requests)
 	}
 	hours := run.DurationS / 3600
-	return price(t, float64(run.Requests), hours, run.Lambda, run.ElastiCache, run.DynamoDB)
+	return price(t, float64(run.Requests), hours, run.Lambda, run.ElastiCache, run.DynamoDB, true)
 }
 
 // ProjectMonthly scales a measured run to monthlyRequests requests a month and prices the
@@ -151,7 +153,7 @@ func ProjectMonthly(t *Table, run RunUsage, monthlyRequests float64) (Breakdown,
 		d.WriteUnits *= k
 		du = &d
 	}
-	return price(t, monthlyRequests, HoursPerMonth, lu, cu, du)
+	return price(t, monthlyRequests, HoursPerMonth, lu, cu, du, false)
 }
 
 // scale multiplies a counter by k, rounding to the nearest whole count.
@@ -163,11 +165,12 @@ func scale(n int64, k float64) (int64, error) {
 	return int64(v), nil
 }
 
-// price prices the parts over hours for requests requests.
-func price(t *Table, requests, hours float64, lu *LambdaUsage, cu *CacheUsage, du *DynamoUsage) (Breakdown, error) {
+// price prices the parts over hours for requests requests; prorate bills provisioned
+// concurrency for its exact hours.
+func price(t *Table, requests, hours float64, lu *LambdaUsage, cu *CacheUsage, du *DynamoUsage, prorate bool) (Breakdown, error) {
 	b := Breakdown{Requests: requests, Hours: hours}
 	if lu != nil {
-		lb, err := LambdaCost(t, *lu)
+		lb, err := lambdaCost(t, *lu, prorate)
 		if err != nil {
 			return Breakdown{}, err
 		}

@@ -172,6 +172,34 @@ func TestProjectMonthlyProvisioned(t *testing.T) {
 	}
 }
 
+// TestRunCostProratesProvisioned: a measured run prices provisioned concurrency for the
+// run's own length, as it does ElastiCache nodes, where LambdaCost rounds up to 5 minutes.
+func TestRunCostProratesProvisioned(t *testing.T) {
+	tab := Default()
+	lu := LambdaUsage{Arch: ARM64, MemoryMB: 1024, Invocations: 1000, BilledMS: 20_000,
+		Provisioned: &Provisioned{Concurrency: 4, Hours: 12.0 / 3600, BilledMS: 15_000}}
+	run, err := RunCost(tab, RunUsage{DurationS: 12, Requests: 1000, Lambda: &lu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 environments x 1 GB x 12 s.
+	if got := run.Lambda.ConcurrencyGBSeconds; !near(got, 4*12) {
+		t.Errorf("run: %v GB-s of provisioned concurrency, want 48 (4 x 1 GB x 12 s)", got)
+	}
+	wantUSD := 48*tab.Lambda.ProvisionedConcurrency[ARM64].Value + 15*tab.Lambda.ProvisionedDuration[ARM64].Value +
+		5*tab.Lambda.Duration[ARM64][0].Value
+	if !near(run.LambdaComputeUSD, wantUSD) {
+		t.Errorf("run: lambda compute $%v, want $%v", run.LambdaComputeUSD, wantUSD)
+	}
+	aws, err := LambdaCost(tab, lu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ConcurrencyGBSeconds; !near(got, 4*300) {
+		t.Errorf("LambdaCost: %v GB-s of provisioned concurrency, want 1200 (12 s billed as 5 minutes)", got)
+	}
+}
+
 func TestProjectRejects(t *testing.T) {
 	tab := Default()
 	none := sampleRun()
