@@ -467,7 +467,7 @@ network: none
 //     difference is bounded from below only.
 func TestLambdaMemorySweepFromCounters(t *testing.T) {
 	s, err := scenarios.Load("lambda-memory-sweep", []string{
-		"warmup=1s", "duration=2s", "arrival.rate=50", "network=none",
+		"warmup=1s", "duration=2s", "arrival={model: constant, rate: 50}", "network=none",
 		"sweep={lambda.memory_mb: [128, 512, 1769]}",
 	})
 	if err != nil {

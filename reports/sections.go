@@ -138,7 +138,7 @@ func runSections(r *Result) []section {
 	}
 
 	if lm := r.Lambda; lm != nil {
-		out = append(out, section{title: "Lambda fleet (simulated)", header: []string{"figure", "value"}, rows: [][]string{
+		ls := section{title: "Lambda fleet (simulated)", header: []string{"figure", "value"}, rows: [][]string{
 			{"function", fmt.Sprintf("%d MB, %s", lm.MemoryMB, lm.Arch)},
 			{"invocations", fmt.Sprint(lm.Invocations)},
 			{"cold starts", fmt.Sprint(lm.ColdStarts)},
@@ -146,8 +146,14 @@ func runSections(r *Result) []section {
 			{"throttled", fmt.Sprint(lm.Throttled)},
 			{"environments recycled", fmt.Sprint(lm.Recycled)},
 			{"billed time", fmt.Sprintf("%d ms (+%d ms init)", lm.BilledMS, lm.InitBilledMS)},
+			{"of which CPU-bound", fmt.Sprintf("%.0f ms (scaled to %d MB)", lm.CPUMS, lm.MemoryMB)},
+			{"busy environments", fmt.Sprintf("mean %.1f, peak %d", lm.MeanConcurrency, lm.PeakConcurrency)},
 			{"compute", fmt.Sprintf("%.3f GB-s", lm.GBSeconds)},
-		}})
+		}}
+		if lm.ProvisionedConcurrency > 0 {
+			ls.rows = append(ls.rows, []string{"provisioned concurrency", fmt.Sprintf("%d environments; their invocations billed %d ms", lm.ProvisionedConcurrency, lm.ProvisionedBilledMS)})
+		}
+		out = append(out, ls)
 	}
 
 	if cost := r.CostUSD; cost != nil {

@@ -58,8 +58,12 @@ func WriteSummary(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "  webhooks     %d emitted, %d delivered, %d applied, %d rejected\n", wh.Emitted, wh.Delivered, wh.Applied, wh.Rejected)
 	}
 	if lm := r.Lambda; lm != nil {
-		fmt.Fprintf(w, "  lambda       %d invocations, %d cold starts, peak %d environments, %d throttled, %.1f GB-s (%d MB %s)\n",
-			lm.Invocations, lm.ColdStarts, lm.PeakEnvironments, lm.Throttled, lm.GBSeconds, lm.MemoryMB, lm.Arch)
+		fmt.Fprintf(w, "  lambda       %d invocations, %d cold starts, peak %d environments (%.1f busy on average), %d throttled, %.1f GB-s (%d MB %s)",
+			lm.Invocations, lm.ColdStarts, lm.PeakEnvironments, lm.MeanConcurrency, lm.Throttled, lm.GBSeconds, lm.MemoryMB, lm.Arch)
+		if lm.ProvisionedConcurrency > 0 {
+			fmt.Fprintf(w, ", %d provisioned", lm.ProvisionedConcurrency)
+		}
+		fmt.Fprintln(w)
 	}
 	if cost := r.CostUSD; cost != nil {
 		fmt.Fprintf(w, "  cost         $%.6f this run, $%.4f per million requests", cost.Total, cost.PerMillionRequests)
