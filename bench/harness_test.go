@@ -120,7 +120,8 @@ network: none
 // ratio is λT / (1 + λT). Uniform popularity over n keys thins the Poisson stream into
 // n independent ones of rate λ/n. The model takes the origin fetch as instant; a fetch
 // of F makes the requests during it wait on the miss, giving λT / (1 + λF + λT), so the
-// per-key rate is kept low (2/s) that F (a few ms, tens under -race) hardly matters.
+// per-key rate is kept low (2/s), and the test compares the model with the hits per
+// cycle, leaving out the reads that waited on a fetch.
 func TestTTLCacheUnderPoissonMatchesRenewal(t *testing.T) {
 	const (
 		rate      = 200.0
@@ -148,9 +149,20 @@ network: none
 	lt := rate / keys * ttl
 	want := lt / (1 + lt)
 	got := res.Tiers.L1.HitRatio
-	t.Logf("L1 hit ratio %.4f over %d reads; renewal model %.4f", got, res.Requests.Gets, want)
-	if math.Abs(got-want) > tolerance {
-		t.Errorf("L1 hit ratio %.4f, renewal model λT/(1+λT) = %.4f: differ by more than %.2f", got, want, tolerance)
+	// With coalescing each cycle makes one origin call, so the reads that waited on a
+	// fetch in flight are the misses beyond the calls. Taken out, the rest follow the
+	// instant-fetch model whatever F was: a CPU-starved machine (a parallel go test ./...)
+	// stretches F to tens of milliseconds and would otherwise fail the run.
+	hits, calls := float64(res.Tiers.L1.Hits), float64(res.Origin.Calls)
+	waited := float64(res.Tiers.L1.Misses) - calls
+	cycles := hits / (hits + calls)
+	t.Logf("L1 hit ratio %.4f over %d reads (%d origin calls, %.0f reads waited on a fetch); hits per cycle %.4f; renewal model %.4f",
+		got, res.Requests.Gets, res.Origin.Calls, waited, cycles, want)
+	if waited < 0 || waited > 0.1*float64(res.Requests.Gets) {
+		t.Fatalf("%.0f of %d reads waited on a fetch: the origin was too slow for the model (or calls were miscounted)", waited, res.Requests.Gets)
+	}
+	if math.Abs(cycles-want) > tolerance {
+		t.Errorf("L1 hits / (hits + origin calls) %.4f, renewal model λT/(1+λT) = %.4f: differ by more than %.2f", cycles, want, tolerance)
 	}
 }
 
