@@ -85,45 +85,32 @@ var reportFormats = []string{formatMD, formatHTML, formatCSV}
 // runReportFiles renders the report of one run into dir: report.md, report.html and
 // report.csv (the per-second timeline), for each format asked for.
 func runReportFiles(dir string, r *reports.Result, formats []string) ([]outFile, error) {
-	var out []outFile
-	for _, f := range formats {
-		var (
-			file outFile
-			err  error
-		)
-		switch f {
-		case formatMD:
-			file, err = render(filepath.Join(dir, "report.md"), func(b *bytes.Buffer) error { return reports.WriteMarkdown(b, r) })
-		case formatHTML:
-			file, err = render(filepath.Join(dir, "report.html"), func(b *bytes.Buffer) error { return reports.WriteHTML(b, r) })
-		case formatCSV:
-			file, err = render(filepath.Join(dir, "report.csv"), func(b *bytes.Buffer) error { return reports.WriteCSV(b, r) })
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, file)
-	}
-	return out, nil
+	return reportFiles(dir, "report", formats, map[string]func(*bytes.Buffer) error{
+		formatMD:   func(b *bytes.Buffer) error { return reports.WriteMarkdown(b, r) },
+		formatHTML: func(b *bytes.Buffer) error { return reports.WriteHTML(b, r) },
+		formatCSV:  func(b *bytes.Buffer) error { return reports.WriteCSV(b, r) },
+	})
 }
 
 // sweepReportFiles renders a sweep's report into dir: sweep.md, sweep.html and sweep.csv,
 // for each format asked for.
 func sweepReportFiles(dir string, s reports.SweepReport, formats []string) ([]outFile, error) {
-	var out []outFile
+	return reportFiles(dir, "sweep", formats, map[string]func(*bytes.Buffer) error{
+		formatMD:   func(b *bytes.Buffer) error { return reports.WriteSweepMarkdown(b, s) },
+		formatHTML: func(b *bytes.Buffer) error { return reports.WriteSweepHTML(b, s) },
+		formatCSV:  func(b *bytes.Buffer) error { return reports.WriteSweepCSV(b, s) },
+	})
+}
+
+// reportFiles renders dir/base.FORMAT with write[FORMAT] for each format asked for.
+func reportFiles(dir, base string, formats []string, write map[string]func(*bytes.Buffer) error) ([]outFile, error) {
+	out := make([]outFile, 0, len(formats))
 	for _, f := range formats {
-		var (
-			file outFile
-			err  error
-		)
-		switch f {
-		case formatMD:
-			file, err = render(filepath.Join(dir, "sweep.md"), func(b *bytes.Buffer) error { return reports.WriteSweepMarkdown(b, s) })
-		case formatHTML:
-			file, err = render(filepath.Join(dir, "sweep.html"), func(b *bytes.Buffer) error { return reports.WriteSweepHTML(b, s) })
-		case formatCSV:
-			file, err = render(filepath.Join(dir, "sweep.csv"), func(b *bytes.Buffer) error { return reports.WriteSweepCSV(b, s) })
+		w, ok := write[f]
+		if !ok {
+			return nil, fmt.Errorf("unknown report format %q: choose from md, html, csv", f)
 		}
+		file, err := render(filepath.Join(dir, base+"."+f), w)
 		if err != nil {
 			return nil, err
 		}
