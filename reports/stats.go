@@ -149,36 +149,26 @@ func betaCF(a, b, x float64) float64 {
 		tiny    = 1e-300
 	)
 	qab, qap, qam := a+b, a+1, a-1
-	c, d := 1.0, 1-qab*x/qap
-	if math.Abs(d) < tiny {
-		d = tiny
+	// nonZero keeps a denominator away from zero (Lentz's method).
+	nonZero := func(v float64) float64 {
+		if math.Abs(v) < tiny {
+			return tiny
+		}
+		return v
 	}
-	d = 1 / d
+	c, d := 1.0, 1/nonZero(1-qab*x/qap)
 	h := d
 	for m := 1; m <= maxIter; m++ {
 		mf := float64(m)
 		m2 := 2 * mf
+		// The even step, then the odd step, of the continued fraction.
 		aa := mf * (b - mf) * x / ((qam + m2) * (a + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
+		d = 1 / nonZero(1+aa*d)
+		c = nonZero(1 + aa/c)
 		h *= d * c
 		aa = -(a + mf) * (qab + mf) * x / ((a + m2) * (qap + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
+		d = 1 / nonZero(1+aa*d)
+		c = nonZero(1 + aa/c)
 		del := d * c
 		h *= del
 		if math.Abs(del-1) < eps {
