@@ -57,6 +57,7 @@ func (c *collector) baseline() {
 	c.l2At, c.l3At = c.r.exec.tierStats()
 	_, c.lastCold = c.r.exec.sample()
 	c.based = true
+	c.r.probe.baseline()
 }
 
 // tick merges what the recorders gathered into second sec of the timeline.
@@ -69,6 +70,7 @@ func (c *collector) tick(sec int, last bool) {
 		rec.give(got)
 	}
 	c.total.merge(iv)
+	c.r.probe.sample()
 	origin := c.r.exec.originStats()
 	envs, cold := c.r.exec.sample()
 	p := c.r.s.Cache

@@ -43,6 +43,12 @@ type Options struct {
 	Pricing *pricing.Table
 	// Hooks are for tests of the harness itself.
 	Hooks Hooks
+	// MaxConns bounds the connections toward each HTTP service (Stripe, DynamoDB), shared
+	// by every cache instance; 0 sizes it from the open-file limit (see maxConnsFor).
+	MaxConns int
+	// ServerLog receives the error lines of the HTTP servers the run starts (the Stripe
+	// overlay); nil leaves them to the log package's standard logger (stderr).
+	ServerLog io.Writer
 }
 
 // Hooks let tests of the harness inject behaviour into the request path.
@@ -54,6 +60,13 @@ type Hooks struct {
 	// Dispatched, when set, sees every request in the order the generator produced it
 	// (warm-up included), from the dispatching goroutine.
 	Dispatched func(workload.Request)
+	// OpenFiles, when set, replaces the count of the process's open file descriptors
+	// that the run samples once a second; OpenFilesLimit replaces the soft limit.
+	OpenFiles      func() int64
+	OpenFilesLimit func() int64
+	// CPUPercent, when set, replaces the CPU use measured over the measured window: the
+	// process's and the whole machine's, in percent of all cores.
+	CPUPercent func() (process, machine float64)
 }
 
 // lateThreshold is how late a dispatch may be before it counts as late.
@@ -87,6 +100,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if err != nil {
 		return nil, err
 	}
+	nofile, _ := RaiseOpenFileLimit()
+	wcfg.MaxConns = opt.MaxConns
+	if wcfg.MaxConns <= 0 {
+		wcfg.MaxConns = maxConnsFor(nofile, opt.MaxInFlight)
+	}
+	wcfg.ServerLog = opt.ServerLog
 	world, err := mocks.NewWorld(setupCtx, env, wcfg)
 	if err != nil {
 		return nil, err
@@ -98,6 +117,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	}()
 
 	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds}
+	r.probe = newHarnessProbe(r)
 	r.ns = newNamespace()
 	notes, restore := applyRedisMemory(setupCtx, env, s)
 	r.notes = append(r.notes, world.Notes()...)
@@ -137,6 +157,8 @@ type runner struct {
 	updateSeq         atomic.Int64
 
 	inFlight, peakInFlight atomic.Int64
+	// probe watches the harness's own limits (open files, CPU, stand-ins, pools).
+	probe *harnessProbe
 	// valueBytes sums the sizes of the values the measured reads returned.
 	valueBytes int64
 }
@@ -519,6 +541,7 @@ func (r *runner) serve(w *worker, req workload.Request) {
 		}
 		lat := time.Since(intended)
 		if err != nil {
+			r.probe.requestFailed(err)
 			rec.Error(lat, false, err)
 			return
 		}
@@ -538,6 +561,7 @@ func (r *runner) serve(w *worker, req workload.Request) {
 	}
 	notFound := errors.Is(err, cachecore.ErrNotFound)
 	if err != nil && !notFound {
+		r.probe.requestFailed(err)
 		rec.Error(end.Sub(intended), true, err)
 		return
 	}

@@ -208,6 +208,79 @@ type Generator struct {
 	Bottleneck bool `json:"bottleneck"`
 	// PeakWorkers is the most concurrent requests in flight.
 	PeakWorkers int64 `json:"peak_workers"`
+
+	// BottleneckReason says what limited the run when it was not the cache under test:
+	// one of the Bottleneck* constants ("none" when the harness and the stand-in
+	// services kept up; "" in results written before the field existed).
+	BottleneckReason string `json:"bottleneck_reason,omitempty"`
+	// BottleneckService names the stand-in service of a mock_saturated reason
+	// ("stripe").
+	BottleneckService string `json:"bottleneck_service,omitempty"`
+	// BottleneckDetail is the sentence behind the reason, with its figures.
+	BottleneckDetail string `json:"bottleneck_detail,omitempty"`
+	// PeakInFlight is the most requests in flight at once (the same count as
+	// PeakWorkers); MaxInFlight is the bound on it, and SlotWaits counts the dispatches
+	// that waited for a free slot.
+	PeakInFlight int64 `json:"peak_in_flight"`
+	MaxInFlight  int64 `json:"max_in_flight,omitempty"`
+	SlotWaits    int64 `json:"slot_waits,omitempty"`
+	// PoolWaits counts the requests that found every connection of a bounded pool
+	// toward a service in use, by service ("stripe", "dynamodb").
+	PoolWaits map[string]int64 `json:"pool_waits,omitempty"`
+	// PeakOpenFiles is the most file descriptors the process held at once (sampled once
+	// a second); OpenFilesLimit is its soft RLIMIT_NOFILE; OpenFilesErrors counts the
+	// requests that failed for want of a descriptor (EMFILE, ENFILE).
+	PeakOpenFiles   int64 `json:"peak_open_files"`
+	OpenFilesLimit  int64 `json:"open_files_limit,omitempty"`
+	OpenFilesErrors int64 `json:"open_files_errors,omitempty"`
+	// CPUPercent is the process's CPU time (user and system) over the measured window,
+	// as a percentage of all the machine's cores (100 = every core busy);
+	// MachineCPUPercent is the same for the whole machine, every process included.
+	CPUPercent        float64 `json:"cpu_percent"`
+	MachineCPUPercent float64 `json:"machine_cpu_percent,omitempty"`
+	// Cores is the number of cores the percentages are over.
+	Cores int `json:"cores,omitempty"`
+	// Mocks are the stand-in services' own accounts of the measured window (the
+	// embedded stripe-mock), for the mock_saturated rule.
+	Mocks []MockLoad `json:"mocks,omitempty"`
+}
+
+// Bottleneck reasons (Generator.BottleneckReason).
+const (
+	// BottleneckNone: the harness and the stand-ins kept up; the figures are the cache's.
+	BottleneckNone = "none"
+	// BottleneckHarnessCPU: the machine running cachebench was short of CPU and requests
+	// started late.
+	BottleneckHarnessCPU = "harness_cpu"
+	// BottleneckInFlight: the in-flight bound (or a bounded connection pool) was reached
+	// and requests waited for a slot.
+	BottleneckInFlight = "in_flight"
+	// BottleneckOpenFiles: the process ran out of, or came close to, its file
+	// descriptors.
+	BottleneckOpenFiles = "open_files"
+	// BottleneckMockSaturated: a stand-in service (BottleneckService) queued requests.
+	BottleneckMockSaturated = "mock_saturated"
+)
+
+// MockLoad is a stand-in service's own account of the measured window: how long its
+// handler took and how long requests waited for one of its workers.
+type MockLoad struct {
+	// Service is the service it stands in for ("stripe"); Backend what it is.
+	Service string `json:"service"`
+	Backend string `json:"backend,omitempty"`
+	// Requests is the number of requests it handled in the window.
+	Requests int64 `json:"requests"`
+	// Workers bounds the requests it handles at once (0: unbounded).
+	Workers int `json:"workers,omitempty"`
+	// HandlerP50US and HandlerP99US are its own handler time; QueueP50US, QueueP95US
+	// and QueueP99US the time requests waited for a worker, in microseconds.
+	HandlerP50US float64 `json:"handler_p50_us"`
+	HandlerP99US float64 `json:"handler_p99_us"`
+	QueueP50US   float64 `json:"queue_p50_us"`
+	QueueP95US   float64 `json:"queue_p95_us"`
+	QueueP99US   float64 `json:"queue_p99_us"`
+	// Saturated is true when it met the mock_saturated rule.
+	Saturated bool `json:"saturated"`
 }
 
 // Second is one second of the measured part.

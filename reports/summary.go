@@ -104,6 +104,13 @@ func WriteSummary(w io.Writer, r *Result) {
 		}
 		fmt.Fprintln(w)
 	}
+	if g := r.Generator; g.BottleneckReason != "" {
+		reason := g.BottleneckReason
+		if g.BottleneckService != "" {
+			reason += " (" + g.BottleneckService + ")"
+		}
+		fmt.Fprintf(w, "  limit        %s: %s\n", reason, g.BottleneckDetail)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note         %s\n", n)
 	}
