@@ -48,6 +48,9 @@ type WorldConfig struct {
 	ServerLog io.Writer
 }
 
+// redisPoolSize bounds each Redis client's pool (WorldConfig.MaxConns bounds it too).
+const redisPoolSize = 256
+
 // DefaultMaxConns is WorldConfig.MaxConns's default.
 const DefaultMaxConns = 1024
 
@@ -239,6 +242,13 @@ func (w *World) WebhookSecret() string { return w.Overlay.WebhookSecret() }
 func (w *World) RedisClient() redis.UniversalClient {
 	opts := *w.Env.redisOptions
 	opts.Addrs = append([]string(nil), w.redisAddrs...)
+	if opts.PoolSize == 0 {
+		// go-redis's default, 10 per processor, starves a single process serving
+		// thousands of reads in flight: they queue for a connection past the cache's L2
+		// time-out. The pool opens connections only as it needs them, so a simulated
+		// Lambda environment, one request at a time, still holds one or two.
+		opts.PoolSize = min(w.cfg.MaxConns, redisPoolSize)
+	}
 	return redis.NewUniversalClient(&opts)
 }
 
