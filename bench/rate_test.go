@@ -113,7 +113,11 @@ stripe: {mode: none}
 }
 
 // TestDockerSustains20kL2HitsPerSecond: 20,000 reads a second served by Redis in Docker
-// (L1 off, a keyspace that fits), none failed by the harness.
+// (L1 off, a keyspace that fits), none failed by the harness. The warm-up fills L2 at a
+// twentieth of the rate: 20,000 cold reads a second at once send a thousand concurrent
+// fetches to stripe-mock, starve the 2-core machine, time L2 calls out past 100 ms, and
+// the cache's L2 breaker then stays open (every read goes to Stripe): the cache's own
+// degradation, measured elsewhere, not the L2 path this test is about.
 func TestDockerSustains20kL2HitsPerSecond(t *testing.T) {
 	requireRateTests(t)
 	secs := rateTestSeconds(t)
@@ -123,7 +127,7 @@ name: l2-20k
 seed: 12
 duration: `+strconv.Itoa(secs)+`s
 warmup: 2s
-arrival: {model: constant, rate: `+strconv.Itoa(rate)+`}
+arrival: {model: steps, steps: [{rate: `+strconv.Itoa(rate/20)+`, for: 2s}, {rate: `+strconv.Itoa(rate)+`, for: `+strconv.Itoa(secs)+`s}]}
 keys: {object: customer, count: 1000, distribution: uniform}
 ops: {get: 1}
 cache:
@@ -143,11 +147,12 @@ stripe: {mode: none}
 		t.Errorf("%d requests, want about %d", res.Requests.Total, want)
 	}
 	t.Logf("L2 hit ratio %.3f", res.Tiers.L2.HitRatio)
-	// On a 2-core machine that also runs Redis, stripe-mock and Docker's port proxy, 20,000
-	// reads a second saturate the CPU; the cache then degrades as designed (L2 time-outs
-	// open its breaker, reads go to Stripe). Whatever the figures, a run whose L2 did not
-	// serve the keyspace must say that something other than the cache limited it.
-	if res.Tiers.L2.HitRatio < 0.9 && res.Generator.BottleneckReason == reports.BottleneckNone {
+	switch {
+	case !raceEnabled && res.Tiers.L2.HitRatio < 0.9:
+		t.Errorf("L2 hit ratio %.3f, want the keyspace served by L2", res.Tiers.L2.HitRatio)
+	case res.Tiers.L2.HitRatio < 0.9 && res.Generator.BottleneckReason == reports.BottleneckNone:
+		// Under the race detector the machine may not carry even a tenth of the load;
+		// then the run must at least say that something other than the cache limited it.
 		t.Errorf("L2 hit ratio %.3f, yet the run names no limit: %s", res.Tiers.L2.HitRatio, res.Generator.BottleneckDetail)
 	}
 	if g := res.Generator; g.OpenFilesErrors > 0 || g.BottleneckReason == reports.BottleneckOpenFiles {
