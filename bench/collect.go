@@ -107,7 +107,7 @@ func (c *collector) tick(sec int, last bool) {
 // progressLine is the live line: time, rate, p99, hit ratios, errors, time left.
 func (c *collector) progressLine(elapsed int, s reports.Second) string {
 	var b strings.Builder
-	d := c.r.s.Duration
+	d := c.r.length
 	if c.r.s.Requests > 0 {
 		fmt.Fprintf(&b, "%4ds  %6d/%d req", elapsed, c.total.c.gets+c.total.c.updates, c.r.s.Requests)
 	} else {

@@ -6,6 +6,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
@@ -31,6 +32,11 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		WarmupS:     r.warmup.Seconds(),
 		Interrupted: interrupted,
 		Notes:       append([]string(nil), r.notes...),
+	}
+	if tr := r.gen.Trace(); tr != nil {
+		res.Scenario.Trace = &reports.TraceInfo{
+			File: workload.TracePath(s), Format: tr.Format(), Rows: int64(tr.Len()), DistinctKeys: int64(tr.Count()),
+		}
 	}
 	c := t.c
 	res.Requests = reports.Requests{

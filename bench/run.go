@@ -146,6 +146,9 @@ type runner struct {
 
 	start, measured time.Time
 	warmup          time.Duration
+	// length is the measured part's planned length: duration, or for a trace without
+	// one, the rest of the trace after the warm-up (0 with requests).
+	length time.Duration
 
 	// recorders are the shards workers record into: a fixed few, however many workers a
 	// run starts (see newRecorders).
@@ -179,7 +182,7 @@ func (r *runner) setup(ctx context.Context) error {
 	s := r.s
 	r.warmup = s.Warmup
 	horizon := s.Warmup + s.Duration
-	if s.Requests > 0 {
+	if s.Requests > 0 || s.Duration == 0 {
 		horizon = 0 // the generator's own end (count, or the trace's end)
 	}
 	gen, err := workload.NewGenerator(s, horizon)
@@ -187,9 +190,28 @@ func (r *runner) setup(ctx context.Context) error {
 		return fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	r.gen = gen
+	r.length = s.Duration
+	if tr := gen.Trace(); tr != nil && s.Duration == 0 && s.Requests == 0 {
+		r.length = max(tr.Span()-s.Warmup, 0) // the whole trace
+	}
 	r.newRecorders()
 	r.keys = map[string][]string{}
+	if tr := gen.Trace(); tr != nil {
+		// A trace's keyspace is its own: one table of every distinct key, indexed by the
+		// key index the generator gives, whatever keys.count says.
+		keys := make([]string, tr.Count())
+		for i := range keys {
+			obj, id := tr.Key(i)
+			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
+		}
+		for _, obj := range gen.Objects() {
+			r.keys[obj] = keys
+		}
+	}
 	for _, obj := range objectTypes(s) {
+		if r.keys[obj] != nil {
+			continue
+		}
 		ids := workload.IDs(obj, s.Keys.Count)
 		keys := make([]string, len(ids))
 		for i, id := range ids {
@@ -292,6 +314,9 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 		gl, interrupted = r.runOpen(ctx)
 	}
 	end := time.Now()
+	if err := r.gen.Err(); err != nil {
+		r.notes = append(r.notes, "the trace's replay ended early: "+err.Error())
+	}
 	var windows []netsim.Window
 	if tl != nil {
 		tl.Stop()
@@ -418,7 +443,7 @@ func (r *runner) runClosed(ctx context.Context) bool {
 	var wg sync.WaitGroup
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
-	end := r.measured.Add(r.s.Duration)
+	end := r.measured.Add(r.length)
 	var measuredLeft atomic.Int64
 	measuredLeft.Store(r.s.Requests)
 	time.Sleep(time.Until(r.start))
@@ -430,7 +455,7 @@ func (r *runner) runClosed(ctx context.Context) bool {
 			var req workload.Request
 			for ctx.Err() == nil {
 				now := time.Now()
-				if r.s.Requests == 0 && !now.Before(end) {
+				if r.s.Requests == 0 && r.s.Duration > 0 && !now.Before(end) {
 					return
 				}
 				genMu.Lock()

@@ -62,6 +62,17 @@ type ScenarioRef struct {
 	Point string `json:"point,omitempty"`
 	// Config is the effective scenario after defaults and overrides.
 	Config json.RawMessage `json:"config"`
+	// Trace describes the trace a trace scenario replayed.
+	Trace *TraceInfo `json:"trace,omitempty"`
+}
+
+// TraceInfo describes a replayed trace file.
+type TraceInfo struct {
+	File   string `json:"file"`
+	Format string `json:"format"`
+	// Rows and DistinctKeys count the whole file, whatever part of it the run replayed.
+	Rows         int64 `json:"rows"`
+	DistinctKeys int64 `json:"distinct_keys"`
 }
 
 // Environment describes what answered for each tier.
