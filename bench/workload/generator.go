@@ -1,9 +1,11 @@
 package workload
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/cachebench/cachebench/scenarios"
@@ -73,7 +75,7 @@ func NewGenerator(s *scenarios.Scenario, horizon time.Duration) (*Generator, err
 		g.expected = Expected(s.Arrival, horizon)
 	}
 	if isTrace {
-		tr, err := LoadTraceWith(TracePath(s), TraceOptionsOf(s.Keys))
+		tr, err := loadScenarioTrace(s)
 		var pe *fs.PathError
 		if errors.As(err, &pe) { // the file, not its contents (those errors name file:line)
 			err = fmt.Errorf("keys.trace: %w", err)
@@ -229,4 +231,24 @@ func (g *Generator) fillRow(r *Request, row traceRow) {
 	r.ID = g.trace.ids[row.key]
 	r.Index = int(row.key)
 	r.Op = row.op
+}
+
+// loadScenarioTrace loads s's trace file; a built-in scenario's trace comes from the copy
+// embedded in the program when the file is not on disk.
+func loadScenarioTrace(s *scenarios.Scenario) (*Trace, error) {
+	path := TracePath(s)
+	opt := TraceOptionsOf(s.Keys)
+	if _, err := os.Stat(path); err != nil {
+		if data, ok := scenarios.BuiltinTrace(s.File, s.Keys.Trace); ok {
+			if opt.Format == "" {
+				f, err := TraceFormatOf(path)
+				if err != nil {
+					return nil, err
+				}
+				opt.Format = f
+			}
+			return ParseTraceWith(bytes.NewReader(data), path, opt)
+		}
+	}
+	return LoadTraceWith(path, opt)
 }

@@ -699,6 +699,11 @@ type traceRow struct {
 }
 
 // traceStream reads t's rows again, in order, for a replay.
+//
+// Twitter's and libCacheSim's traces record whole seconds, so a second's rows share one
+// time; sent at once they would arrive as a burst at each second's start, which the
+// trace does not say happened. The stream spreads the rows of one recorded second evenly
+// across it instead (reading that second's rows ahead: memory for one second of rows).
 type traceStream struct {
 	t   *Trace
 	rc  io.ReadCloser
@@ -706,10 +711,16 @@ type traceStream struct {
 	rec traceRecord
 	i   int
 	err error
+
+	spread  bool
+	pending []traceRow // the current second's rows, times as recorded
+	next0   int        // the next of pending to give
+	carry   traceRow   // the first row of the next second, read ahead
+	carried bool
 }
 
 func (t *Trace) stream() *traceStream {
-	s := &traceStream{t: t}
+	s := &traceStream{t: t, spread: t.opt.Rate == 0 && (t.opt.Format == scenarios.TraceTwitter || t.opt.Format == scenarios.TraceOracleGeneral)}
 	rc, err := t.open()
 	if err != nil {
 		s.err = err
@@ -720,13 +731,9 @@ func (t *Trace) stream() *traceStream {
 	return s
 }
 
-// next fills row with the next request; false at the end or on an error (see Err).
-func (s *traceStream) next(row *traceRow) bool {
-	if s.err != nil || s.rr == nil {
-		return false
-	}
-	if s.i >= s.t.rows {
-		s.close()
+// read reads the next row with its recorded time.
+func (s *traceStream) read(row *traceRow) bool {
+	if s.err != nil || s.rr == nil || s.i >= s.t.rows {
 		return false
 	}
 	if err := s.rr.read(&s.rec); err != nil {
@@ -734,17 +741,52 @@ func (s *traceStream) next(row *traceRow) bool {
 			err = fmt.Errorf("%s: ended after %d of the %d rows it had when checked: was it changed during the run?", s.t.name, s.i, s.t.rows)
 		}
 		s.err = err
-		s.close()
 		return false
 	}
 	k, ok := s.t.lookup(&s.rec)
 	if !ok {
 		s.err = fmt.Errorf("%s: row %d has a key the check did not see: was the file changed during the run?", s.t.name, s.i+1)
-		s.close()
 		return false
 	}
-	row.at, row.key, row.op = s.t.replayAt(s.i, s.rec.at), k, s.rec.op
+	row.at, row.key, row.op = s.rec.at, k, s.rec.op
 	s.i++
+	return true
+}
+
+// next fills row with the next request, due at its replay time; false at the end or on
+// an error (see Err).
+func (s *traceStream) next(row *traceRow) bool {
+	if !s.spread {
+		if !s.read(row) {
+			s.close()
+			return false
+		}
+		row.at = s.t.replayAt(s.i-1, row.at)
+		return true
+	}
+	if s.next0 == len(s.pending) {
+		s.pending, s.next0 = s.pending[:0], 0
+		var r traceRow
+		if s.carried {
+			r, s.carried = s.carry, false
+		} else if !s.read(&r) {
+			s.close()
+			return false
+		}
+		s.pending = append(s.pending, r)
+		for s.read(&r) {
+			if r.at != s.pending[0].at {
+				s.carry, s.carried = r, true
+				break
+			}
+			s.pending = append(s.pending, r)
+		}
+	}
+	n := len(s.pending)
+	*row = s.pending[s.next0]
+	row.at += time.Duration(int64(time.Second) * int64(s.next0) / int64(n))
+	s.next0++
+	row.at = s.t.replayAt(0, row.at)
 	return true
 }
 
