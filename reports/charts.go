@@ -231,7 +231,7 @@ func spectrumChart(r *Result) (chart, error) {
 		if s.enc == "" {
 			continue
 		}
-		h, err := hdrhistogram.Decode([]byte(s.enc))
+		h, err := DecodeHistogram(s.enc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("decode %s histogram: %w", s.name, err))
 			continue

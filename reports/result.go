@@ -1,11 +1,14 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Schema is the version of the result format this package writes and reads.
@@ -381,22 +384,54 @@ func (r *Result) Write(path string) error {
 	return nil
 }
 
-// Read reads a result.json and checks its schema. Its errors name the file and what to
-// give instead.
+// Read reads a result.json and checks it (see Parse). Its errors name the file and what
+// to give instead.
 func Read(path string) (*Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
+	return Parse(data, path)
+}
+
+// Parse decodes a result.json's content (name is its file, for messages) and checks it:
+// the schema, and that every encoded histogram decodes, so that a truncated or corrupt
+// file is an error here rather than a failure half-way through a report.
+func Parse(data []byte, name string) (*Result, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s is empty: a run that was killed while writing leaves no result; run it again, or give a result.json that cachebench run wrote", name)
+	}
 	var r Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a cachebench result (%v): give a result.json that cachebench run wrote", path, err)
+		return nil, fmt.Errorf("%s is not a cachebench result (%v): it may be truncated or corrupt; give a result.json that cachebench run wrote", name, err)
 	}
 	if r.Schema != Schema {
 		if r.Schema == "" {
-			return nil, errors.New(path + " has no schema key: it is not a cachebench result.json; give a result.json that cachebench run wrote")
+			return nil, errors.New(name + " has no schema key: it is not a cachebench result.json; give a result.json that cachebench run wrote")
 		}
-		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q: use the cachebench version that wrote it", path, r.Schema, Schema)
+		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q: use the cachebench version that wrote it", name, r.Schema, Schema)
+	}
+	for _, h := range []struct{ key, enc string }{
+		{"latency_us", r.Histograms.Latency}, {"service_us", r.Histograms.Service},
+		{"update_us", r.Histograms.Update}, {"staleness_ms", r.Histograms.Staleness},
+	} {
+		if h.enc == "" {
+			continue
+		}
+		if _, err := DecodeHistogram(h.enc); err != nil {
+			return nil, fmt.Errorf("%s: histograms.%s does not decode (%v): the file is corrupt; run the scenario again, or give a result.json that cachebench run wrote", name, h.key, err)
+		}
 	}
 	return &r, nil
+}
+
+// DecodeHistogram decodes an HdrHistogram as result.json stores it (hdrhistogram-go's
+// compressed, base64 form). A malformed one is an error, never a panic.
+func DecodeHistogram(enc string) (h *hdrhistogram.Histogram, err error) {
+	defer func() {
+		if p := recover(); p != nil { // a decoder bug must not take the command down
+			h, err = nil, fmt.Errorf("malformed histogram: %v", p)
+		}
+	}()
+	return hdrhistogram.Decode([]byte(enc))
 }

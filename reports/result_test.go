@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,4 +60,66 @@ func TestReadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParseRejectsCorruptResults(t *testing.T) {
+	good, err := json.Marshal(fixtureResult(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(good, "ok.json"); err != nil {
+		t.Fatalf("a good result: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(good, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["histograms"].(map[string]any)["latency_us"] = "AAAA"
+	badHist, _ := json.Marshal(m)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"empty", nil, []string{"x.json is empty"}},
+		{"truncated", good[:len(good)/2], []string{"x.json is not a cachebench result", "truncated"}},
+		{"histogram", badHist, []string{"x.json", "histograms.latency_us does not decode"}},
+		{"not json", []byte("hello"), []string{"x.json is not a cachebench result"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.data, "x.json")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// FuzzRead feeds Parse (what Read, report and compare load results with) corrupt and
+// truncated results: an error, never a panic, and a result it accepts renders.
+func FuzzRead(f *testing.F) {
+	good, err := json.Marshal(fixtureResult(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/3])
+	f.Add([]byte(`{"schema":"cachebench/result/v1","histograms":{"latency_us":"AAAA"}}`))
+	f.Add([]byte(`{"schema":"cachebench/result/v1","histograms":{"service_us":"HISTFAAAACB42pNpmSzMwMDAxQABzFAaxmey"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse(data, "fuzz.json")
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.json") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		var b strings.Builder
+		_ = WriteMarkdown(&b, r)
+	})
 }
