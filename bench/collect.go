@@ -90,6 +90,12 @@ func (c *collector) tick(sec int, last bool) {
 		ColdStarts:  cold - c.lastCold,
 		Envs:        envs,
 	}
+	if last {
+		// The run ended inside this second: say how much of it there was.
+		if got := time.Since(c.r.measured.Add(time.Duration(sec) * time.Second)).Seconds(); got < 1 {
+			second.Partial, second.LengthS = true, max(got, 1e-3)
+		}
+	}
 	c.originNow = origin
 	c.lastCold = cold
 	if !last || second.Requests > 0 {

@@ -112,6 +112,11 @@ stripe: {mode: none}
 	if tr.DistinctKeys != int64(len(distinct)) {
 		t.Fatalf("distinct keys %d, want %d", tr.DistinctKeys, len(distinct))
 	}
+	for i, sec := range res.Timeline { // only the last second may be partial
+		if sec.Partial && (i != len(res.Timeline)-1 || sec.LengthS <= 0 || sec.LengthS >= 1) {
+			t.Errorf("second %d: partial, length %v", sec.TS, sec.LengthS)
+		}
+	}
 	want := lruHits(ids, capacity)
 	l1 := res.Tiers.L1
 	coalesced := l1.Misses - res.Origin.Calls

@@ -312,7 +312,22 @@ type Second struct {
 	StaleReads  int64   `json:"stale_reads"`
 	ColdStarts  int64   `json:"cold_starts,omitempty"`
 	Envs        int64   `json:"environments,omitempty"`
+	// Partial marks the last second when the run ended inside it; LengthS is then how
+	// much of it the run lasted, so its counts are not read as a drop in throughput.
+	Partial bool    `json:"partial,omitempty"`
+	LengthS float64 `json:"length_s,omitempty"`
 }
+
+// Length returns how many seconds s covers: 1, or LengthS for a partial second.
+func (s Second) Length() float64 {
+	if s.Partial && s.LengthS > 0 {
+		return s.LengthS
+	}
+	return 1
+}
+
+// Rate returns s's requests per second of its length.
+func (s Second) Rate() float64 { return float64(s.Requests) / s.Length() }
 
 // Fault is one fault window as it happened, for shading charts.
 type Fault struct {

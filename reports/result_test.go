@@ -123,3 +123,20 @@ func FuzzRead(f *testing.F) {
 		_ = WriteMarkdown(&b, r)
 	})
 }
+
+func TestPartialSecondRate(t *testing.T) {
+	full := Second{Requests: 3000}
+	part := Second{Requests: 600, Partial: true, LengthS: 0.2}
+	if full.Rate() != 3000 || part.Rate() != 3000 || part.Length() != 0.2 {
+		t.Errorf("rates %v %v, length %v", full.Rate(), part.Rate(), part.Length())
+	}
+	r := fixtureResult(t)
+	r.Timeline = append(r.Timeline, part)
+	var b strings.Builder
+	if err := WriteCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); !strings.HasSuffix(lines[len(lines)-1], ",0.2") {
+		t.Errorf("the partial second's CSV row %q does not end with its length", lines[len(lines)-1])
+	}
+}
