@@ -14,7 +14,7 @@ import (
 // TestVerdictOrder: the rule's reasons, each alone and in the combinations where the
 // order decides, on hand-made figures.
 func TestVerdictOrder(t *testing.T) {
-	healthy := reports.Generator{LateRatio: 0.001, CPUPercent: 30, MachineCPUPercent: 35, Cores: 2, PeakInFlight: 10, MaxInFlight: 10000, PeakOpenFiles: 100, OpenFilesLimit: 20000}
+	healthy := reports.Generator{LateRatio: 0.001, LateOver1ms: 1000, CPUPercent: 30, MachineCPUPercent: 35, Cores: 2, PeakInFlight: 10, MaxInFlight: 10000, PeakOpenFiles: 100, OpenFilesLimit: 20000}
 	cases := []struct {
 		name   string
 		change func(*reports.Generator)
@@ -26,6 +26,7 @@ func TestVerdictOrder(t *testing.T) {
 		{"late and CPU", func(g *reports.Generator) { g.LateRatio, g.CPUPercent = 0.2, 95 }, reports.BottleneckHarnessCPU},
 		{"late and machine CPU", func(g *reports.Generator) { g.LateRatio, g.MachineCPUPercent = 0.2, 99 }, reports.BottleneckHarnessCPU},
 		{"CPU without lateness", func(g *reports.Generator) { g.CPUPercent = 99 }, reports.BottleneckNone},
+		{"a handful late", func(g *reports.Generator) { g.LateRatio, g.LateOver1ms, g.CPUPercent = 0.05, 5, 99 }, reports.BottleneckNone},
 		{"mock", func(g *reports.Generator) {
 			g.Mocks = []reports.MockLoad{{Service: "stripe", Requests: 500, Saturated: true}}
 		}, reports.BottleneckMockSaturated},
