@@ -97,11 +97,16 @@ network: none
 stripe: {mode: none}
 `, bench.Options{})
 			logHarness(t, res)
-			if res.Requests.Errors > 0 {
-				t.Fatalf("%d errors: %v", res.Requests.Errors, res.Requests.ErrorKinds)
+			// No request may fail for the harness's sake. A Lambda throttle is the
+			// simulated fleet at its concurrency limit, which a machine short of CPU
+			// reaches (every invocation lasts longer): allowed only when the run names
+			// that limit.
+			throttled := res.Requests.ErrorKinds["lambda: throttled at the concurrency limit (TooManyRequestsException)"]
+			if other := res.Requests.Errors - throttled; other > 0 || (throttled > 0 && res.Generator.BottleneckReason == reports.BottleneckNone) {
+				t.Fatalf("%d errors (%d throttled, limit %q): %v", res.Requests.Errors, throttled, res.Generator.BottleneckReason, res.Requests.ErrorKinds)
 			}
 			want := int64(rate * secs)
-			if res.Requests.Total < want*95/100 || res.Origin.Calls < res.Requests.Total*95/100 {
+			if res.Requests.Total < want*95/100 || res.Origin.Calls < (res.Requests.Total-throttled)*95/100 {
 				t.Errorf("%d requests and %d origin calls; want about %d of each", res.Requests.Total, res.Origin.Calls, want)
 			}
 			g := res.Generator
@@ -148,11 +153,10 @@ stripe: {mode: none}
 	}
 	t.Logf("L2 hit ratio %.3f", res.Tiers.L2.HitRatio)
 	switch {
-	case !raceEnabled && res.Tiers.L2.HitRatio < 0.9:
-		t.Errorf("L2 hit ratio %.3f, want the keyspace served by L2", res.Tiers.L2.HitRatio)
 	case res.Tiers.L2.HitRatio < 0.9 && res.Generator.BottleneckReason == reports.BottleneckNone:
-		// Under the race detector the machine may not carry even a tenth of the load;
-		// then the run must at least say that something other than the cache limited it.
+		// A 2-core machine carrying Docker, Redis and cachebench at 20k/s can run out of
+		// CPU (then L2 calls time out and the cache's breaker sends reads to Stripe):
+		// the run must then say that the machine, not the cache, was the limit.
 		t.Errorf("L2 hit ratio %.3f, yet the run names no limit: %s", res.Tiers.L2.HitRatio, res.Generator.BottleneckDetail)
 	}
 	if g := res.Generator; g.OpenFilesErrors > 0 || g.BottleneckReason == reports.BottleneckOpenFiles {
