@@ -211,14 +211,17 @@ func TestCounterProblemsCatches(t *testing.T) {
 		t.Fatalf("a consistent result: %v", p)
 	}
 	for name, spoil := range map[string]func(*reports.Result){
-		"l1 misses != l2 lookups":     func(r *reports.Result) { r.Tiers.L2.Misses++ },
-		"last misses != fetches":      func(r *reports.Result) { r.Origin.Fetches = 0; r.Origin.Calls = 0; r.Timeline[0].OriginCalls = 0 },
-		"calls saved":                 func(r *reports.Result) { r.Origin.CallsSaved = 10 },
-		"calls beyond retries":        func(r *reports.Result) { r.Origin.Calls = 5; r.Timeline[0].OriginCalls = 5 },
-		"timeline":                    func(r *reports.Result) { r.Timeline[0].OriginCalls = 7 },
-		"l1 lookups beyond reads":     func(r *reports.Result) { r.Tiers.L1.Hits = 20 },
-		"lambda invocations":          func(r *reports.Result) { r.Lambda = &reports.Lambda{Invocations: 3} },
-		"negative server counter":     func(r *reports.Result) { n := int64(-1); r.Servers = &reports.Servers{Redis: &reports.RedisServer{KeyspaceHits: &n}} },
+		"l1 misses != l2 lookups": func(r *reports.Result) { r.Tiers.L2.Misses++ },
+		"last misses != fetches":  func(r *reports.Result) { r.Origin.Fetches = 0; r.Origin.Calls = 0; r.Timeline[0].OriginCalls = 0 },
+		"calls saved":             func(r *reports.Result) { r.Origin.CallsSaved = 10 },
+		"calls beyond retries":    func(r *reports.Result) { r.Origin.Calls = 5; r.Timeline[0].OriginCalls = 5 },
+		"timeline":                func(r *reports.Result) { r.Timeline[0].OriginCalls = 7 },
+		"l1 lookups beyond reads": func(r *reports.Result) { r.Tiers.L1.Hits = 20 },
+		"lambda invocations":      func(r *reports.Result) { r.Lambda = &reports.Lambda{Invocations: 3} },
+		"negative server counter": func(r *reports.Result) {
+			n := int64(-1)
+			r.Servers = &reports.Servers{Redis: &reports.RedisServer{KeyspaceHits: &n}}
+		},
 		"stale beyond checked":        func(r *reports.Result) { r.Consistency.StaleReads = 1 },
 		"more coalesced than lookups": func(r *reports.Result) { r.Tiers.L2.Coalesced = 9 },
 	} {
