@@ -493,6 +493,12 @@ func testRedisTier(t *testing.T, client redis.UniversalClient, env *mocks.Env) {
 		if after.KeyspaceHits < before.KeyspaceHits+5 || after.Keys < 1 {
 			t.Errorf("after 5 hits: keyspace hits %d -> %d, keys %d", before.KeyspaceHits, after.KeyspaceHits, after.Keys)
 		}
+		// The write and the five GETs are commands; INFO reports its peak memory.
+		if after.TotalCommands < before.TotalCommands+6 || after.UsedMemoryPeak <= 0 ||
+			!after.Reported["keyspace_hits"] || !after.Reported["total_commands_processed"] || !after.Reported["used_memory_peak"] {
+			t.Errorf("commands %d -> %d, peak %d, reported %v; want 6 more commands, a peak, and those fields reported",
+				before.TotalCommands, after.TotalCommands, after.UsedMemoryPeak, after.Reported)
+		}
 	})
 }
 
