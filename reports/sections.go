@@ -332,7 +332,7 @@ func serversSection(r *Result) section {
 		if f := r.Origin.Refreshes; f != nil {
 			ours += f.Calls
 		}
-		s.rows = append(s.rows, []string{"Stripe API requests", fmt.Sprintf("%d calls (reads' and refreshes')", ours),
+		s.rows = append(s.rows, []string{"Stripe API requests", fmt.Sprintf("%d (the reads' calls and the refreshes')", ours),
 			fmt.Sprintf("%d (%d reads)", st.Requests, st.Reads)})
 	}
 	s.note = "The services count by wall-clock time, from just before the measured part to after its last request, " +
