@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachebench/cachebench/bench"
+	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/mocks/mockstest"
 )
@@ -59,6 +60,7 @@ network: none
 			if err != nil {
 				b.Fatal(err)
 			}
+			checkCounters(b, sc, res)
 			if res.Requests.Errors > 0 {
 				b.Fatalf("%d errors: %v", res.Requests.Errors, res.Requests.ErrorKinds)
 			}
@@ -85,11 +87,19 @@ network: none
 // HdrHistogram records and the counters, under the recorder's uncontended lock.
 func BenchmarkRecorderRead(b *testing.B) {
 	rec := bench.NewRecorder()
+	l1 := cachecore.TierSet(0).With(cachecore.TierL1)
+	outcomes := [4]bench.ReadOutcome{
+		{Served: cachecore.TierL1, Checked: true, Size: 2048},
+		{Served: cachecore.TierL2, Trace: cachecore.Trace{Missed: l1}, Checked: true, Size: 2048},
+		{Served: cachecore.TierL3, Trace: cachecore.Trace{Missed: l1.With(cachecore.TierL2)}, Checked: true, Size: 2048},
+		{Served: cachecore.TierOrigin, Trace: cachecore.Trace{Missed: l1.With(cachecore.TierL2).With(cachecore.TierL3),
+			Origin: cachecore.OriginFetched, Calls: 1}, Checked: true, Size: 2048},
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d := time.Duration(i%5000+50) * time.Microsecond
-		rec.Read(d, d, i%4, false, true, false, 0, 2048)
+		rec.Read(d, d, &outcomes[i%4])
 	}
 }
 
@@ -120,6 +130,7 @@ network: none
 		if err != nil {
 			b.Fatal(err)
 		}
+		checkCounters(b, sc, res)
 		b.ReportMetric(res.Requests.RatePerS, "req/s")
 		b.ReportMetric(100*res.Generator.LateRatio, "late-%")
 		b.ReportMetric(res.Generator.LagP99US, "lag-p99-us")

@@ -6,22 +6,28 @@ import (
 	"time"
 
 	"github.com/cachebench/cachebench/cachecore"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
 )
 
 // collector takes every recorder's interval once a second, merges them into the run's
 // totals and the timeline, and draws the progress line.
 type collector struct {
-	r          *runner
-	total      *interval
-	timeline   []reports.Second
-	originAt   cachecore.OriginStats // origin counters at the start of the measured part
-	originNow  cachecore.OriginStats
-	overlay0   uint64
-	l2At, l3At cachecore.TierStats // the L2 and L3 counters at the start of the measured part // the overlay's 429 count at the start of the measured part
-	lastCold   int64
-	based      bool
-	scratch    *interval
+	r        *runner
+	total    *interval
+	timeline []reports.Second
+	// cacheAt and cacheNow are the caches' counters at the start of the measured part and
+	// at the last tick: background refreshes belong to no request and are counted by time.
+	cacheAt, cacheNow cachecore.Stats
+	overlay0          uint64              // the overlay's 429 count at the start of the measured part
+	overlayAt         stripeoverlay.Stats // the overlay's counters at the start of the measured part
+	appliedAt         int64               // webhook events applied and rejected before it
+	rejectedAt        int64
+	l2At, l3At        cachecore.TierStats // the L2 and L3 counters at the start of the measured part
+	servers0          serverCounters      // the services' own counters at the start of it
+	lastCold          int64
+	based             bool
+	scratch           *interval
 }
 
 func newCollector(r *runner) *collector {
@@ -50,9 +56,12 @@ func (c *collector) loop(stop <-chan struct{}) {
 }
 
 func (c *collector) baseline() {
-	c.originAt = c.r.exec.originStats()
-	c.originNow = c.originAt
-	c.overlay0 = c.r.world.Overlay.Stats().RateLimited
+	c.servers0 = c.r.readServers()
+	c.cacheAt = c.r.exec.cacheStats()
+	c.cacheNow = c.cacheAt
+	c.overlayAt = c.r.world.Overlay.Stats()
+	c.overlay0 = c.overlayAt.RateLimited
+	c.appliedAt, c.rejectedAt = c.r.applied.Load(), c.r.rejected.Load()
 	c.r.exec.mark()
 	c.l2At, c.l3At = c.r.exec.tierStats()
 	_, c.lastCold = c.r.exec.sample()
@@ -71,7 +80,8 @@ func (c *collector) tick(sec int, last bool) {
 	}
 	c.total.merge(iv)
 	c.r.probe.sample()
-	origin := c.r.exec.originStats()
+	cs := c.r.exec.cacheStats()
+	refresh := subRefresh(cs.Refresh, c.cacheNow.Refresh)
 	envs, cold := c.r.exec.sample()
 	p := c.r.s.Cache
 	hits := tierRatios(&iv.c, p.L1.Enabled, p.L2.Enabled, p.L3.Enabled)
@@ -84,10 +94,10 @@ func (c *collector) tick(sec int, last bool) {
 		L2HitRatio:  hits[1].HitRatio,
 		L3HitRatio:  hits[2].HitRatio,
 		Errors:      iv.c.errors,
-		OriginCalls: int64(origin.Calls - c.originNow.Calls),
-		RateLimited: int64(origin.RateLimited - c.originNow.RateLimited),
+		OriginCalls: iv.c.calls + int64(refresh.Calls),
+		RateLimited: iv.c.rateLimited + int64(refresh.RateLimited),
 		StaleReads:  iv.c.stale,
-		ColdStarts:  cold - c.lastCold,
+		ColdStarts:  iv.c.coldStarts,
 		Envs:        envs,
 	}
 	if last {
@@ -96,7 +106,7 @@ func (c *collector) tick(sec int, last bool) {
 			second.Partial, second.LengthS = true, max(got, 1e-3)
 		}
 	}
-	c.originNow = origin
+	c.cacheNow = cs
 	c.lastCold = cold
 	if !last || second.Requests > 0 {
 		c.timeline = append(c.timeline, second)
@@ -144,11 +154,10 @@ func (c *collector) progressLine(elapsed int, s reports.Second) string {
 	return b.String()
 }
 
-// tierRatios turns served-by counts into per-tier hits and misses. A read reaches L1 if
-// there is one; it reaches L2 when no tier above answered, and so on: the ratio of each
-// tier is over the reads that reached it.
+// tierRatios turns the reads' lookups into per-tier hits and misses. Each read counts at
+// every tier it looked up (cachecore.Trace): a read reaches L2 when L1 missed, and so on,
+// so the ratio of each tier is over the reads that reached it.
 func tierRatios(c *counts, l1, l2, l3 bool) [3]reports.TierStats {
-	reached := c.served[servedL1] + c.served[servedL2] + c.served[servedL3] + c.served[servedOrigin]
 	var out [3]reports.TierStats
 	enabled := [3]bool{l1, l2, l3}
 	for i := 0; i < 3; i++ {
@@ -156,13 +165,21 @@ func tierRatios(c *counts, l1, l2, l3 bool) [3]reports.TierStats {
 		if !enabled[i] {
 			continue
 		}
-		hits := c.served[i]
-		out[i].Hits = hits
-		out[i].Misses = reached - hits
-		if reached > 0 {
-			out[i].HitRatio = float64(hits) / float64(reached)
+		out[i].Hits = c.hits[i]
+		out[i].Misses = c.lookups[i] - c.hits[i]
+		out[i].Coalesced = c.joined[i]
+		out[i].Failed = c.failed[i]
+		if c.lookups[i] > 0 {
+			out[i].HitRatio = float64(c.hits[i]) / float64(c.lookups[i])
 		}
-		reached -= hits
 	}
 	return out
+}
+
+// subRefresh returns the refresh counters of a that came after b.
+func subRefresh(a, b cachecore.RefreshCounts) cachecore.RefreshCounts {
+	return cachecore.RefreshCounts{
+		Done: a.Done - b.Done, Fetches: a.Fetches - b.Fetches,
+		Calls: a.Calls - b.Calls, Retries: a.Retries - b.Retries, RateLimited: a.RateLimited - b.RateLimited,
+	}
 }

@@ -20,6 +20,52 @@
 // reports/pricing. Without the fleet, one instance serves every request, as one process
 // would.
 //
+// # Counters
+//
+// Every counter of a result belongs to the measured part the same way: by the request
+// that caused it, whatever the warm-up. A read is measured when its intended start is at
+// or after the end of the warm-up, and everything it did counts with it, whenever it
+// happened: its tier lookups and the origin fetch it made (from its cachecore.Trace),
+// the fetch's HTTP requests, retries, 429s and failure, its staleness verdict, and what
+// the Lambda fleet did for it (invocation, cold start, throttle, billed time). A fetch
+// shared by several reads (request coalescing) counts for one of them; the others took
+// its answer.
+//
+// Work that belongs to no request is counted apart, by time, from the start of the
+// measured part to its end: background refreshes (stale-while-revalidate and XFetch,
+// origin.refreshes, by reason), webhook events (webhooks), the fleet's peaks and mean
+// concurrency, the L2 and L3 tiers' own counters behind the cost model, and the
+// services' own counters (servers), which are read from the services before and after
+// the measured part and so also hold what warm-up requests still in flight did then.
+//
+// The counters satisfy these identities, which the package's tests check on every run
+// they make:
+//
+//   - l1.hits + l1.misses is the measured reads that completed a lookup: requests.gets,
+//     less reads that failed before (a throttle, a failed cold start, a caller that gave
+//     up waiting). The same for the first enabled tier when L1 is off.
+//   - The misses at one enabled tier are the lookups (hits + misses) at the next enabled
+//     tier. A read that shared another's lookup counts at each tier that lookup reached;
+//     tiers.*.coalesced counts those lookups, so a tier itself saw hits + misses -
+//     coalesced of them.
+//   - The misses at the last enabled tier are origin.fetches + origin.coalesced: reads
+//     that fetched from Stripe, and reads that took the answer of another read's fetch
+//     (coalescing, or another instance's fill lease, whose reads miss every tier and
+//     are then answered from L2).
+//   - origin.calls_saved = the tiers' hits + origin.coalesced = answered reads -
+//     origin.fetches: every read either fetched, or was spared the call.
+//   - origin.calls is origin.fetches + origin.retries, less fetches that failed before
+//     their first request (at most origin.errors); rate_limited <= calls.
+//   - Background refreshes are in origin.refreshes, never in the counters above; with
+//     stale_while_revalidate and xfetch_beta off there are none. Webhook events store
+//     the event's object and make no origin call.
+//   - lambda.invocations + lambda.throttled is the measured reads, less those whose cold
+//     start failed; cold_starts <= invocations.
+//   - The timeline's seconds add up to the totals: requests, errors, stale reads, cold
+//     starts, and origin calls and 429s (the reads' and the refreshes').
+//
+// # The benchmarks
+//
 // The benchmarks in this package (BenchmarkCachePath, BenchmarkOpenLoopL1,
 // BenchmarkRecorderRead) report their figures with b.ReportMetric for benchstat.
 package bench

@@ -20,10 +20,11 @@ var errThrottled = errors.New("lambda: throttled at the concurrency limit (TooMa
 // virtual Lambda fleet.
 type executor interface {
 	// invoke runs fn in an instance. It returns errThrottled when no instance may take
-	// the request, and fn's error otherwise.
+	// the request, and fn's error otherwise, with what the fleet did for the request
+	// (zero for a single process).
 	// fn returns the CPU-bound part of its work, which a Lambda environment smaller than
 	// one vCPU stretches (pricing.ScaleCPU).
-	invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) error
+	invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) (Invocation, error)
 	// apply hands a webhook event to the fleet: one instance applies it to the shared
 	// tiers, and the others' L1s learn of it through Redis pub/sub.
 	apply(ctx context.Context, ev *stripe.Event) error
@@ -52,9 +53,9 @@ type single struct {
 	err  error
 }
 
-func (s *single) invoke(_ context.Context, fn func(*instance) (time.Duration, error)) error {
+func (s *single) invoke(_ context.Context, fn func(*instance) (time.Duration, error)) (Invocation, error) {
 	_, err := fn(s.inst)
-	return err
+	return Invocation{}, err
 }
 
 func (s *single) tierStats() (l2, l3 cachecore.TierStats) { return s.inst.tierStats() }
@@ -100,6 +101,9 @@ func addTierStats(a *cachecore.TierStats, b cachecore.TierStats) {
 	a.Errors += b.Errors
 	a.ReadUnits += b.ReadUnits
 	a.WriteUnits += b.WriteUnits
+	a.ReportedReadUnits += b.ReportedReadUnits
+	a.ReportedWriteUnits += b.ReportedWriteUnits
+	a.CapacityReports += b.CapacityReports
 	a.Oversize += b.Oversize
 }
 

@@ -196,10 +196,12 @@ func (f *fleet) drawInit() time.Duration {
 
 // invoke runs fn in a warm environment, or a new one after a cold start, then the
 // handler's own work.
-func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) error {
+func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, error)) (Invocation, error) {
+	var inv Invocation
 	env, cold := f.acquire()
 	if env == nil && !cold {
-		return errThrottled
+		inv.Throttled = true
+		return inv, errThrottled
 	}
 	if cold {
 		began := time.Now()
@@ -212,13 +214,14 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 			f.live--
 			f.setBusy(-1)
 			f.mu.Unlock()
-			return fmt.Errorf("lambda: cold start: %w", err)
+			return inv, fmt.Errorf("lambda: cold start: %w", err)
 		}
 		initMS := billedMS(time.Since(began))
 		f.mu.Lock()
 		f.coldStarts++
 		f.initMS += initMS
 		f.mu.Unlock()
+		inv.Cold, inv.InitBilledMS = true, initMS
 	}
 	began := time.Now()
 	cpu, err := fn(env.inst)
@@ -242,7 +245,10 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 	}
 	f.setBusy(-1)
 	f.mu.Unlock()
-	return err
+	inv.Invoked, inv.Provisioned = true, env.provisioned
+	inv.BilledMS = ms + inv.InitBilledMS
+	inv.CPU = scaled
+	return inv, err
 }
 
 // acquire takes the most recently used idle provisioned environment, else the most

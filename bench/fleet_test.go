@@ -57,6 +57,7 @@ func runFleet(t *testing.T, s *scenarios.Scenario) *reports.Result {
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
+		checkCounters(t, s, res)
 		lag = time.Duration(res.Generator.LagMaxUS) * time.Microsecond
 		if lag > starvedLag {
 			t.Logf("run %d of %d: the generator lagged up to %v (%.0f%% of requests late): the machine starved the run",

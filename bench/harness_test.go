@@ -40,6 +40,7 @@ func run(t testing.TB, s *scenarios.Scenario, opt bench.Options) *reports.Result
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	checkCounters(t, s, res)
 	if res.Requests.Errors > 0 {
 		t.Fatalf("%d errors: %v", res.Requests.Errors, res.Requests.ErrorKinds)
 	}
@@ -153,7 +154,7 @@ network: none
 	// fetch in flight are the misses beyond the calls. Taken out, the rest follow the
 	// instant-fetch model whatever F was: a CPU-starved machine (a parallel go test ./...)
 	// stretches F to tens of milliseconds and would otherwise fail the run.
-	hits, calls := float64(res.Tiers.L1.Hits), float64(res.Origin.Calls)
+	hits, calls := float64(res.Tiers.L1.Hits), float64(res.Origin.Fetches)
 	waited := float64(res.Tiers.L1.Misses) - calls
 	cycles := hits / (hits + calls)
 	t.Logf("L1 hit ratio %.4f over %d reads (%d origin calls, %.0f reads waited on a fetch); hits per cycle %.4f; renewal model %.4f",

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/cachebench/cachebench/cachecore"
 )
 
 // Histogram ranges. Latencies are recorded in microseconds from 1 µs to 10 minutes with 3
@@ -25,14 +27,28 @@ func newLatencyHist() *hdrhistogram.Histogram {
 func newStaleHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, staleMaxMS, 2) }
 
 // counts are the per-request counters a recorder keeps; they add up across recorders.
+// Every one counts what a request did, from its cachecore.Trace (see the package doc).
 type counts struct {
 	gets, updates, errors, notFound int64
-	// served counts reads by the tier that answered: [l1, l2, l3, origin].
-	served  [4]int64
-	checked int64
-	stale   int64
+	checked                         int64
+	stale                           int64
 	// bytes sums the sizes of the values read.
 	bytes int64
+	// lookups and hits count, per tier [l1, l2, l3], the reads that reached the tier and
+	// those it answered; joined the lookups a read took from another's (coalescing).
+	lookups, hits, joined [3]int64
+	// failed counts, per tier, the lookups a read made itself that got no answer from the
+	// tier (an error, a time-out, an open breaker): they are among the misses.
+	failed [3]int64
+	// incomplete counts reads that never completed a lookup (they failed first).
+	incomplete int64
+	// The origin, by read: fetches made, fetches taken from another read, and the
+	// fetches' HTTP requests, retries, 429s and failures.
+	fetched, shared, calls, retries, rateLimited, originErrors int64
+	// The Lambda fleet's, by request: invocations, cold starts, throttles, billed and
+	// INIT milliseconds, the part in provisioned environments, CPU-bound nanoseconds.
+	invocations, coldStarts, throttled int64
+	billedMS, initMS, provMS, cpuNS    int64
 }
 
 func (c *counts) add(o *counts) {
@@ -40,12 +56,97 @@ func (c *counts) add(o *counts) {
 	c.updates += o.updates
 	c.errors += o.errors
 	c.notFound += o.notFound
-	for i := range c.served {
-		c.served[i] += o.served[i]
-	}
 	c.checked += o.checked
 	c.stale += o.stale
 	c.bytes += o.bytes
+	for i := range c.lookups {
+		c.lookups[i] += o.lookups[i]
+		c.hits[i] += o.hits[i]
+		c.joined[i] += o.joined[i]
+		c.failed[i] += o.failed[i]
+	}
+	c.incomplete += o.incomplete
+	c.fetched += o.fetched
+	c.shared += o.shared
+	c.calls += o.calls
+	c.retries += o.retries
+	c.rateLimited += o.rateLimited
+	c.originErrors += o.originErrors
+	c.invocations += o.invocations
+	c.coldStarts += o.coldStarts
+	c.throttled += o.throttled
+	c.billedMS += o.billedMS
+	c.initMS += o.initMS
+	c.provMS += o.provMS
+	c.cpuNS += o.cpuNS
+}
+
+// trace counts what one read did: a lookup and a miss at each tier in tr.Missed, a
+// lookup and a hit at the tier that answered (unless it is also in Missed: a read that
+// waited on another instance's lease and then found the value in L2), and its use of the
+// origin.
+func (c *counts) trace(served cachecore.TierID, tr *cachecore.Trace) {
+	if !tr.Complete(served) {
+		c.incomplete++
+		return
+	}
+	for i := range c.lookups {
+		id := cachecore.TierL1 + cachecore.TierID(i)
+		missed := tr.Missed.Has(id)
+		if !missed && served != id {
+			continue
+		}
+		c.lookups[i]++
+		if !missed {
+			c.hits[i]++
+		}
+		if tr.Joined && id != cachecore.TierL1 {
+			c.joined[i]++
+		} else if tr.Failed.Has(id) {
+			c.failed[i]++
+		}
+	}
+	switch tr.Origin {
+	case cachecore.OriginFetched:
+		c.fetched++
+	case cachecore.OriginShared:
+		c.shared++
+	}
+	c.calls += int64(tr.Calls)
+	c.retries += int64(tr.Retries)
+	c.rateLimited += int64(tr.RateLimited)
+	if tr.OriginFailed {
+		c.originErrors++
+	}
+}
+
+// Invocation is what the Lambda fleet did for one request.
+type Invocation struct {
+	// Invoked: the request ran in an environment; Cold: one started for it; Throttled: the
+	// fleet refused it; Provisioned: the environment was a provisioned one.
+	Invoked, Cold, Throttled, Provisioned bool
+	// BilledMS is the invocation's billed duration, INIT included; InitBilledMS the INIT
+	// part (cold starts); CPU the CPU-bound part, scaled to the memory size.
+	BilledMS, InitBilledMS int64
+	CPU                    time.Duration
+}
+
+func (c *counts) invocation(inv Invocation) {
+	if inv.Invoked {
+		c.invocations++
+	}
+	if inv.Cold {
+		c.coldStarts++
+	}
+	if inv.Throttled {
+		c.throttled++
+	}
+	c.billedMS += inv.BilledMS
+	c.initMS += inv.InitBilledMS
+	if inv.Provisioned {
+		c.provMS += inv.BilledMS
+	}
+	c.cpuNS += int64(inv.CPU)
 }
 
 // interval is what one recorder gathered since the collector last took it.
@@ -100,27 +201,34 @@ type Recorder struct {
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder { return &Recorder{cur: newInterval(), spare: newInterval()} }
 
-// tierIndex maps a served-from tier to its slot in counts.served.
-const (
-	servedL1 = iota
-	servedL2
-	servedL3
-	servedOrigin
-)
+// ReadOutcome is what one read did, for Recorder.Read and Recorder.Error.
+type ReadOutcome struct {
+	// Served is the tier that answered (TierNone when none did) and Trace what the read
+	// did on its way: the recorder counts tier lookups and origin calls from them.
+	Served cachecore.TierID
+	Trace  cachecore.Trace
+	// Invocation is what the Lambda fleet did for the read (zero without the fleet).
+	Invocation Invocation
+	// NotFound: the answer was "does not exist". Checked: the staleness oracle knew the
+	// object, and Stale: the read was behind it, by StaleBy.
+	NotFound, Checked, Stale bool
+	StaleBy                  time.Duration
+	// Size is the value's size in bytes.
+	Size int
+}
 
 // Read records one read: latency from its intended start, service time from when work on
-// it began, the tier that served it (servedL1..servedOrigin, or -1 for none), and the
-// staleness verdict (checked, and if stale by how much), and the value's size.
-func (r *Recorder) Read(latency, service time.Duration, served int, notFound, checked, stale bool, staleBy time.Duration, size int) {
+// it began, and what it did (o).
+func (r *Recorder) Read(latency, service time.Duration, o *ReadOutcome) {
 	r.mu.Lock()
 	iv := r.cur
-	iv.c.bytes += int64(size)
+	iv.c.bytes += int64(o.Size)
 	recordUS(iv.lat, latency)
 	recordUS(iv.svc, service)
 	iv.c.gets++
-	if served >= 0 {
-		iv.c.served[served]++
-	}
+	iv.c.trace(o.Served, &o.Trace)
+	iv.c.invocation(o.Invocation)
+	notFound, checked, stale, staleBy := o.NotFound, o.Checked, o.Stale, o.StaleBy
 	if notFound {
 		iv.c.notFound++
 	}
@@ -146,14 +254,21 @@ func (r *Recorder) Update(latency time.Duration) {
 	r.mu.Unlock()
 }
 
-// Error records a failed request of either kind.
-func (r *Recorder) Error(latency time.Duration, isRead bool, err error) {
+// Error records a failed request of either kind; o is what a failed read did (nil for
+// an update, or a read that never reached the cache).
+func (r *Recorder) Error(latency time.Duration, isRead bool, err error, o *ReadOutcome) {
 	kind := errorKind(err)
 	r.mu.Lock()
 	iv := r.cur
 	if isRead {
 		iv.c.gets++
 		recordUS(iv.lat, latency)
+		if o != nil {
+			iv.c.trace(o.Served, &o.Trace)
+			iv.c.invocation(o.Invocation)
+		} else {
+			iv.c.incomplete++
+		}
 	} else {
 		iv.c.updates++
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/reports/pricing"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // assemble builds the result from the collector's totals and the run's counters.
@@ -61,20 +63,28 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 	tr := tierRatios(&c, s.Cache.L1.Enabled, s.Cache.L2.Enabled, s.Cache.L3.Enabled)
 	res.Tiers = reports.Tiers{L1: tr[0], L2: tr[1], L3: tr[2]}
 
-	o := col.originNow
-	o0 := col.originAt
+	// The origin's counters are the measured reads' own (cachecore.Trace); background
+	// refreshes, which belong to no read, are counted apart by time.
 	ov := r.world.Overlay.Stats()
 	res.Origin = reports.Origin{
-		Calls:              int64(o.Calls - o0.Calls),
-		RateLimited:        int64(o.RateLimited - o0.RateLimited),
-		Retries:            int64(o.Retries - o0.Retries),
-		Errors:             int64(o.Errors - o0.Errors),
+		Calls:              c.calls,
+		RateLimited:        c.rateLimited,
+		Retries:            c.retries,
+		Errors:             c.originErrors,
+		Fetches:            c.fetched,
+		Coalesced:          c.shared,
 		OverlayRateLimited: int64(ov.RateLimited - col.overlay0),
 	}
-	// Saved: reads that needed no fetch from Stripe (a fetch may make several calls).
-	res.Origin.CallsSaved = max(c.gets-int64(o.Fetches-o0.Fetches), 0)
+	// Saved: reads answered without a fetch of their own, by a tier or by another read's
+	// fetch (a fetch may make several calls).
+	res.Origin.CallsSaved = max(c.gets-c.incomplete-c.fetched, 0)
+	res.Origin.Refreshes = refreshes(s, col.cacheAt, col.cacheNow)
 	if limit := readLimit(s.Stripe.Mode); limit > 0 && measuredFor > 0 {
-		res.Origin.RateLimitShare = float64(res.Origin.Calls) / measuredFor.Seconds() / limit
+		all := res.Origin.Calls
+		if res.Origin.Refreshes != nil {
+			all += res.Origin.Refreshes.Calls
+		}
+		res.Origin.RateLimitShare = float64(all) / measuredFor.Seconds() / limit
 	}
 	res.Consistency = reports.Consistency{ReadsChecked: c.checked, StaleReads: c.stale}
 	if c.checked > 0 {
@@ -85,12 +95,19 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		res.Consistency.P99StalenessMS = float64(t.stale.ValueAtQuantile(99))
 	}
 	if s.Ops.Update > 0 || s.Cache.Invalidation == "webhook" {
+		// Events are counted by time, over the measured part.
+		o0 := col.overlayAt
 		res.Webhooks = &reports.Webhooks{
-			Emitted: int64(ov.EventsEmitted), Delivered: int64(ov.EventsDelivered), Duplicated: int64(ov.EventsDuplicated),
-			Reordered: int64(ov.EventsReordered), Applied: r.applied.Load(), Rejected: r.rejected.Load(),
+			Emitted: int64(ov.EventsEmitted - o0.EventsEmitted), Delivered: int64(ov.EventsDelivered - o0.EventsDelivered),
+			Duplicated: int64(ov.EventsDuplicated - o0.EventsDuplicated), Reordered: int64(ov.EventsReordered - o0.EventsReordered),
+			Applied: r.applied.Load() - col.appliedAt, Rejected: r.rejected.Load() - col.rejectedAt,
 		}
 	}
 	res.Lambda = r.exec.lambda()
+	if res.Lambda != nil {
+		lambdaByRequest(res.Lambda, &c)
+	}
+	res.Servers = r.serversOver(col.servers0, r.readServers())
 	r.valueBytes = c.bytes
 	l2, l3 := r.exec.tierStats()
 	cost, err := r.cost(res, subTier(l2, col.l2At), subTier(l3, col.l3At))
@@ -181,5 +198,39 @@ func subTier(a, b cachecore.TierStats) cachecore.TierStats {
 		Sets: a.Sets - b.Sets, SetsRejected: a.SetsRejected - b.SetsRejected, Deletes: a.Deletes - b.Deletes,
 		Corrupt: a.Corrupt - b.Corrupt, Errors: a.Errors - b.Errors,
 		ReadUnits: a.ReadUnits - b.ReadUnits, WriteUnits: a.WriteUnits - b.WriteUnits, Oversize: a.Oversize - b.Oversize,
+		ReportedReadUnits: a.ReportedReadUnits - b.ReportedReadUnits, ReportedWriteUnits: a.ReportedWriteUnits - b.ReportedWriteUnits,
+		CapacityReports: a.CapacityReports - b.CapacityReports,
 	}
+}
+
+// refreshes returns the background refreshes of the measured part (nil when the scenario
+// has none and none ran): started, by reason, from the caches' counters at its start
+// (at) and at its end (now); fetches, calls, retries and 429s of those that finished.
+func refreshes(s *scenarios.Scenario, at, now cachecore.Stats) *reports.Refreshes {
+	d := subRefresh(now.Refresh, at.Refresh)
+	started := now.BackgroundRefreshes - at.BackgroundRefreshes
+	early := now.EarlyRefreshes - at.EarlyRefreshes
+	if s.Cache.SWR <= 0 && s.Cache.XFetchBeta <= 0 && started == 0 && d.Done == 0 {
+		return nil
+	}
+	return &reports.Refreshes{
+		Stale: int64(started - early), Early: int64(early), Done: int64(d.Done), Fetches: int64(d.Fetches),
+		Calls: int64(d.Calls), Retries: int64(d.Retries), RateLimited: int64(d.RateLimited),
+		Errors: int64(now.BackgroundErrors - at.BackgroundErrors),
+	}
+}
+
+// lambdaByRequest sets the fleet's per-request figures from the measured requests' own
+// invocations, so they count what those requests caused (a cold start at the end of the
+// warm-up belongs to the warm-up's request); peaks and mean concurrency stay the fleet's
+// state over the measured part.
+func lambdaByRequest(l *reports.Lambda, c *counts) {
+	l.Invocations = c.invocations
+	l.ColdStarts = c.coldStarts
+	l.Throttled = c.throttled
+	l.BilledMS = c.billedMS
+	l.InitBilledMS = c.initMS
+	l.ProvisionedBilledMS = c.provMS
+	l.CPUMS = float64(c.cpuNS) / 1e6
+	l.GBSeconds = pricing.GBSeconds(l.MemoryMB, l.BilledMS)
 }

@@ -567,7 +567,7 @@ func (r *runner) serve(w *worker, req workload.Request) {
 		lat := time.Since(intended)
 		if err != nil {
 			r.probe.requestFailed(err)
-			rec.Error(lat, false, err)
+			rec.Error(lat, false, err, nil)
 			return
 		}
 		rec.Update(lat)
@@ -577,41 +577,31 @@ func (r *runner) serve(w *worker, req workload.Request) {
 		r.opt.Hooks.BeforeRead(req.At, intended)
 	}
 	w.key, w.object, w.res = r.keys[req.Object][req.Index], req.Object, cachecore.Result{}
-	err := r.exec.invoke(ctx, w.read)
+	inv, err := r.exec.invoke(ctx, w.read)
 	res := w.res
 	w.res = cachecore.Result{}
 	end := time.Now()
 	if !measured {
 		return
 	}
-	notFound := errors.Is(err, cachecore.ErrNotFound)
-	if err != nil && !notFound {
+	// Everything this read caused is counted with it (see the package doc).
+	o := ReadOutcome{Served: res.Tier, Trace: res.Trace, Invocation: inv, Size: len(res.Value)}
+	o.NotFound = errors.Is(err, cachecore.ErrNotFound)
+	if err != nil && !o.NotFound {
+		o.Size = 0
 		r.probe.requestFailed(err)
-		rec.Error(end.Sub(intended), true, err)
+		rec.Error(end.Sub(intended), true, err, &o)
 		return
 	}
-	served := -1
-	switch res.Tier {
-	case cachecore.TierL1:
-		served = servedL1
-	case cachecore.TierL2:
-		served = servedL2
-	case cachecore.TierL3:
-		served = servedL3
-	case cachecore.TierOrigin:
-		served = servedOrigin
-	}
-	checked, stale := false, false
-	var staleBy time.Duration
-	if !notFound && res.Version > 0 {
+	if !o.NotFound && res.Version > 0 {
 		v := r.world.Overlay.Check(req.Object, req.ID, res.Version, end)
 		if v.Known {
-			checked = true
-			stale = !v.Current
-			staleBy = v.StaleBy
+			o.Checked = true
+			o.Stale = !v.Current
+			o.StaleBy = v.StaleBy
 		}
 	}
-	rec.Read(end.Sub(intended), end.Sub(began), served, notFound, checked, stale, staleBy, len(res.Value))
+	rec.Read(end.Sub(intended), end.Sub(began), &o)
 }
 
 // update changes the object's metadata through the Stripe overlay. It models a change

@@ -69,6 +69,7 @@ network: none
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkCounters(t, sc, res)
 	// Reads whose retries all met 429 fail: that is what the test provokes.
 	t.Logf("origin %+v; lambda %+v; errors %v", res.Origin, res.Lambda, res.Requests.ErrorKinds)
 	if res.Origin.OverlayRateLimited == 0 || res.Origin.RateLimited == 0 {

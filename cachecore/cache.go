@@ -41,8 +41,9 @@ func (t TierID) String() string {
 	return "none"
 }
 
-// Result describes one read: which tier answered, the object's version, and whether the
-// value was served stale (past its fresh life, within stale-while-revalidate).
+// Result describes one read: which tier answered, the object's version, whether the
+// value was served stale (past its fresh life, within stale-while-revalidate), and what
+// the read did on its way (Trace). A read that failed returns its Trace too.
 type Result struct {
 	Value     []byte
 	Tier      TierID
@@ -52,6 +53,8 @@ type Result struct {
 	// Shared reports that the lookup which produced this result served several callers at
 	// once (request coalescing).
 	Shared bool
+	// Trace is what this read did: the tiers it missed, and how it used the origin.
+	Trace Trace
 }
 
 // Config configures a Cache. Zero values mean the documented defaults; tiers left nil are
@@ -267,14 +270,16 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 			fresh := e.Fresh(now)
 			if !fresh {
 				c.stats.l1.staleHits.Add(1)
-				c.refreshInBackground(key, e.Version)
+				c.refreshInBackground(key, e.Version, refreshStale)
 			} else if c.shouldRefreshEarly(&e, now) {
-				c.stats.earlyRefreshes.Add(1)
-				c.refreshInBackground(key, e.Version)
+				c.refreshInBackground(key, e.Version, refreshEarly)
 			}
 			return resultOf(&e, TierL1, !fresh)
 		}
 		c.stats.l1.misses.Add(1)
+		res, err := c.loadCoalesced(ctx, key, c.load)
+		res.Trace.Missed = res.Trace.Missed.With(TierL1)
+		return res, err
 	}
 	return c.loadCoalesced(ctx, key, c.load)
 }
@@ -286,7 +291,8 @@ func (c *Cache) fetchCoalesced(ctx context.Context, key string) (Result, error) 
 }
 
 // loadCoalesced runs load for key once however many callers ask at the same time, unless
-// coalescing is off.
+// coalescing is off. The lookup's Trace counts for the first caller to take its result;
+// the others get it as joined (Trace.Joined, OriginShared for a fetch).
 func (c *Cache) loadCoalesced(ctx context.Context, key string, load func(context.Context, string) (Result, error)) (Result, error) {
 	if c.cfg.NoCoalesce {
 		return load(ctx, key)
@@ -298,13 +304,17 @@ func (c *Cache) loadCoalesced(ctx context.Context, key string, load func(context
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.OriginTimeout)
 		defer cancel()
 		res, err := load(lctx, key)
-		return loaded{res, err}, nil
+		return &loaded{res: res, err: err}, nil
 	})
 	select {
 	case r := <-ch:
-		l := r.Val.(loaded)
-		l.res.Shared = r.Shared
-		return l.res, l.err
+		l := r.Val.(*loaded)
+		res := l.res
+		res.Shared = r.Shared
+		if !l.claimed.CompareAndSwap(false, true) {
+			res.Trace = res.Trace.joined()
+		}
+		return res, l.err
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, ctx.Err())
 	}
@@ -317,9 +327,12 @@ type lowerTier struct {
 	st *tierCounters
 }
 
+// loaded is a coalesced lookup's outcome, handed to every caller sharing it; claimed is
+// set by the first caller to take it, the one its Trace counts for.
 type loaded struct {
-	res Result
-	err error
+	res     Result
+	err     error
+	claimed atomic.Bool
 }
 
 func resultOf(e *Entry, tier TierID, stale bool) (Result, error) {
@@ -335,8 +348,13 @@ func resultOf(e *Entry, tier TierID, stale bool) (Result, error) {
 func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 	now := c.cfg.Now()
 	var floor int64 = math.MinInt64 // highest tombstone version seen: older data must not come back
+	var missed, failed TierSet
 	for _, t := range c.lower {
-		if e, ok := t.g.get(ctx, key); ok && e.Version >= floor {
+		e, ok, bad := t.g.get(ctx, key)
+		if bad {
+			failed = failed.With(t.id)
+		}
+		if ok && e.Version >= floor {
 			if e.Tombstone {
 				floor = e.Version
 			} else if e.Servable(now) {
@@ -345,14 +363,20 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 				stale := !e.Fresh(now)
 				if stale {
 					t.st.staleHits.Add(1)
-					c.refreshInBackground(key, e.Version)
+					c.refreshInBackground(key, e.Version, refreshStale)
 				}
-				return resultOf(&e, t.id, stale)
+				res, err := resultOf(&e, t.id, stale)
+				res.Trace.Missed, res.Trace.Failed = missed, failed
+				return res, err
 			}
 		}
 		t.st.misses.Add(1)
+		missed = missed.With(t.id)
 	}
-	return c.fetch(ctx, key)
+	res, err := c.fetch(ctx, key)
+	res.Trace.Missed |= missed
+	res.Trace.Failed |= failed
+	return res, err
 }
 
 // fetch reads key from the origin, behind the fleet-wide lease when one is configured, and
@@ -371,7 +395,8 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 	}
 	start := c.cfg.Now()
 	c.stats.originFetches.Add(1)
-	value, version, hasVersion, err := c.origin.Fetch(ctx, ref)
+	value, version, hasVersion, info, err := c.fetchOrigin(ctx, ref)
+	trace := Trace{Origin: OriginFetched, Calls: info.Calls, Retries: info.Retries, RateLimited: info.RateLimited}
 	took := c.cfg.Now().Sub(start)
 	c.observeOrigin(took)
 	if !hasVersion {
@@ -385,17 +410,30 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 		c.stats.originNotFound.Add(1)
 		e = Entry{Version: version, FetchedAt: start, Negative: true}
 		if c.cfg.NegativeTTL < 0 {
-			return Result{Tier: TierOrigin, Version: version, FetchedAt: start}, ErrNotFound
+			return Result{Tier: TierOrigin, Version: version, FetchedAt: start, Trace: trace}, ErrNotFound
 		}
 		e.ExpiresAt = now.Add(c.cfg.NegativeTTL)
 	case err != nil:
 		c.stats.originErrors.Add(1)
-		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, err)
+		trace.OriginFailed = true
+		return Result{Trace: trace}, fmt.Errorf("cachecore: get %q: %w", key, err)
 	default:
 		e = Entry{Value: value, Version: version, FetchedAt: start}
 	}
 	c.fill(ctx, key, e, now)
-	return resultOf(&e, TierOrigin, false)
+	res, err := resultOf(&e, TierOrigin, false)
+	res.Trace = trace
+	return res, err
+}
+
+// fetchOrigin calls the origin, with what the fetch took when the origin reports it
+// (ReportingOrigin); a plain Origin's fetch counts as one call.
+func (c *Cache) fetchOrigin(ctx context.Context, ref Ref) ([]byte, int64, bool, FetchInfo, error) {
+	if ro, ok := c.origin.(ReportingOrigin); ok {
+		return ro.FetchReport(ctx, ref)
+	}
+	value, version, hasVersion, err := c.origin.Fetch(ctx, ref)
+	return value, version, hasVersion, FetchInfo{Calls: 1}, err
 }
 
 // fill writes a freshly fetched entry to every tier, each with its own lifetime.
@@ -497,11 +535,17 @@ func (c *Cache) observeOrigin(d time.Duration) {
 	}
 }
 
+// Why a background refresh runs.
+const (
+	refreshStale = iota // a stale hit, within stale-while-revalidate
+	refreshEarly        // XFetch's probabilistic early refresh of a fresh hit
+)
+
 // refreshInBackground reloads key from the origin unless a refresh of it already runs,
 // or one has finished since the caller read version seen: a reader can be descheduled
 // between reading the old entry and asking for its refresh, and L1 then already holds
-// the new one.
-func (c *Cache) refreshInBackground(key string, seen int64) {
+// the new one. Its origin calls belong to no read: they are counted apart (Stats).
+func (c *Cache) refreshInBackground(key string, seen int64, reason int) {
 	if _, running := c.refreshing.LoadOrStore(key, struct{}{}); running {
 		return
 	}
@@ -513,15 +557,28 @@ func (c *Cache) refreshInBackground(key string, seen int64) {
 		}
 	}
 	c.stats.backgroundRefreshes.Add(1)
+	if reason == refreshEarly {
+		c.stats.earlyRefreshes.Add(1)
+	}
 	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
 		defer c.refreshing.Delete(key)
 		ctx, cancel := context.WithTimeout(c.bgCtx, c.cfg.OriginTimeout)
 		defer cancel()
-		if _, err := c.fetch(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+		res, err := c.fetch(ctx, key)
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			c.stats.backgroundErrors.Add(1)
 		}
+		tr := res.Trace
+		if tr.Origin == OriginFetched {
+			c.stats.refreshFetches.Add(1)
+		}
+		c.stats.refreshCalls.Add(uint64(tr.Calls))
+		c.stats.refreshRetries.Add(uint64(tr.Retries))
+		c.stats.refreshRateLimited.Add(uint64(tr.RateLimited))
+		// Counted last, so a reader who sees the refresh finished sees its calls.
+		c.stats.refreshesDone.Add(1)
 	}()
 }
 
@@ -556,12 +613,14 @@ func (c *Cache) lease(ctx context.Context, key string) (release func(), res Resu
 			break
 		}
 		now := c.cfg.Now()
-		if e, found := c.l2.get(ctx, key); found && !e.Tombstone && e.Servable(now) {
+		if e, found, _ := c.l2.get(ctx, key); found && !e.Tombstone && e.Servable(now) {
 			c.stats.l2.hits.Add(1)
 			if c.l1 != nil {
 				c.l1.SetIfNewer(key, c.lifetime(e, now, c.l1TTL(), 0, e), now)
 			}
 			r, err := resultOf(&e, TierL2, !e.Fresh(now))
+			// The read missed every tier and took another instance's fetch.
+			r.Trace.Origin = OriginShared
 			return nil, r, true, err
 		}
 	}

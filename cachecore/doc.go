@@ -14,7 +14,10 @@
 // breaker: a dead Redis or a throttled DynamoDB makes reads slower, never failed.
 //
 // The package holds no global state and knows nothing of the benchmark harness; Stats
-// reports its counters.
+// reports its counters, and each read's Result.Trace says what that read did (the tiers
+// it missed, whether it fetched from the origin or took another read's fetch, and the
+// fetch's requests, retries and 429s), so a caller can count work by the read that
+// caused it.
 //
 //	l1, _ := cachecore.NewL1(cachecore.L1Config{Policy: "tinylfu", MaxEntries: 10000, TTL: 30 * time.Second})
 //	l2, _ := cachecore.NewRedisTier(cachecore.RedisConfig{Client: redisClient})

@@ -56,16 +56,16 @@ func (g *guardedTier) do(ctx context.Context, fn func(ctx context.Context) error
 	return false
 }
 
-func (g *guardedTier) get(ctx context.Context, key string) (Entry, bool) {
-	var e Entry
-	var found bool
+// get reads key; failed says the lookup did not get an answer from the tier (an error,
+// a time-out, or an open breaker), which the cache treats as a miss.
+func (g *guardedTier) get(ctx context.Context, key string) (e Entry, found, failed bool) {
 	if !g.do(ctx, func(ctx context.Context) (err error) {
 		e, found, err = g.tier.Get(ctx, key)
 		return err
 	}) {
-		return Entry{}, false
+		return Entry{}, false, true
 	}
-	return e, found
+	return e, found, false
 }
 
 // set stores e unless the tier holds a newer version; it reports whether e was stored.

@@ -75,6 +75,11 @@ type TierStats struct {
 	// (ReturnConsumedCapacity TOTAL), plus an estimate for writes refused by the
 	// version guard, whose cost DynamoDB does not report. Zero for Redis.
 	ReadUnits, WriteUnits float64
+	// ReportedReadUnits and ReportedWriteUnits are the part of ReadUnits and WriteUnits
+	// DynamoDB itself reported, and CapacityReports the responses that carried a
+	// ConsumedCapacity. Zero for Redis.
+	ReportedReadUnits, ReportedWriteUnits float64
+	CapacityReports                       uint64
 	// Oversize counts entries not written to DynamoDB because the item would exceed
 	// its 400 KB limit even compressed. Zero for Redis.
 	Oversize uint64
@@ -84,6 +89,8 @@ type TierStats struct {
 type tierStatCounters struct {
 	gets, hits, misses, sets, setsRejected, deletes, corrupt, errors, oversize atomic.Uint64
 	readUnits, writeUnits                                                      atomicFloat
+	reportedRead, reportedWrite                                                atomicFloat
+	capacityReports                                                            atomic.Uint64
 }
 
 func (c *tierStatCounters) snapshot() TierStats {
@@ -92,6 +99,8 @@ func (c *tierStatCounters) snapshot() TierStats {
 		Sets: c.sets.Load(), SetsRejected: c.setsRejected.Load(), Deletes: c.deletes.Load(),
 		Corrupt: c.corrupt.Load(), Errors: c.errors.Load(),
 		ReadUnits: c.readUnits.Load(), WriteUnits: c.writeUnits.Load(), Oversize: c.oversize.Load(),
+		ReportedReadUnits: c.reportedRead.Load(), ReportedWriteUnits: c.reportedWrite.Load(),
+		CapacityReports: c.capacityReports.Load(),
 	}
 }
 
@@ -450,6 +459,14 @@ type RedisInfo struct {
 	EvictedKeys, ExpiredKeys, KeyspaceHits, KeyspaceMisses int64
 	// Keys is the number of keys in every database, the tier's and any others.
 	Keys int64
+	// UsedMemoryPeak is the most memory the servers used since they started (bytes);
+	// TotalCommands the commands they processed (total_commands_processed), every
+	// client's.
+	UsedMemoryPeak, TotalCommands int64
+	// Reported holds the INFO fields every server answered ("keyspace_hits",
+	// "used_memory_peak", "total_commands_processed", ...): a field not in it was not
+	// reported, and its value is zero without meaning (miniredis reports few).
+	Reported map[string]bool
 }
 
 // Info reads INFO from the server, or from every master of a *redis.ClusterClient, and
@@ -461,6 +478,7 @@ func (r *RedisTier) Info(ctx context.Context) (RedisInfo, error) {
 	if cc, ok := r.base.(*redis.ClusterClient); ok {
 		var mu sync.Mutex
 		var sum RedisInfo
+		var reported map[string]bool
 		first := true
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 			s, err := n.Info(ctx).Result()
@@ -475,7 +493,19 @@ func (r *RedisTier) Info(ctx context.Context) (RedisInfo, error) {
 			if first || sum.MaxMemoryPolicy == "" {
 				sum.MaxMemoryPolicy = in.MaxMemoryPolicy
 			}
+			// A field is reported when every master reported it.
+			if first {
+				reported = in.Reported
+			} else {
+				for k := range reported {
+					if !in.Reported[k] {
+						delete(reported, k)
+					}
+				}
+			}
 			first = false
+			sum.UsedMemoryPeak += in.UsedMemoryPeak
+			sum.TotalCommands += in.TotalCommands
 			sum.EvictedKeys += in.EvictedKeys
 			sum.ExpiredKeys += in.ExpiredKeys
 			sum.KeyspaceHits += in.KeyspaceHits
@@ -486,6 +516,7 @@ func (r *RedisTier) Info(ctx context.Context) (RedisInfo, error) {
 		if err != nil {
 			return RedisInfo{}, fmt.Errorf("redis tier: %w", err)
 		}
+		sum.Reported = reported
 		return sum, nil
 	}
 	s, err := r.base.Info(ctx).Result()
@@ -497,7 +528,7 @@ func (r *RedisTier) Info(ctx context.Context) (RedisInfo, error) {
 
 // parseRedisInfo reads the fields RedisInfo holds from INFO's "name:value" lines.
 func parseRedisInfo(s string) RedisInfo {
-	var in RedisInfo
+	in := RedisInfo{Reported: map[string]bool{}}
 	num := func(v string) int64 {
 		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		return n
@@ -508,6 +539,11 @@ func parseRedisInfo(s string) RedisInfo {
 		name, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
 		if !ok {
 			continue
+		}
+		switch name {
+		case "used_memory", "maxmemory", "maxmemory_policy", "evicted_keys", "expired_keys", "keyspace_hits",
+			"keyspace_misses", "used_memory_peak", "total_commands_processed":
+			in.Reported[name] = true
 		}
 		switch {
 		case name == "used_memory":
@@ -524,6 +560,10 @@ func parseRedisInfo(s string) RedisInfo {
 			in.KeyspaceHits = num(value)
 		case name == "keyspace_misses":
 			in.KeyspaceMisses = num(value)
+		case name == "used_memory_peak":
+			in.UsedMemoryPeak = num(value)
+		case name == "total_commands_processed":
+			in.TotalCommands = num(value)
 		case strings.HasPrefix(name, "db") && strings.Contains(value, "keys="):
 			// db0:keys=12,expires=3,avg_ttl=0
 			for _, kv := range strings.Split(value, ",") {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,12 +149,23 @@ func TestRedisTierConfig(t *testing.T) {
 }
 
 func TestParseRedisInfo(t *testing.T) {
-	in := parseRedisInfo("# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\nmaxmemory:0\r\nmaxmemory_policy:allkeys-lru\r\n" +
-		"# Stats\r\nevicted_keys:3\r\nexpired_keys:4\r\nkeyspace_hits:5\r\nkeyspace_misses:6\r\n" +
+	in := parseRedisInfo("# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\nused_memory_peak:2097152\r\nmaxmemory:0\r\nmaxmemory_policy:allkeys-lru\r\n" +
+		"# Stats\r\ntotal_commands_processed:77\r\nevicted_keys:3\r\nexpired_keys:4\r\nkeyspace_hits:5\r\nkeyspace_misses:6\r\n" +
 		"# Keyspace\r\ndb0:keys=10,expires=2,avg_ttl=0\r\ndb3:keys=5,expires=0,avg_ttl=0\r\n")
-	want := RedisInfo{UsedMemory: 1 << 20, MaxMemoryPolicy: "allkeys-lru", EvictedKeys: 3, ExpiredKeys: 4, KeyspaceHits: 5, KeyspaceMisses: 6, Keys: 15}
-	if in != want {
+	reported := map[string]bool{}
+	for _, f := range []string{"used_memory", "used_memory_peak", "maxmemory", "maxmemory_policy", "total_commands_processed",
+		"evicted_keys", "expired_keys", "keyspace_hits", "keyspace_misses"} {
+		reported[f] = true
+	}
+	want := RedisInfo{UsedMemory: 1 << 20, MaxMemoryPolicy: "allkeys-lru", EvictedKeys: 3, ExpiredKeys: 4, KeyspaceHits: 5, KeyspaceMisses: 6, Keys: 15,
+		UsedMemoryPeak: 2 << 20, TotalCommands: 77, Reported: reported}
+	if !reflect.DeepEqual(in, want) {
 		t.Errorf("parseRedisInfo = %+v, want %+v", in, want)
+	}
+	// miniredis's INFO: clients and stats only, and of the stats only the totals.
+	mini := parseRedisInfo("# Clients\r\nconnected_clients:1\r\n# Stats\r\ntotal_connections_received:3\r\ntotal_commands_processed:12\r\n")
+	if !reflect.DeepEqual(mini.Reported, map[string]bool{"total_commands_processed": true}) || mini.TotalCommands != 12 {
+		t.Errorf("miniredis INFO = %+v; want only total_commands_processed reported", mini)
 	}
 }
 
@@ -480,6 +492,12 @@ func testRedisTier(t *testing.T, client redis.UniversalClient, env *mocks.Env) {
 		}
 		if after.KeyspaceHits < before.KeyspaceHits+5 || after.Keys < 1 {
 			t.Errorf("after 5 hits: keyspace hits %d -> %d, keys %d", before.KeyspaceHits, after.KeyspaceHits, after.Keys)
+		}
+		// The write and the five GETs are commands; INFO reports its peak memory.
+		if after.TotalCommands < before.TotalCommands+6 || after.UsedMemoryPeak <= 0 ||
+			!after.Reported["keyspace_hits"] || !after.Reported["total_commands_processed"] || !after.Reported["used_memory_peak"] {
+			t.Errorf("commands %d -> %d, peak %d, reported %v; want 6 more commands, a peak, and those fields reported",
+				before.TotalCommands, after.TotalCommands, after.UsedMemoryPeak, after.Reported)
 		}
 	})
 }

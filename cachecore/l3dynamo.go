@@ -239,13 +239,18 @@ func (d *DynamoTier) addCapacity(read bool, cc ...types.ConsumedCapacity) {
 	for _, c := range cc {
 		units += aws.ToFloat64(c.CapacityUnits)
 	}
+	if len(cc) > 0 {
+		d.stats.capacityReports.Add(1)
+	}
 	if units == 0 {
 		return
 	}
 	if read {
 		d.stats.readUnits.Add(units)
+		d.stats.reportedRead.Add(units)
 	} else {
 		d.stats.writeUnits.Add(units)
+		d.stats.reportedWrite.Add(units)
 	}
 }
 

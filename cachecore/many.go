@@ -10,9 +10,13 @@ import (
 // pipeline in cluster mode) and one of L3 (BatchGetItem) for the rest, each batch backfilled
 // in one pipelined write; what no tier holds is fetched from the origin, coalesced per key
 // as Get does. results[i] and errs[i] answer refs[i]; a missing object is ErrNotFound.
+// Each result's Trace is its key's, as Get would report it; a batch lookup counts as one
+// lookup of each of its keys.
 func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs []error) {
 	results, errs = make([]Result, len(refs)), make([]error, len(refs))
 	keys := make([]string, len(refs))
+	missed := make([]TierSet, len(refs))
+	failed := make([]TierSet, len(refs))
 	var pending []int // indexes still unanswered
 	now := c.cfg.Now()
 	for i, r := range refs {
@@ -28,6 +32,7 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 				continue
 			}
 			c.stats.l1.misses.Add(1)
+			missed[i] = missed[i].With(TierL1)
 		}
 		pending = append(pending, i)
 	}
@@ -44,8 +49,12 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 		var upKeys []string
 		var upEntries []Entry
 		for j, i := range pending {
+			if found == nil {
+				failed[i] = failed[i].With(t.id)
+			}
 			if found == nil || !found[j] || entries[j].Tombstone || !entries[j].Servable(now) {
 				t.st.misses.Add(1)
+				missed[i] = missed[i].With(t.id)
 				still = append(still, i)
 				continue
 			}
@@ -54,9 +63,10 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 			stale := !e.Fresh(now)
 			if stale {
 				t.st.staleHits.Add(1)
-				c.refreshInBackground(keys[i], e.Version)
+				c.refreshInBackground(keys[i], e.Version, refreshStale)
 			}
 			results[i], errs[i] = resultOf(&e, t.id, stale)
+			results[i].Trace.Missed, results[i].Trace.Failed = missed[i], failed[i]
 			if c.l1 != nil {
 				c.l1.SetIfNewer(keys[i], c.lifetime(e, now, c.l1TTL(), 0, e), now)
 			}
@@ -77,6 +87,14 @@ func (c *Cache) GetMany(ctx context.Context, refs []Ref) (results []Result, errs
 		go func(i int) {
 			defer wg.Done()
 			results[i], errs[i] = c.fetchCoalesced(ctx, keys[i])
+			tr := &results[i].Trace
+			tr.Missed |= missed[i]
+			tr.Failed |= failed[i]
+			if tr.Origin == OriginUnused && results[i].Tier != TierNone {
+				// It joined a Get's lookup that a tier answered, after this batch had
+				// missed every tier: it took another read's answer.
+				tr.Origin = OriginShared
+			}
 		}(i)
 	}
 	wg.Wait()

@@ -99,6 +99,8 @@ type OriginStats struct {
 	LimiterWait time.Duration
 }
 
+var _ ReportingOrigin = (*StripeOrigin)(nil)
+
 // StripeOrigin is the cache's only way to Stripe: an Origin that fetches objects by ID
 // through stripe-go, behind a client-side token-bucket rate limiter, with retries that
 // honour 429, Retry-After and Stripe-Should-Retry. It is safe for concurrent use.
@@ -221,15 +223,22 @@ func (o *StripeOrigin) Stats() OriginStats {
 // is one. A missing object (resource_missing), or a deleted one (Stripe answers a deleted
 // customer with "deleted": true), is ErrNotFound.
 func (o *StripeOrigin) Fetch(ctx context.Context, ref Ref) ([]byte, int64, bool, error) {
+	value, version, ok, _, err := o.FetchReport(ctx, ref)
+	return value, version, ok, err
+}
+
+// FetchReport is Fetch, with the HTTP requests, retries and 429 answers the fetch took.
+func (o *StripeOrigin) FetchReport(ctx context.Context, ref Ref) ([]byte, int64, bool, FetchInfo, error) {
 	o.fetches.Add(1)
-	body, err := o.fetch(ctx, ref)
+	var info FetchInfo
+	body, err := o.fetch(ctx, ref, &info)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			o.notFound.Add(1)
 		} else {
 			o.errs.Add(1)
 		}
-		return nil, 0, false, err
+		return nil, 0, false, info, err
 	}
 	var probe struct {
 		Deleted  bool                       `json:"deleted"`
@@ -238,10 +247,10 @@ func (o *StripeOrigin) Fetch(ctx context.Context, ref Ref) ([]byte, int64, bool,
 	_ = json.Unmarshal(body, &probe) // stripe-go decoded it already; a bad metadata shape just means no version
 	if probe.Deleted {
 		o.notFound.Add(1)
-		return nil, 0, false, fmt.Errorf("stripe origin: get %s %q: %w (deleted)", ref.Object, ref.ID, ErrNotFound)
+		return nil, 0, false, info, fmt.Errorf("stripe origin: get %s %q: %w (deleted)", ref.Object, ref.ID, ErrNotFound)
 	}
 	version, ok := metadataVersion(probe.Metadata[VersionMetadataKey])
-	return body, version, ok, nil
+	return body, version, ok, info, nil
 }
 
 // metadataVersion reads a version from a metadata value: a string holding a decimal
@@ -261,8 +270,8 @@ func metadataVersion(raw json.RawMessage) (int64, bool) {
 	return v, true
 }
 
-// fetch runs the attempts of one Fetch and returns the response body.
-func (o *StripeOrigin) fetch(ctx context.Context, ref Ref) ([]byte, error) {
+// fetch runs the attempts of one Fetch and returns the response body; info counts them.
+func (o *StripeOrigin) fetch(ctx context.Context, ref Ref, info *FetchInfo) ([]byte, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, fmt.Errorf("stripe origin: get %s %q: %w", ref.Object, ref.ID, err)
 	}
@@ -291,8 +300,10 @@ func (o *StripeOrigin) fetch(ctx context.Context, ref Ref) ([]byte, error) {
 		}
 		if attempt > 0 {
 			o.retries.Add(1)
+			info.Retries = sat16(uint64(info.Retries) + 1)
 		}
 		o.calls.Add(1)
+		info.Calls = sat16(uint64(info.Calls) + 1)
 		body, err := o.get(ctx, ref)
 		if err == nil {
 			return body, nil
@@ -305,6 +316,7 @@ func (o *StripeOrigin) fetch(ctx context.Context, ref Ref) ([]byte, error) {
 		v := classify(err)
 		if v.status == http.StatusTooManyRequests {
 			o.rateLimited.Add(1)
+			info.RateLimited = sat16(uint64(info.RateLimited) + 1)
 		}
 		if v.notFound {
 			return nil, fmt.Errorf("stripe origin: get %s %q: %w: %w", ref.Object, ref.ID, ErrNotFound, err)

@@ -244,9 +244,12 @@ func TestStripeOriginDeletedIsNotFound(t *testing.T) {
 
 func TestStripeOrigin429ThenSuccess(t *testing.T) {
 	o, s, sl := newScriptedOrigin(t, StripeOriginConfig{}, origin429, origin429, originOK)
-	body, _, _, err := o.Fetch(context.Background(), originCustomer)
+	body, _, _, info, err := o.FetchReport(context.Background(), originCustomer)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := (FetchInfo{Calls: 3, Retries: 2, RateLimited: 2}); info != want {
+		t.Errorf("FetchReport info = %+v, want %+v", info, want)
 	}
 	if string(body) != originCustomerJSON {
 		t.Errorf("body = %s", body)
@@ -292,7 +295,11 @@ func TestStripeOriginShouldRetryHeader(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o, s, _ := newScriptedOrigin(t, StripeOriginConfig{}, c.script...)
-			_, _, _, err := o.Fetch(context.Background(), originCustomer)
+			_, _, _, info, err := o.FetchReport(context.Background(), originCustomer)
+			// What the fetch reports of itself is what it added to the origin's counters.
+			if want := (FetchInfo{Calls: uint16(c.stats.Calls), Retries: uint16(c.stats.Retries), RateLimited: uint16(c.stats.RateLimited)}); info != want {
+				t.Errorf("FetchReport info = %+v, want %+v", info, want)
+			}
 			if (err == nil) != c.ok {
 				t.Fatalf("err = %v, want success %v", err, c.ok)
 			}

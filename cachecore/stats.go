@@ -29,6 +29,9 @@ type counters struct {
 	flightCalls, flightLoads                    atomic.Uint64 // coalesced = calls - loads
 	earlyRefreshes, backgroundRefreshes         atomic.Uint64
 	backgroundErrors                            atomic.Uint64
+	refreshesDone, refreshFetches               atomic.Uint64
+	refreshCalls, refreshRetries                atomic.Uint64
+	refreshRateLimited                          atomic.Uint64
 	leasesAcquired, leaseWaits, leaseTimeouts   atomic.Uint64
 	leaseErrors                                 atomic.Uint64
 	eventsApplied, eventsIgnored, eventsStale   atomic.Uint64
@@ -59,9 +62,13 @@ type Stats struct {
 	OriginFetches, OriginNotFound, OriginErrors uint64
 	// Coalesced counts reads that shared another read's lookup instead of making one.
 	Coalesced uint64
-	// EarlyRefreshes counts XFetch refreshes; BackgroundRefreshes all background refreshes
-	// started (XFetch and stale-while-revalidate), BackgroundErrors those that failed.
+	// EarlyRefreshes counts XFetch refreshes started; BackgroundRefreshes all background
+	// refreshes started (XFetch and stale-while-revalidate), BackgroundErrors those that
+	// failed.
 	EarlyRefreshes, BackgroundRefreshes, BackgroundErrors uint64
+	// Refresh is the origin work of the background refreshes that have finished: they
+	// belong to no read, so no Result.Trace carries it.
+	Refresh RefreshCounts
 	// Lease counts: leases taken, waits on another instance's lease, waits that ran out,
 	// and lease attempts Redis failed.
 	LeasesAcquired, LeaseWaits, LeaseTimeouts, LeaseErrors uint64
@@ -70,6 +77,15 @@ type Stats struct {
 	EventsApplied, EventsIgnored, EventsStale uint64
 	// InvalidationsSent and InvalidationsReceived count pub/sub messages.
 	InvalidationsSent, InvalidationsReceived uint64
+}
+
+// RefreshCounts are the origin work of finished background refreshes.
+type RefreshCounts struct {
+	// Done counts refreshes finished; Fetches those that fetched from the origin
+	// themselves (the rest found another instance's fill under the lease).
+	Done, Fetches uint64
+	// Calls, Retries and RateLimited are their HTTP requests to the origin, as in Trace.
+	Calls, Retries, RateLimited uint64
 }
 
 // Stats returns a snapshot of the cache's counters.
@@ -83,6 +99,12 @@ func (c *Cache) Stats() Stats {
 		EventsApplied: c.stats.eventsApplied.Load(), EventsIgnored: c.stats.eventsIgnored.Load(), EventsStale: c.stats.eventsStale.Load(),
 		InvalidationsSent: c.stats.invalidationsSent.Load(), InvalidationsReceived: c.stats.invalidationsReceived.Load(),
 	}
+	// Done first: a refresh counts its calls before it counts itself done.
+	s.Refresh.Done = c.stats.refreshesDone.Load()
+	s.Refresh.Fetches = c.stats.refreshFetches.Load()
+	s.Refresh.Calls = c.stats.refreshCalls.Load()
+	s.Refresh.Retries = c.stats.refreshRetries.Load()
+	s.Refresh.RateLimited = c.stats.refreshRateLimited.Load()
 	if c.l1 != nil {
 		s.L1Size = c.l1.Stats()
 	}

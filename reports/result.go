@@ -43,8 +43,10 @@ type Result struct {
 	Consistency Consistency `json:"consistency"`
 	Webhooks    *Webhooks   `json:"webhooks,omitempty"`
 	Lambda      *Lambda     `json:"lambda,omitempty"`
-	CostUSD     *Cost       `json:"cost_usd,omitempty"`
-	Generator   Generator   `json:"generator"`
+	// Servers are the services' own counters over the measured part, beside cachebench's.
+	Servers   *Servers  `json:"servers,omitempty"`
+	CostUSD   *Cost     `json:"cost_usd,omitempty"`
+	Generator Generator `json:"generator"`
 
 	Timeline   []Second    `json:"timeline"`
 	Faults     []Fault     `json:"faults,omitempty"`
@@ -128,20 +130,93 @@ type TierStats struct {
 	Hits     int64   `json:"hits"`
 	Misses   int64   `json:"misses"`
 	HitRatio float64 `json:"hit_ratio"`
+	// Coalesced is the part of Hits + Misses that reads took from another read's lookup
+	// (request coalescing): the tier was asked once for all of them. Lookups the tier
+	// itself saw are Hits + Misses - Coalesced.
+	Coalesced int64 `json:"coalesced,omitempty"`
+	// Failed is the part of Misses whose lookup got no answer from the tier: an error, a
+	// time-out, or a lookup skipped while the tier's circuit breaker was open. A degraded
+	// tier shows here rather than as a low hit ratio with no cause.
+	Failed int64 `json:"failed,omitempty"`
 }
 
-// Origin counts calls to the Stripe API made by the cache.
+// Origin counts calls to the Stripe API made by the cache for the measured reads, each
+// counted with the read that made it: Calls are HTTP requests (retries included),
+// RateLimited those answered 429, Errors the fetches that failed in the end.
 type Origin struct {
 	Calls       int64 `json:"calls"`
 	RateLimited int64 `json:"rate_limited"`
 	Retries     int64 `json:"retries"`
 	Errors      int64 `json:"errors"`
-	// CallsSaved is reads that needed no fetch from Stripe: what the cache spared it.
+	// Fetches counts the reads that fetched from Stripe themselves (each fetch is one
+	// call plus its retries); Coalesced the reads that missed every tier and took the
+	// answer of another read's fetch instead (request coalescing, or a fill lease).
+	Fetches   int64 `json:"fetches"`
+	Coalesced int64 `json:"coalesced"`
+	// CallsSaved is reads answered without a fetch of their own, by a tier or by another
+	// read's fetch: what the cache spared Stripe.
 	CallsSaved int64 `json:"calls_saved"`
+	// Refreshes is the background refreshes' own work (stale-while-revalidate, XFetch),
+	// which belongs to no read and is not in the counters above.
+	Refreshes *Refreshes `json:"refreshes,omitempty"`
 	// RateLimitShare is calls per second over the mode's read limit (1 = at the limit).
 	RateLimitShare float64 `json:"rate_limit_share"`
 	// OverlayRateLimited counts the 429s the Stripe emulation answered.
 	OverlayRateLimited int64 `json:"overlay_rate_limited"`
+}
+
+// Refreshes counts background refreshes over the measured part, by time: Stale and Early
+// were started (for a stale hit within stale-while-revalidate, and by XFetch's early
+// refresh); Done finished, Fetches of them fetched (the rest found another instance's
+// fill), with Calls, Retries and RateLimited their requests to Stripe; Errors failed.
+type Refreshes struct {
+	Stale       int64 `json:"stale"`
+	Early       int64 `json:"early"`
+	Done        int64 `json:"done"`
+	Fetches     int64 `json:"fetches"`
+	Calls       int64 `json:"calls"`
+	Retries     int64 `json:"retries"`
+	RateLimited int64 `json:"rate_limited"`
+	Errors      int64 `json:"errors"`
+}
+
+// Servers are the services' own counters over the measured part, read from the services
+// before and after it (Redis INFO, DynamoDB's reported consumed capacity, the Stripe
+// emulation's request count). A counter a service does not report is left out (null),
+// never written as zero. They differ from cachebench's by design: see the report's
+// "Servers' own counters" section.
+type Servers struct {
+	Redis    *RedisServer    `json:"redis,omitempty"`
+	DynamoDB *DynamoDBServer `json:"dynamodb,omitempty"`
+	Stripe   *StripeServer   `json:"stripe,omitempty"`
+}
+
+// RedisServer is Redis's INFO over the measured part, summed over every master of a
+// cluster: the keyspace_hits, keyspace_misses, evicted_keys, expired_keys and
+// total_commands_processed deltas, and used_memory_peak at the end (Redis keeps its peak
+// since start, not per window). A nil field was not in INFO (miniredis omits most).
+type RedisServer struct {
+	KeyspaceHits        *int64 `json:"keyspace_hits,omitempty"`
+	KeyspaceMisses      *int64 `json:"keyspace_misses,omitempty"`
+	EvictedKeys         *int64 `json:"evicted_keys,omitempty"`
+	ExpiredKeys         *int64 `json:"expired_keys,omitempty"`
+	UsedMemoryPeakBytes *int64 `json:"used_memory_peak_bytes,omitempty"`
+	Commands            *int64 `json:"commands,omitempty"`
+}
+
+// DynamoDBServer is the capacity DynamoDB reported consumed (ReturnConsumedCapacity
+// TOTAL) by the cache's calls over the measured part, in read and write capacity units.
+type DynamoDBServer struct {
+	ConsumedRCU float64 `json:"consumed_rcu"`
+	ConsumedWCU float64 `json:"consumed_wcu"`
+}
+
+// StripeServer is the Stripe emulation's (the overlay in front of stripe-mock) own count
+// of the HTTP requests it served over the measured part, updates included.
+type StripeServer struct {
+	Requests int64 `json:"requests"`
+	// Reads are the GET requests among them (the cache's fetches, retries included).
+	Reads int64 `json:"reads"`
 }
 
 // Consistency counts reads checked against the Stripe overlay's staleness oracle.

@@ -94,7 +94,11 @@ func runSections(r *Result) []section {
 			tiers.rows = append(tiers.rows, []string{t.name, "off", "-", "-"})
 			continue
 		}
-		tiers.rows = append(tiers.rows, []string{t.name, formatPct(t.s.HitRatio), fmt.Sprint(t.s.Hits), fmt.Sprint(t.s.Misses)})
+		misses := fmt.Sprint(t.s.Misses)
+		if t.s.Failed > 0 {
+			misses += fmt.Sprintf(" (%d failed: error, time-out or open breaker)", t.s.Failed)
+		}
+		tiers.rows = append(tiers.rows, []string{t.name, formatPct(t.s.HitRatio), fmt.Sprint(t.s.Hits), misses})
 	}
 	out = append(out, tiers)
 
@@ -110,7 +114,11 @@ func runSections(r *Result) []section {
 	if o.RateLimitShare > 0 {
 		origin.rows = append(origin.rows, []string{"share of the read rate limit", fmt.Sprintf("%.0f%%", 100*o.RateLimitShare)})
 	}
+	origin.rows = append(origin.rows, originAttributionRows(o)...)
 	out = append(out, origin)
+	if r.Servers != nil {
+		out = append(out, serversSection(r))
+	}
 
 	c := r.Consistency
 	fresh := section{title: "Freshness", header: []string{"figure", "value"}}
@@ -320,6 +328,23 @@ func harnessRows(g Generator) [][]string {
 	return rows
 }
 
+// originAttributionRows are the origin's per-read counts and the background refreshes,
+// for results that carry them.
+func originAttributionRows(o Origin) [][]string {
+	var rows [][]string
+	if o.Fetches > 0 || o.Coalesced > 0 {
+		rows = append(rows,
+			[]string{"reads that fetched from Stripe", fmt.Sprint(o.Fetches)},
+			[]string{"reads that took another read's fetch (coalesced)", fmt.Sprint(o.Coalesced)})
+	}
+	if f := o.Refreshes; f != nil {
+		rows = append(rows, []string{"background refreshes (not in the counts above)",
+			fmt.Sprintf("%d stale-while-revalidate, %d early (XFetch) started; %d done, %d calls, %d 429s, %d errors",
+				f.Stale, f.Early, f.Done, f.Calls, f.RateLimited, f.Errors)})
+	}
+	return rows
+}
+
 func sortedKeys(m map[string]int64) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -327,4 +352,69 @@ func sortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// serversSection sets the services' own counters beside cachebench's, and says why they
+// differ.
+func serversSection(r *Result) section {
+	sv := r.Servers
+	s := section{title: "Servers' own counters", header: []string{"counter", "cachebench", "the service"}}
+	opt := func(v *int64) string {
+		if v == nil {
+			return "not reported"
+		}
+		return fmt.Sprint(*v)
+	}
+	l2 := r.Tiers.L2
+	if rs := sv.Redis; rs != nil {
+		coalesced := ""
+		if l2.Coalesced > 0 {
+			coalesced = fmt.Sprintf(" (%d of the lookups coalesced)", l2.Coalesced)
+		}
+		s.rows = append(s.rows,
+			[]string{"Redis key reads that found the key", fmt.Sprintf("%d L2 hits%s", l2.Hits, coalesced), "keyspace_hits " + opt(rs.KeyspaceHits)},
+			[]string{"Redis key reads that did not", fmt.Sprintf("%d L2 misses", l2.Misses), "keyspace_misses " + opt(rs.KeyspaceMisses)},
+			[]string{"Redis commands", "-", opt(rs.Commands)},
+			[]string{"Redis keys evicted / expired", "-", opt(rs.EvictedKeys) + " / " + opt(rs.ExpiredKeys)},
+			[]string{"Redis peak memory (since the server started)", "-", formatBytesPtr(rs.UsedMemoryPeakBytes)},
+		)
+		if h, m := rs.KeyspaceHits, rs.KeyspaceMisses; h != nil && m != nil && *h+*m > 0 {
+			s.rows = append(s.rows, []string{"L2 hit ratio", formatPct(l2.HitRatio),
+				formatPct(float64(*h)/float64(*h+*m)) + " (what CloudWatch's CacheHitRate computes)"})
+		}
+	}
+	if d := sv.DynamoDB; d != nil {
+		s.rows = append(s.rows, []string{"DynamoDB consumed capacity", fmt.Sprintf("%d L3 hits, %d misses", r.Tiers.L3.Hits, r.Tiers.L3.Misses),
+			fmt.Sprintf("%.1f RCU, %.1f WCU", d.ConsumedRCU, d.ConsumedWCU)})
+	}
+	if st := sv.Stripe; st != nil {
+		ours := r.Origin.Calls
+		if f := r.Origin.Refreshes; f != nil {
+			ours += f.Calls
+		}
+		s.rows = append(s.rows, []string{"Stripe API requests", fmt.Sprintf("%d (the reads' calls and the refreshes')", ours),
+			fmt.Sprintf("%d (%d reads)", st.Requests, st.Reads)})
+	}
+	s.note = "The services count by wall-clock time, from just before the measured part to after its last request, " +
+		"so work of warm-up requests still in flight at its start is in their figures, and cachebench counts by request. " +
+		"Redis counts every key read by anyone: the version-guarded write that fills L2 after a Stripe fetch (or a backfill from L3) " +
+		"reads the key first, adding one keyspace miss per fill (a hit when another instance filled it first); " +
+		"reads that shared another read's lookup (coalesced) made one GET between them; lease waits poll L2; other clients of the server count too. " +
+		"So CloudWatch's CacheHitRate, keyspace_hits / (keyspace_hits + keyspace_misses), is below cachebench's L2 hit ratio by the fills. " +
+		"DynamoDB's figure is the capacity it reported for the cache's own calls; writes refused by the version guard are billed but not reported. " +
+		"The Stripe emulation counts every HTTP request it served, the scenario's updates included. " +
+		"\"not reported\": the service did not give that counter (the embedded miniredis reports only commands)."
+	return s
+}
+
+// formatBytesPtr formats a byte count, or says it was not reported.
+func formatBytesPtr(v *int64) string {
+	if v == nil {
+		return "not reported"
+	}
+	const mib = 1 << 20
+	if *v >= mib {
+		return fmt.Sprintf("%.1f MiB", float64(*v)/mib)
+	}
+	return fmt.Sprintf("%d bytes", *v)
 }

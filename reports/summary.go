@@ -39,7 +39,11 @@ func WriteSummary(w io.Writer, r *Result) {
 			tiers = append(tiers, t.name+" off")
 			continue
 		}
-		tiers = append(tiers, fmt.Sprintf("%s %.1f%% (%d/%d)", t.name, 100*t.s.HitRatio, t.s.Hits, t.s.Hits+t.s.Misses))
+		v := fmt.Sprintf("%s %.1f%% (%d/%d", t.name, 100*t.s.HitRatio, t.s.Hits, t.s.Hits+t.s.Misses)
+		if t.s.Failed > 0 {
+			v += fmt.Sprintf(", %d failed", t.s.Failed)
+		}
+		tiers = append(tiers, v+")")
 	}
 	fmt.Fprintf(w, "  hit ratios   %s\n", strings.Join(tiers, "  "))
 	o := r.Origin
