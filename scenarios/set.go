@@ -54,10 +54,7 @@ func decode(data []byte, file string) (*Scenario, []*Error) {
 	if s.src.has("requests") && !s.src.has("duration") {
 		s.Duration = 0
 	}
-	// Nor does a trace: it replays to its end unless duration or requests says otherwise.
-	if s.Keys.Distribution == DistTrace && !s.src.has("duration") && !s.src.has("requests") {
-		s.Duration = 0
-	}
+	s.traceDefaults()
 	s.deriveOps()
 	if !s.src.has("name") {
 		base := filepath.Base(file)
@@ -170,6 +167,8 @@ func (s *Scenario) set(key, value string, o origin) []*Error {
 // afterSet applies the rules that tie a key to others (see Set).
 func (s *Scenario) afterSet(key string) {
 	switch key {
+	case "keys.trace", "keys.distribution":
+		s.traceDefaults()
 	case "duration":
 		s.Requests = 0
 		s.src.forget("requests")
@@ -196,6 +195,19 @@ func (s *Scenario) afterSet(key string) {
 		} else if link.Profile != ProfileCustom {
 			link.Profile = ProfileCustom
 		}
+	}
+}
+
+// traceDefaults applies what a trace file implies: keys.trace with no distribution named
+// means distribution: trace (a trace named and then ignored would measure a synthetic
+// workload under the trace's name), and a trace replays to its end unless duration or
+// requests says otherwise.
+func (s *Scenario) traceDefaults() {
+	if strings.TrimSpace(s.Keys.Trace) != "" && !s.src.has("keys.distribution") {
+		s.Keys.Distribution = DistTrace
+	}
+	if s.Keys.Distribution == DistTrace && !s.src.has("duration") && !s.src.has("requests") {
+		s.Duration = 0
 	}
 }
 

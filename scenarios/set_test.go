@@ -264,3 +264,28 @@ func unwrapAll(err error) error {
 		err = u.Unwrap()
 	}
 }
+
+// TestTraceImpliesItsDistribution: a scenario that names a trace and no distribution
+// replays the trace, to its end; one that names another distribution beside a trace is an
+// error, not a synthetic run under the trace's name; --set keys.trace works the same way.
+func TestTraceImpliesItsDistribution(t *testing.T) {
+	s := mustParse(t, "name: x\nkeys: {trace: t.csv}\n")
+	if s.Keys.Distribution != DistTrace || s.Duration != 0 {
+		t.Errorf("keys.trace alone: distribution %q, duration %v; want trace, 0 (to the end)", s.Keys.Distribution, s.Duration)
+	}
+	_, err := Parse([]byte("name: x\nkeys: {trace: t.csv, distribution: zipf}\n"), "x.yaml")
+	if err == nil || !strings.Contains(err.Error(), "trace would not be replayed") {
+		t.Errorf("trace with distribution zipf: err = %v, want one saying the trace would not be replayed", err)
+	}
+	s = mustParse(t, "name: x\n")
+	if err := s.Set("keys.trace", "t.csv"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Keys.Distribution != DistTrace || s.Duration != 0 || s.Validate() != nil {
+		t.Errorf("--set keys.trace: distribution %q, duration %v, %v; want trace, 0, valid", s.Keys.Distribution, s.Duration, s.Validate())
+	}
+	s = mustParse(t, "name: x\nduration: 5s\n")
+	if err := s.Set("keys.trace", "t.csv"); err != nil || s.Duration != 5*time.Second {
+		t.Errorf("--set keys.trace over duration 5s: duration %v, err %v; want 5s kept", s.Duration, err)
+	}
+}

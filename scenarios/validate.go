@@ -535,6 +535,10 @@ func (c *checker) traceKeys() {
 		c.add([]string{"keys.trace_columns", "keys.trace_writes", "keys.trace_format"}, "trace_columns and trace_writes are for trace_format: csv",
 			"set trace_format: csv, or remove them (the other formats have fixed columns)")
 	}
+	if k.Distribution != DistTrace && strings.TrimSpace(k.Trace) != "" {
+		c.add([]string{"keys.trace", "keys.distribution"}, fmt.Sprintf("keys.trace is set but keys.distribution is %s, so the trace would not be replayed", k.Distribution),
+			"remove keys.distribution (a trace implies distribution: trace), or remove keys.trace")
+	}
 	if k.Distribution != DistTrace && (k.TraceFormat != "" || k.TraceSpeed != 0 || k.TraceRate != 0) {
 		c.add([]string{"keys.trace_format", "keys.trace_speed", "keys.trace_rate", "keys.distribution"}, "trace settings without the trace distribution",
 			"set distribution: trace and trace: FILE, or remove the trace_* keys")
