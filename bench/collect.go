@@ -57,6 +57,7 @@ func (c *collector) baseline() {
 	c.l2At, c.l3At = c.r.exec.tierStats()
 	_, c.lastCold = c.r.exec.sample()
 	c.based = true
+	c.r.probe.baseline()
 }
 
 // tick merges what the recorders gathered into second sec of the timeline.
@@ -69,6 +70,7 @@ func (c *collector) tick(sec int, last bool) {
 		rec.give(got)
 	}
 	c.total.merge(iv)
+	c.r.probe.sample()
 	origin := c.r.exec.originStats()
 	envs, cold := c.r.exec.sample()
 	p := c.r.s.Cache
@@ -88,6 +90,12 @@ func (c *collector) tick(sec int, last bool) {
 		ColdStarts:  cold - c.lastCold,
 		Envs:        envs,
 	}
+	if last {
+		// The run ended inside this second: say how much of it there was.
+		if got := time.Since(c.r.measured.Add(time.Duration(sec) * time.Second)).Seconds(); got < 1 {
+			second.Partial, second.LengthS = true, max(got, 1e-3)
+		}
+	}
 	c.originNow = origin
 	c.lastCold = cold
 	if !last || second.Requests > 0 {
@@ -105,7 +113,7 @@ func (c *collector) tick(sec int, last bool) {
 // progressLine is the live line: time, rate, p99, hit ratios, errors, time left.
 func (c *collector) progressLine(elapsed int, s reports.Second) string {
 	var b strings.Builder
-	d := c.r.s.Duration
+	d := c.r.length
 	if c.r.s.Requests > 0 {
 		fmt.Fprintf(&b, "%4ds  %6d/%d req", elapsed, c.total.c.gets+c.total.c.updates, c.r.s.Requests)
 	} else {

@@ -126,7 +126,7 @@ func (in *instance) close() error {
 			errs = append(errs, err)
 		}
 	}
-	in.http.CloseIdleConnections()
+	// in.http is the World's shared client: the World closes it.
 	return errors.Join(errs...)
 }
 

@@ -2,11 +2,11 @@ package bench
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
@@ -32,6 +32,11 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		WarmupS:     r.warmup.Seconds(),
 		Interrupted: interrupted,
 		Notes:       append([]string(nil), r.notes...),
+	}
+	if tr := r.gen.Trace(); tr != nil {
+		res.Scenario.Trace = &reports.TraceInfo{
+			File: workload.TracePath(s), Format: tr.Format(), Rows: int64(tr.Len()), DistinctKeys: int64(tr.Count()),
+		}
 	}
 	c := t.c
 	res.Requests = reports.Requests{
@@ -102,18 +107,8 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		res.Generator.LateRatio = float64(gl.late) / float64(gl.scheduled)
 		res.Generator.LagP99US = float64(gl.lag.ValueAtQuantile(99))
 		res.Generator.LagMaxUS = float64(gl.lag.Max())
-		if res.Generator.LateRatio > 0.01 && gl.saturated == 0 {
-			res.Generator.Bottleneck = true
-			res.Notes = append(res.Notes, fmt.Sprintf(
-				"the load generator fell behind its schedule: %.1f%% of requests were dispatched more than 1 ms after their intended time (p99 lag %s). The latencies count from the intended times, so the lag is inside them, but the machine running cachebench (and any services on it) was short of CPU, and the run measured that too: lower arrival.rate or run on more cores",
-				100*res.Generator.LateRatio, reports.FormatUS(res.Generator.LagP99US)))
-		}
-		if gl.saturated > 0 {
-			res.Notes = append(res.Notes, fmt.Sprintf(
-				"%d requests waited for one of the %d in-flight slots: the system could not keep up with the offered rate; their wait counts in the latency",
-				gl.saturated, r.opt.MaxInFlight))
-		}
 	}
+	res.Notes = append(res.Notes, r.probe.attribute(&res.Generator, gl, end)...)
 	res.Timeline = col.timeline
 	for _, w := range windows {
 		f := reports.Fault{

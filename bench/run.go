@@ -43,6 +43,12 @@ type Options struct {
 	Pricing *pricing.Table
 	// Hooks are for tests of the harness itself.
 	Hooks Hooks
+	// MaxConns bounds the connections toward each HTTP service (Stripe, DynamoDB), shared
+	// by every cache instance; 0 sizes it from the open-file limit (see maxConnsFor).
+	MaxConns int
+	// ServerLog receives the error lines of the HTTP servers the run starts (the Stripe
+	// overlay); nil leaves them to the log package's standard logger (stderr).
+	ServerLog io.Writer
 }
 
 // Hooks let tests of the harness inject behaviour into the request path.
@@ -54,6 +60,13 @@ type Hooks struct {
 	// Dispatched, when set, sees every request in the order the generator produced it
 	// (warm-up included), from the dispatching goroutine.
 	Dispatched func(workload.Request)
+	// OpenFiles, when set, replaces the count of the process's open file descriptors
+	// that the run samples once a second; OpenFilesLimit replaces the soft limit.
+	OpenFiles      func() int64
+	OpenFilesLimit func() int64
+	// CPUPercent, when set, replaces the CPU use measured over the measured window: the
+	// process's and the whole machine's, in percent of all cores.
+	CPUPercent func() (process, machine float64)
 }
 
 // lateThreshold is how late a dispatch may be before it counts as late.
@@ -87,6 +100,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if err != nil {
 		return nil, err
 	}
+	nofile, _ := RaiseOpenFileLimit()
+	wcfg.MaxConns = opt.MaxConns
+	if wcfg.MaxConns <= 0 {
+		wcfg.MaxConns = maxConnsFor(nofile, opt.MaxInFlight)
+	}
+	wcfg.ServerLog = opt.ServerLog
 	world, err := mocks.NewWorld(setupCtx, env, wcfg)
 	if err != nil {
 		return nil, err
@@ -98,6 +117,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	}()
 
 	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds}
+	r.probe = newHarnessProbe(r)
 	r.ns = newNamespace()
 	notes, restore := applyRedisMemory(setupCtx, env, s)
 	r.notes = append(r.notes, world.Notes()...)
@@ -126,6 +146,9 @@ type runner struct {
 
 	start, measured time.Time
 	warmup          time.Duration
+	// length is the measured part's planned length: duration, or for a trace without
+	// one, the rest of the trace after the warm-up (0 with requests).
+	length time.Duration
 
 	// recorders are the shards workers record into: a fixed few, however many workers a
 	// run starts (see newRecorders).
@@ -137,6 +160,8 @@ type runner struct {
 	updateSeq         atomic.Int64
 
 	inFlight, peakInFlight atomic.Int64
+	// probe watches the harness's own limits (open files, CPU, stand-ins, pools).
+	probe *harnessProbe
 	// valueBytes sums the sizes of the values the measured reads returned.
 	valueBytes int64
 }
@@ -157,7 +182,7 @@ func (r *runner) setup(ctx context.Context) error {
 	s := r.s
 	r.warmup = s.Warmup
 	horizon := s.Warmup + s.Duration
-	if s.Requests > 0 {
+	if s.Requests > 0 || s.Duration == 0 {
 		horizon = 0 // the generator's own end (count, or the trace's end)
 	}
 	gen, err := workload.NewGenerator(s, horizon)
@@ -165,9 +190,28 @@ func (r *runner) setup(ctx context.Context) error {
 		return fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	r.gen = gen
+	r.length = s.Duration
+	if tr := gen.Trace(); tr != nil && s.Duration == 0 && s.Requests == 0 {
+		r.length = max(tr.Span()-s.Warmup, 0) // the whole trace
+	}
 	r.newRecorders()
 	r.keys = map[string][]string{}
+	if tr := gen.Trace(); tr != nil {
+		// A trace's keyspace is its own: one table of every distinct key, indexed by the
+		// key index the generator gives, whatever keys.count says.
+		keys := make([]string, tr.Count())
+		for i := range keys {
+			obj, id := tr.Key(i)
+			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
+		}
+		for _, obj := range gen.Objects() {
+			r.keys[obj] = keys
+		}
+	}
 	for _, obj := range objectTypes(s) {
+		if r.keys[obj] != nil {
+			continue
+		}
 		ids := workload.IDs(obj, s.Keys.Count)
 		keys := make([]string, len(ids))
 		for i, id := range ids {
@@ -270,6 +314,9 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 		gl, interrupted = r.runOpen(ctx)
 	}
 	end := time.Now()
+	if err := r.gen.Err(); err != nil {
+		r.notes = append(r.notes, "the trace's replay ended early: "+err.Error())
+	}
 	var windows []netsim.Window
 	if tl != nil {
 		tl.Stop()
@@ -396,7 +443,7 @@ func (r *runner) runClosed(ctx context.Context) bool {
 	var wg sync.WaitGroup
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
-	end := r.measured.Add(r.s.Duration)
+	end := r.measured.Add(r.length)
 	var measuredLeft atomic.Int64
 	measuredLeft.Store(r.s.Requests)
 	time.Sleep(time.Until(r.start))
@@ -408,7 +455,7 @@ func (r *runner) runClosed(ctx context.Context) bool {
 			var req workload.Request
 			for ctx.Err() == nil {
 				now := time.Now()
-				if r.s.Requests == 0 && !now.Before(end) {
+				if r.s.Requests == 0 && r.s.Duration > 0 && !now.Before(end) {
 					return
 				}
 				genMu.Lock()
@@ -519,6 +566,7 @@ func (r *runner) serve(w *worker, req workload.Request) {
 		}
 		lat := time.Since(intended)
 		if err != nil {
+			r.probe.requestFailed(err)
 			rec.Error(lat, false, err)
 			return
 		}
@@ -538,6 +586,7 @@ func (r *runner) serve(w *worker, req workload.Request) {
 	}
 	notFound := errors.Is(err, cachecore.ErrNotFound)
 	if err != nil && !notFound {
+		r.probe.requestFailed(err)
 		rec.Error(end.Sub(intended), true, err)
 		return
 	}

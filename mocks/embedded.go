@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"time"
@@ -22,7 +24,7 @@ const EmbeddedDynamoDBBackend = "in-memory L3 stand-in (embedded; NOT DynamoDB)"
 // startEmbedded runs everything inside this process: miniredis, stripe-mock's own server
 // package, and memdynamo. It needs nothing installed, and its figures say nothing about
 // real Redis or DynamoDB latency; reports say so through the Backend fields.
-func startEmbedded(ctx context.Context) (*Env, error) {
+func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 	env := &Env{Provider: ProviderEmbedded}
 
 	mr := miniredis.NewMiniRedis()
@@ -39,12 +41,14 @@ func startEmbedded(ctx context.Context) (*Env, error) {
 	}
 	env.onClose(func(context.Context) error { return ddb.Close() })
 
-	stripeURL, stopStripe, err := startEmbeddedStripeMock()
+	stripeURL, standIn, handler, stopStripe, err := startEmbeddedStripeMock(cfg)
 	if err != nil {
 		env.closeQuietly()
 		return nil, err
 	}
 	env.onClose(stopStripe)
+	env.StripeMock = standIn
+	env.stripeHandler = handler
 
 	ropts, rep, err := redisOptionsFrom(redisConfig{URL: "redis://" + mr.Addr()})
 	if err != nil {
@@ -54,7 +58,7 @@ func startEmbedded(ctx context.Context) (*Env, error) {
 	env.Redis = rep
 	env.Redis.Backend = "miniredis (embedded, in-process; NOT Redis)"
 	env.DynamoDB = DynamoDBEndpoint{Endpoint: ddbURL, Region: "us-east-1", Emulated: true, Backend: EmbeddedDynamoDBBackend}
-	env.Stripe = StripeEndpoint{URL: stripeURL, Key: DefaultStripeKey, Backend: "stripe-mock (embedded, in-process)"}
+	env.Stripe = StripeEndpoint{URL: stripeURL, Key: DefaultStripeKey, Backend: standIn.Backend}
 	if err := env.connect(ctx, ropts); err != nil {
 		env.closeQuietly()
 		return nil, fmt.Errorf("embedded: %w", err)
@@ -63,27 +67,34 @@ func startEmbedded(ctx context.Context) (*Env, error) {
 }
 
 // startEmbeddedStripeMock serves stripe-mock's stub server, with its bundled OpenAPI spec
-// and fixtures, on a loopback port of this process.
-func startEmbeddedStripeMock() (string, func(context.Context) error, error) {
+// and fixtures, on a loopback port of this process, behind a bounded set of workers
+// whose load the returned StandIn measures. The handler is returned too, for the
+// overlay's in-process calls (handlerTransport).
+func startEmbeddedStripeMock(cfg Config) (string, *StandIn, http.Handler, func(context.Context) error, error) {
 	spec, err := server.LoadSpec(embedded.OpenAPISpec, "")
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded: stripe-mock spec: %w", err)
+		return "", nil, nil, nil, fmt.Errorf("embedded: stripe-mock spec: %w", err)
 	}
 	fixtures, err := server.LoadFixtures(embedded.OpenAPIFixtures, "")
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded: stripe-mock fixtures: %w", err)
+		return "", nil, nil, nil, fmt.Errorf("embedded: stripe-mock fixtures: %w", err)
 	}
 	stub, err := server.NewStubServer(fixtures, spec, false, false)
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded: stripe-mock router: %w", err)
+		return "", nil, nil, nil, fmt.Errorf("embedded: stripe-mock router: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", stub.HandleRequest)
+	backend := "stripe-mock (embedded, in-process)"
+	if !cfg.Embedded.NoMemo {
+		backend = "stripe-mock (embedded, in-process; single-object GETs memoised per route)"
+	}
+	h := newStubHandler(&server.DoubleSlashFixHandler{Mux: mux}, cfg.Embedded, backend)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded: stripe-mock listener: %w", err)
+		return "", nil, nil, nil, fmt.Errorf("embedded: stripe-mock listener: %w", err)
 	}
-	srv := &http.Server{Handler: &server.DoubleSlashFixHandler{Mux: mux}, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: serverLog(cfg.ServerLog, "embedded stripe-mock: ")}
 	go func() { _ = srv.Serve(l) }()
 	stop := func(ctx context.Context) error {
 		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -91,5 +102,14 @@ func startEmbeddedStripeMock() (string, func(context.Context) error, error) {
 		}
 		return nil
 	}
-	return "http://" + l.Addr().String(), stop, nil
+	return "http://" + l.Addr().String(), h.stats, h, stop, nil
+}
+
+// serverLog is an http.Server's ErrorLog writing to w, or nil (the log package's
+// standard logger, on stderr) when w is nil.
+func serverLog(w io.Writer, prefix string) *log.Logger {
+	if w == nil {
+		return nil
+	}
+	return log.New(w, prefix, log.LstdFlags)
 }

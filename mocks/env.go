@@ -91,10 +91,16 @@ type Env struct {
 	DynamoDBClient *dynamodb.Client
 	// StripeClient talks to the Stripe API base with the endpoint's key.
 	StripeClient *stripeclient.API
+	// StripeMock is the embedded stripe-mock's account of its own load; nil for the
+	// other providers, whose Stripe is not in this process.
+	StripeMock *StandIn
 
 	// redisOptions and httpClient are kept so callers can make further clients alike.
 	redisOptions *redis.UniversalOptions
 	httpClient   *http.Client
+	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
+	// process; nil for the other providers.
+	stripeHandler http.Handler
 
 	closeOnce sync.Once
 	closeErr  error

@@ -90,11 +90,11 @@ func (c ExternalConfig) Validate() error {
 func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 	cfg = cfg.FromEnvironment()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, configError{err}
 	}
 	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure})
 	if err != nil {
-		return nil, fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL)", err)
+		return nil, configError{fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL)", err)}
 	}
 	env := &Env{Provider: ProviderExternal, Redis: rep}
 	region := cfg.DynamoDBRegion
@@ -140,3 +140,15 @@ func isLoopbackURL(u string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// ErrConfig is matched (errors.Is) by the errors of Start that come from the
+// configuration the user gave (a missing or malformed endpoint), not from a service: the
+// command line exits 2 for them.
+var ErrConfig = errors.New("bad configuration")
+
+// configError marks err as ErrConfig, keeping its message.
+type configError struct{ err error }
+
+func (e configError) Error() string        { return e.err.Error() }
+func (e configError) Unwrap() error        { return e.err }
+func (e configError) Is(target error) bool { return target == ErrConfig }

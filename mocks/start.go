@@ -17,6 +17,12 @@ type Config struct {
 	External ExternalConfig
 	// Log receives auto's choice and why it passed over the others. Nil discards it.
 	Log io.Writer
+	// Embedded configures the embedded provider's stripe-mock.
+	Embedded EmbeddedConfig
+	// ServerLog receives the error lines (accept errors, bad requests) of the HTTP
+	// servers this process runs for the environment (the embedded stripe-mock); nil
+	// leaves them to the log package's standard logger (stderr).
+	ServerLog io.Writer
 }
 
 // Start starts (or, for external, connects to) Redis, DynamoDB and a Stripe API, and
@@ -63,7 +69,7 @@ func startOne(ctx context.Context, name string, cfg Config) (*Env, error) {
 	case ProviderLocal:
 		return startLocal(ctx, cfg.Local)
 	case ProviderEmbedded:
-		return startEmbedded(ctx)
+		return startEmbedded(ctx, cfg)
 	case ProviderExternal:
 		return startExternal(ctx, cfg.External)
 	}

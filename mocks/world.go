@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -36,7 +37,22 @@ type WorldConfig struct {
 	FaultTargets []string
 	// Overlay configures the Stripe overlay; its Upstream is set to the Env's Stripe.
 	Overlay stripeoverlay.Config
+	// MaxConns bounds the connections toward each HTTP service (the Stripe overlay and
+	// DynamoDB from the caches; stripe-mock from the overlay). Every cache instance of
+	// the World shares one pool per service, whose idle connections are all kept for
+	// reuse. A request that finds every connection busy waits for one, and PoolWaits
+	// counts it. 0 means DefaultMaxConns.
+	MaxConns int
+	// ServerLog receives the error lines of the overlay's HTTP server; nil leaves them to
+	// the log package's standard logger.
+	ServerLog io.Writer
 }
+
+// redisPoolSize bounds each Redis client's pool (WorldConfig.MaxConns bounds it too).
+const redisPoolSize = 256
+
+// DefaultMaxConns is WorldConfig.MaxConns's default.
+const DefaultMaxConns = 1024
 
 // World is an Env seen through the network: a Toxiproxy proxy in front of each service
 // whose profile adds latency or which faults will target, and the Stripe overlay in
@@ -55,6 +71,12 @@ type World struct {
 	redisAddrs []string
 	ddbURL     string
 	stripeURL  string
+
+	// http is the caches' shared client toward Stripe and DynamoDB; pool counts its
+	// use. upstream is the overlay's client toward stripe-mock.
+	http     *http.Client
+	pool     *pooledTransport
+	upstream *http.Client
 }
 
 // NewWorld builds the proxies and the overlay in front of env. The caller closes the
@@ -79,9 +101,24 @@ func NewWorld(ctx context.Context, env *Env, cfg WorldConfig) (w *World, err err
 		}
 	}
 	w.net = netsim.NewNetwork()
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+		w.cfg.MaxConns = cfg.MaxConns
+	}
 
 	oc := cfg.Overlay
 	oc.Upstream = env.Stripe.URL
+	switch {
+	case oc.HTTPClient != nil:
+	case env.stripeHandler != nil:
+		oc.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: handlerTransport{env.stripeHandler}}
+	default:
+		w.upstream = &http.Client{Timeout: 30 * time.Second, Transport: boundedTransport(cfg.MaxConns)}
+		oc.HTTPClient = w.upstream
+	}
+	if oc.ServerLog == nil {
+		oc.ServerLog = cfg.ServerLog
+	}
 	ov, err := stripeoverlay.New(oc)
 	if err != nil {
 		return nil, fmt.Errorf("stripe overlay: %w", err)
@@ -146,7 +183,21 @@ func NewWorld(ctx context.Context, env *Env, cfg WorldConfig) (w *World, err err
 		u.Host = p.Addr()
 		w.stripeURL = u.String()
 	}
+	w.pool = newPooledTransport(boundedTransport(cfg.MaxConns), cfg.MaxConns, map[string]string{
+		urlHost(w.stripeURL): ServiceStripe,
+		urlHost(w.ddbURL):    ServiceDynamoDB,
+	})
+	w.http = &http.Client{Timeout: 80 * time.Second, Transport: w.pool}
 	return w, nil
+}
+
+// urlHost is the host:port of a URL, or "" when it has none.
+func urlHost(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Host
 }
 
 // needsProxy reports whether a service needs a proxy: its profile adds something, or
@@ -191,14 +242,32 @@ func (w *World) WebhookSecret() string { return w.Overlay.WebhookSecret() }
 func (w *World) RedisClient() redis.UniversalClient {
 	opts := *w.Env.redisOptions
 	opts.Addrs = append([]string(nil), w.redisAddrs...)
+	if opts.PoolSize == 0 {
+		// go-redis's default, 10 per processor, starves a single process serving
+		// thousands of reads in flight: they queue for a connection past the cache's L2
+		// time-out. The pool opens connections only as it needs them, so a simulated
+		// Lambda environment, one request at a time, still holds one or two.
+		opts.PoolSize = min(w.cfg.MaxConns, redisPoolSize)
+	}
 	return redis.NewUniversalClient(&opts)
 }
 
-// HTTPClient returns a new HTTP client with its own connections, for one cache
-// instance's DynamoDB and Stripe clients. The caller closes its idle connections when
-// done.
-func (w *World) HTTPClient() *http.Client {
-	return &http.Client{Timeout: 80 * time.Second, Transport: newTransport()}
+// HTTPClient returns the World's HTTP client for the caches' DynamoDB and Stripe
+// clients. Every cache instance shares it: one pool per service of at most MaxConns
+// connections, all kept alive for reuse, so a fleet of thousands of simulated Lambda
+// environments holds no more sockets than requests in flight. The World closes it.
+func (w *World) HTTPClient() *http.Client { return w.http }
+
+// MaxConns is the bound on the connections toward each HTTP service.
+func (w *World) MaxConns() int { return w.cfg.MaxConns }
+
+// PoolWaits counts, by service ("stripe", "dynamodb"), the requests that found every
+// connection of their pool busy and waited for one, since the World was built.
+func (w *World) PoolWaits() map[string]int64 {
+	if w.pool == nil {
+		return nil
+	}
+	return w.pool.waits()
 }
 
 // DynamoDBClient returns a DynamoDB client that reaches DynamoDB through the network,
@@ -254,6 +323,12 @@ func (w *World) Close(ctx context.Context) error {
 	}
 	if w.net != nil {
 		errs = append(errs, w.net.Close())
+	}
+	if w.http != nil {
+		w.http.CloseIdleConnections()
+	}
+	if w.upstream != nil {
+		w.upstream.CloseIdleConnections()
 	}
 	return errors.Join(errs...)
 }

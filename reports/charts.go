@@ -231,7 +231,7 @@ func spectrumChart(r *Result) (chart, error) {
 		if s.enc == "" {
 			continue
 		}
-		h, err := hdrhistogram.Decode([]byte(s.enc))
+		h, err := DecodeHistogram(s.enc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("decode %s histogram: %w", s.name, err))
 			continue
@@ -328,7 +328,8 @@ func runCharts(r *Result) (charts []chart, skipped []string) {
 			{"p99", func(s Second) float64 { return s.P99US / 1e3 }},
 		}, 0))
 		add(timelineChart(r, "Throughput over time", "requests completed per second (1/s)", []timeSeries{
-			{"requests", func(s Second) float64 { return float64(s.Requests) }},
+			// A partial last second is scaled by its length, not drawn as a drop.
+			{"requests", func(s Second) float64 { return s.Rate() }},
 		}, 0))
 		var tiers []timeSeries
 		for _, t := range []struct {

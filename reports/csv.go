@@ -22,7 +22,7 @@ import (
 //	environments     Lambda execution environments alive
 //	faults           faults active during the second, as target:kind separated by ";"
 var timelineColumns = []string{"t_s", "requests", "p50_us", "p99_us", "l1_hit_ratio", "l2_hit_ratio", "l3_hit_ratio",
-	"errors", "origin_calls", "rate_limited", "stale_reads", "cold_starts", "environments", "faults"}
+	"errors", "origin_calls", "rate_limited", "stale_reads", "cold_starts", "environments", "faults", "length_s"}
 
 // WriteCSV writes the run's timeline as CSV: a header row (timelineColumns) and one row
 // per second of the measured part. Numbers are plain decimals without units or grouping.
@@ -37,6 +37,7 @@ func WriteCSV(w io.Writer, r *Result) error {
 			f64(s.L1HitRatio), f64(s.L2HitRatio), f64(s.L3HitRatio),
 			i64(s.Errors), i64(s.OriginCalls), i64(s.RateLimited), i64(s.StaleReads), i64(s.ColdStarts), i64(s.Envs),
 			strings.Join(activeFaults(r.Faults, float64(s.TS), float64(s.TS)+1), ";"),
+			f64(s.Length()), // below 1 for a partial last second
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write timeline csv: %w", err)

@@ -1,11 +1,14 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Schema is the version of the result format this package writes and reads.
@@ -62,6 +65,17 @@ type ScenarioRef struct {
 	Point string `json:"point,omitempty"`
 	// Config is the effective scenario after defaults and overrides.
 	Config json.RawMessage `json:"config"`
+	// Trace describes the trace a trace scenario replayed.
+	Trace *TraceInfo `json:"trace,omitempty"`
+}
+
+// TraceInfo describes a replayed trace file.
+type TraceInfo struct {
+	File   string `json:"file"`
+	Format string `json:"format"`
+	// Rows and DistinctKeys count the whole file, whatever part of it the run replayed.
+	Rows         int64 `json:"rows"`
+	DistinctKeys int64 `json:"distinct_keys"`
 }
 
 // Environment describes what answered for each tier.
@@ -208,6 +222,79 @@ type Generator struct {
 	Bottleneck bool `json:"bottleneck"`
 	// PeakWorkers is the most concurrent requests in flight.
 	PeakWorkers int64 `json:"peak_workers"`
+
+	// BottleneckReason says what limited the run when it was not the cache under test:
+	// one of the Bottleneck* constants ("none" when the harness and the stand-in
+	// services kept up; "" in results written before the field existed).
+	BottleneckReason string `json:"bottleneck_reason,omitempty"`
+	// BottleneckService names the stand-in service of a mock_saturated reason
+	// ("stripe").
+	BottleneckService string `json:"bottleneck_service,omitempty"`
+	// BottleneckDetail is the sentence behind the reason, with its figures.
+	BottleneckDetail string `json:"bottleneck_detail,omitempty"`
+	// PeakInFlight is the most requests in flight at once (the same count as
+	// PeakWorkers); MaxInFlight is the bound on it, and SlotWaits counts the dispatches
+	// that waited for a free slot.
+	PeakInFlight int64 `json:"peak_in_flight"`
+	MaxInFlight  int64 `json:"max_in_flight,omitempty"`
+	SlotWaits    int64 `json:"slot_waits,omitempty"`
+	// PoolWaits counts the requests that found every connection of a bounded pool
+	// toward a service in use, by service ("stripe", "dynamodb").
+	PoolWaits map[string]int64 `json:"pool_waits,omitempty"`
+	// PeakOpenFiles is the most file descriptors the process held at once (sampled once
+	// a second); OpenFilesLimit is its soft RLIMIT_NOFILE; OpenFilesErrors counts the
+	// requests that failed for want of a descriptor (EMFILE, ENFILE).
+	PeakOpenFiles   int64 `json:"peak_open_files"`
+	OpenFilesLimit  int64 `json:"open_files_limit,omitempty"`
+	OpenFilesErrors int64 `json:"open_files_errors,omitempty"`
+	// CPUPercent is the process's CPU time (user and system) over the measured window,
+	// as a percentage of all the machine's cores (100 = every core busy);
+	// MachineCPUPercent is the same for the whole machine, every process included.
+	CPUPercent        float64 `json:"cpu_percent"`
+	MachineCPUPercent float64 `json:"machine_cpu_percent,omitempty"`
+	// Cores is the number of cores the percentages are over.
+	Cores int `json:"cores,omitempty"`
+	// Mocks are the stand-in services' own accounts of the measured window (the
+	// embedded stripe-mock), for the mock_saturated rule.
+	Mocks []MockLoad `json:"mocks,omitempty"`
+}
+
+// Bottleneck reasons (Generator.BottleneckReason).
+const (
+	// BottleneckNone: the harness and the stand-ins kept up; the figures are the cache's.
+	BottleneckNone = "none"
+	// BottleneckHarnessCPU: the machine running cachebench was short of CPU and requests
+	// started late.
+	BottleneckHarnessCPU = "harness_cpu"
+	// BottleneckInFlight: the in-flight bound (or a bounded connection pool) was reached
+	// and requests waited for a slot.
+	BottleneckInFlight = "in_flight"
+	// BottleneckOpenFiles: the process ran out of, or came close to, its file
+	// descriptors.
+	BottleneckOpenFiles = "open_files"
+	// BottleneckMockSaturated: a stand-in service (BottleneckService) queued requests.
+	BottleneckMockSaturated = "mock_saturated"
+)
+
+// MockLoad is a stand-in service's own account of the measured window: how long its
+// handler took and how long requests waited for one of its workers.
+type MockLoad struct {
+	// Service is the service it stands in for ("stripe"); Backend what it is.
+	Service string `json:"service"`
+	Backend string `json:"backend,omitempty"`
+	// Requests is the number of requests it handled in the window.
+	Requests int64 `json:"requests"`
+	// Workers bounds the requests it handles at once (0: unbounded).
+	Workers int `json:"workers,omitempty"`
+	// HandlerP50US and HandlerP99US are its own handler time; QueueP50US, QueueP95US
+	// and QueueP99US the time requests waited for a worker, in microseconds.
+	HandlerP50US float64 `json:"handler_p50_us"`
+	HandlerP99US float64 `json:"handler_p99_us"`
+	QueueP50US   float64 `json:"queue_p50_us"`
+	QueueP95US   float64 `json:"queue_p95_us"`
+	QueueP99US   float64 `json:"queue_p99_us"`
+	// Saturated is true when it met the mock_saturated rule.
+	Saturated bool `json:"saturated"`
 }
 
 // Second is one second of the measured part.
@@ -225,7 +312,22 @@ type Second struct {
 	StaleReads  int64   `json:"stale_reads"`
 	ColdStarts  int64   `json:"cold_starts,omitempty"`
 	Envs        int64   `json:"environments,omitempty"`
+	// Partial marks the last second when the run ended inside it; LengthS is then how
+	// much of it the run lasted, so its counts are not read as a drop in throughput.
+	Partial bool    `json:"partial,omitempty"`
+	LengthS float64 `json:"length_s,omitempty"`
 }
+
+// Length returns how many seconds s covers: 1, or LengthS for a partial second.
+func (s Second) Length() float64 {
+	if s.Partial && s.LengthS > 0 {
+		return s.LengthS
+	}
+	return 1
+}
+
+// Rate returns s's requests per second of its length.
+func (s Second) Rate() float64 { return float64(s.Requests) / s.Length() }
 
 // Fault is one fault window as it happened, for shading charts.
 type Fault struct {
@@ -297,22 +399,54 @@ func (r *Result) Write(path string) error {
 	return nil
 }
 
-// Read reads a result.json and checks its schema. Its errors name the file and what to
-// give instead.
+// Read reads a result.json and checks it (see Parse). Its errors name the file and what
+// to give instead.
 func Read(path string) (*Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
+	return Parse(data, path)
+}
+
+// Parse decodes a result.json's content (name is its file, for messages) and checks it:
+// the schema, and that every encoded histogram decodes, so that a truncated or corrupt
+// file is an error here rather than a failure half-way through a report.
+func Parse(data []byte, name string) (*Result, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s is empty: a run that was killed while writing leaves no result; run it again, or give a result.json that cachebench run wrote", name)
+	}
 	var r Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a cachebench result (%v): give a result.json that cachebench run wrote", path, err)
+		return nil, fmt.Errorf("%s is not a cachebench result (%v): it may be truncated or corrupt; give a result.json that cachebench run wrote", name, err)
 	}
 	if r.Schema != Schema {
 		if r.Schema == "" {
-			return nil, errors.New(path + " has no schema key: it is not a cachebench result.json; give a result.json that cachebench run wrote")
+			return nil, errors.New(name + " has no schema key: it is not a cachebench result.json; give a result.json that cachebench run wrote")
 		}
-		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q: use the cachebench version that wrote it", path, r.Schema, Schema)
+		return nil, fmt.Errorf("%s has schema %q; this cachebench reads %q: use the cachebench version that wrote it", name, r.Schema, Schema)
+	}
+	for _, h := range []struct{ key, enc string }{
+		{"latency_us", r.Histograms.Latency}, {"service_us", r.Histograms.Service},
+		{"update_us", r.Histograms.Update}, {"staleness_ms", r.Histograms.Staleness},
+	} {
+		if h.enc == "" {
+			continue
+		}
+		if _, err := DecodeHistogram(h.enc); err != nil {
+			return nil, fmt.Errorf("%s: histograms.%s does not decode (%v): the file is corrupt; run the scenario again, or give a result.json that cachebench run wrote", name, h.key, err)
+		}
 	}
 	return &r, nil
+}
+
+// DecodeHistogram decodes an HdrHistogram as result.json stores it (hdrhistogram-go's
+// compressed, base64 form). A malformed one is an error, never a panic.
+func DecodeHistogram(enc string) (h *hdrhistogram.Histogram, err error) {
+	defer func() {
+		if p := recover(); p != nil { // a decoder bug must not take the command down
+			h, err = nil, fmt.Errorf("malformed histogram: %v", p)
+		}
+	}()
+	return hdrhistogram.Decode([]byte(enc))
 }

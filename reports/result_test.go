@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,5 +59,84 @@ func TestReadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseRejectsCorruptResults(t *testing.T) {
+	good, err := json.Marshal(fixtureResult(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse(good, "ok.json"); err != nil {
+		t.Fatalf("a good result: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(good, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["histograms"].(map[string]any)["latency_us"] = "AAAA"
+	badHist, _ := json.Marshal(m)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"empty", nil, []string{"x.json is empty"}},
+		{"truncated", good[:len(good)/2], []string{"x.json is not a cachebench result", "truncated"}},
+		{"histogram", badHist, []string{"x.json", "histograms.latency_us does not decode"}},
+		{"not json", []byte("hello"), []string{"x.json is not a cachebench result"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.data, "x.json")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// FuzzRead feeds Parse (what Read, report and compare load results with) corrupt and
+// truncated results: an error, never a panic, and a result it accepts renders.
+func FuzzRead(f *testing.F) {
+	good, err := json.Marshal(fixtureResult(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/3])
+	f.Add([]byte(`{"schema":"cachebench/result/v1","histograms":{"latency_us":"AAAA"}}`))
+	f.Add([]byte(`{"schema":"cachebench/result/v1","histograms":{"service_us":"HISTFAAAACB42pNpmSzMwMDAxQABzFAaxmey"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := Parse(data, "fuzz.json")
+		if err != nil {
+			if !strings.Contains(err.Error(), "fuzz.json") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		var b strings.Builder
+		_ = WriteMarkdown(&b, r)
+	})
+}
+
+func TestPartialSecondRate(t *testing.T) {
+	full := Second{Requests: 3000}
+	part := Second{Requests: 600, Partial: true, LengthS: 0.2}
+	if full.Rate() != 3000 || part.Rate() != 3000 || part.Length() != 0.2 {
+		t.Errorf("rates %v %v, length %v", full.Rate(), part.Rate(), part.Length())
+	}
+	r := fixtureResult(t)
+	r.Timeline = append(r.Timeline, part)
+	var b strings.Builder
+	if err := WriteCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); !strings.HasSuffix(lines[len(lines)-1], ",0.2") {
+		t.Errorf("the partial second's CSV row %q does not end with its length", lines[len(lines)-1])
 	}
 }

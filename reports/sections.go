@@ -183,6 +183,10 @@ func runSections(r *Result) []section {
 		{"peak requests in flight", fmt.Sprint(g.PeakWorkers)},
 		{"generator was the bottleneck", yesNo(g.Bottleneck)},
 	}})
+	out[len(out)-1].rows = append(out[len(out)-1].rows, harnessRows(g)...)
+	if g.BottleneckDetail != "" {
+		out[len(out)-1].note = "What limited the run: " + g.BottleneckDetail
+	}
 
 	out = append(out, environmentSection(r))
 
@@ -271,4 +275,56 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// harnessRows are the load generator's own limits: in-flight slots, file descriptors,
+// CPU, and the stand-in services' queueing.
+func harnessRows(g Generator) [][]string {
+	var rows [][]string
+	if g.BottleneckReason != "" {
+		reason := g.BottleneckReason
+		if g.BottleneckService != "" {
+			reason += " (" + g.BottleneckService + ")"
+		}
+		rows = append(rows, []string{"limit of the run", reason})
+	}
+	if g.MaxInFlight > 0 {
+		rows = append(rows, []string{"in-flight slots", fmt.Sprintf("peak %d of %d; %d dispatches waited for one", g.PeakInFlight, g.MaxInFlight, g.SlotWaits)})
+	}
+	for _, svc := range sortedKeys(g.PoolWaits) {
+		rows = append(rows, []string{"connection pool full (" + svc + ")", fmt.Sprint(g.PoolWaits[svc])})
+	}
+	if g.PeakOpenFiles > 0 {
+		v := fmt.Sprint(g.PeakOpenFiles)
+		if g.OpenFilesLimit > 0 {
+			v += fmt.Sprintf(" of %d", g.OpenFilesLimit)
+		}
+		if g.OpenFilesErrors > 0 {
+			v += fmt.Sprintf("; %d requests failed for want of one", g.OpenFilesErrors)
+		}
+		rows = append(rows, []string{"peak open files", v})
+	}
+	if g.Cores > 0 {
+		rows = append(rows, []string{"CPU (this process / whole machine)", fmt.Sprintf("%.0f%% / %.0f%% of %d cores", g.CPUPercent, g.MachineCPUPercent, g.Cores)})
+	}
+	for _, m := range g.Mocks {
+		workers := "unbounded"
+		if m.Workers > 0 {
+			workers = fmt.Sprint(m.Workers)
+		}
+		rows = append(rows, []string{"stand-in " + m.Service + " (" + orDash(m.Backend) + ")", fmt.Sprintf(
+			"%d requests; handler p50 %s p99 %s; wait for one of %s workers p50 %s p95 %s p99 %s; saturated: %s",
+			m.Requests, FormatUS(m.HandlerP50US), FormatUS(m.HandlerP99US), workers,
+			FormatUS(m.QueueP50US), FormatUS(m.QueueP95US), FormatUS(m.QueueP99US), yesNo(m.Saturated))})
+	}
+	return rows
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -104,6 +104,18 @@ func WriteSummary(w io.Writer, r *Result) {
 		}
 		fmt.Fprintln(w)
 	}
+	if g := r.Generator; g.BottleneckReason != "" {
+		reason := g.BottleneckReason
+		if g.BottleneckService != "" {
+			reason += " (" + g.BottleneckService + ")"
+		}
+		if g.Bottleneck {
+			// The detail is in the notes below.
+			fmt.Fprintf(w, "  limit        %s: cachebench itself, not the cache under test, limited this run (see the note)\n", reason)
+		} else {
+			fmt.Fprintf(w, "  limit        %s: %s\n", reason, g.BottleneckDetail)
+		}
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note         %s\n", n)
 	}

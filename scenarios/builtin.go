@@ -14,6 +14,27 @@ import (
 //go:embed *.yaml
 var builtins embed.FS
 
+// builtinTraces holds the traces the built-in scenarios replay (traces/NAME...).
+//
+//go:embed traces
+var builtinTraces embed.FS
+
+// BuiltinTrace returns a trace shipped with the built-in scenarios: file is the scenario's
+// File ("scenarios/NAME.yaml") and trace its keys.trace as written (traces/...). It
+// reports false when the scenario is not a built-in or ships no such trace, so a
+// built-in replays its trace from any working directory.
+func BuiltinTrace(file, trace string) ([]byte, bool) {
+	name, ok := strings.CutSuffix(strings.TrimPrefix(file, "scenarios/"), ".yaml")
+	if !ok || file != builtinFile(name) || !slices.Contains(builtinNames(), name) {
+		return nil, false
+	}
+	if !fs.ValidPath(trace) || !strings.HasPrefix(trace, "traces/") {
+		return nil, false
+	}
+	data, err := fs.ReadFile(builtinTraces, trace)
+	return data, err == nil
+}
+
 // Info describes a built-in scenario for `cachebench list`.
 type Info struct {
 	Name        string

@@ -195,8 +195,23 @@ func TestErrorMessageGolden(t *testing.T) {
 	}
 }
 
+func TestEmptyFile(t *testing.T) {
+	for _, in := range []string{"", "\n\n", "# only a comment\n  # and another\n", "---\n", "null\n"} {
+		_, err := Parse([]byte(in), "dir/empty.yaml")
+		if err == nil {
+			t.Errorf("%q: no error", in)
+			continue
+		}
+		for _, want := range []string{"dir/empty.yaml", "empty", "cachebench list"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%q: error %q does not contain %q", in, err, want)
+			}
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
-	s, err := Parse([]byte("# nothing but defaults\n"), "dir/plain.yaml")
+	s, err := Parse([]byte("# nothing but defaults\nseed: 1\n"), "dir/plain.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

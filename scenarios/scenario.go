@@ -124,9 +124,43 @@ type Keys struct {
 	// object ID, operation get or update) replayed by the trace distribution; a relative
 	// path is relative to the scenario file.
 	Trace string `yaml:"trace" json:"trace,omitempty"`
+	// TraceFormat is the trace file's format: cachebench (time,key,operation CSV),
+	// oracle-general (libCacheSim's 24-byte binary records), twitter (Twitter's cache-trace
+	// CSV) or csv (any CSV, mapped by TraceColumns). Empty: told by the file's name.
+	// Files may be gzip- or zstd-compressed whatever the format.
+	TraceFormat string `yaml:"trace_format" json:"trace_format,omitempty"`
+	// TraceColumns maps the columns of a csv trace (1-based; 0 = absent): key is required,
+	// time is in seconds, op is the operation (reads unless listed in TraceWrites).
+	TraceColumns TraceColumns `yaml:"trace_columns" json:"trace_columns,omitzero"`
+	// TraceWrites lists the operation values of a csv trace that are writes (updates);
+	// every other value is a read.
+	TraceWrites []string `yaml:"trace_writes" json:"trace_writes,omitempty"`
+	// TraceSpeed plays the trace's recorded time that many times faster (10: ten times);
+	// 0 means 1.
+	TraceSpeed float64 `yaml:"trace_speed" json:"trace_speed,omitempty"`
+	// TraceRate ignores the recorded times and replays the rows evenly at this many a
+	// second. At most one of TraceSpeed and TraceRate may be set.
+	TraceRate float64 `yaml:"trace_rate" json:"trace_rate,omitempty"`
 	// Expand lists expansions requested with every read (e.g. [default_payment_method]).
 	Expand []string `yaml:"expand" json:"expand,omitempty"`
 }
+
+// TraceColumns (keys.trace_columns) are the 1-based columns of a csv trace; 0 means the
+// trace has no such column.
+type TraceColumns struct {
+	Time int `yaml:"time" json:"time,omitempty"`
+	Key  int `yaml:"key" json:"key,omitempty"`
+	Op   int `yaml:"op" json:"op,omitempty"`
+	Size int `yaml:"size" json:"size,omitempty"`
+}
+
+// Trace formats (keys.trace_format).
+const (
+	TraceCachebench    = "cachebench"
+	TraceOracleGeneral = "oracle-general"
+	TraceTwitter       = "twitter"
+	TraceCSV           = "csv"
+)
 
 // Ops (ops) is the share of each operation; they must sum to 1. Default get: 1. When a
 // file (or an override) gives only one of them, the other is 1 minus it: `ops: {update:

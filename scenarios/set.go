@@ -39,6 +39,12 @@ func decode(data []byte, file string) (*Scenario, []*Error) {
 	if perr != nil {
 		return nil, []*Error{perr}
 	}
+	if _, isNull := n.(*ast.NullNode); n == nil || isNull {
+		// An empty or comment-only file is most likely a mistake (a file not saved, the
+		// wrong path): running the defaults would measure something nobody asked for.
+		return nil, []*Error{s.src.errAt(origin{}, "", "the scenario file is empty (no keys, only comments or blank lines)",
+			"write at least name, duration and arrival (see scenarios/baseline.yaml), or run a named scenario: cachebench list")}
+	}
 	d := newDecoder(s.src, nil)
 	d.collectAnchors(n, 0)
 	if _, isNull := n.(*ast.NullNode); n != nil && !isNull {
@@ -46,6 +52,10 @@ func decode(data []byte, file string) (*Scenario, []*Error) {
 	}
 	// A file that counts requests runs no default duration.
 	if s.src.has("requests") && !s.src.has("duration") {
+		s.Duration = 0
+	}
+	// Nor does a trace: it replays to its end unless duration or requests says otherwise.
+	if s.Keys.Distribution == DistTrace && !s.src.has("duration") && !s.src.has("requests") {
 		s.Duration = 0
 	}
 	s.deriveOps()

@@ -198,7 +198,7 @@ func (c *checker) top() {
 	case s.Duration > 0 && s.Requests > 0:
 		c.add([]string{"requests", "duration"}, "duration and requests are both set",
 			"keep one: duration ends the measured part after a time, requests after a count")
-	case s.Duration == 0 && s.Requests == 0:
+	case s.Duration == 0 && s.Requests == 0 && s.Keys.Distribution != DistTrace:
 		c.add([]string{"duration", "requests"}, "neither duration nor requests is set", "add duration: 30s, or requests: 10000")
 	}
 	c.nonNegative("warmup", s.Warmup)
@@ -295,6 +295,7 @@ func (c *checker) keys() {
 	if k.Distribution == DistTrace && strings.TrimSpace(k.Trace) == "" {
 		c.add([]string{"keys.trace", "keys.distribution"}, "the trace distribution needs keys.trace", "add trace: path/to/trace.csv (time,key,operation rows)")
 	}
+	c.traceKeys()
 	for i, e := range k.Expand {
 		if e == "" || strings.ContainsAny(e, " \t,") {
 			c.addf(fmt.Sprintf("keys.expand[%d]", i), "write one field path per item, such as default_payment_method", "keys.expand: %q is not a field path", e)
@@ -491,4 +492,51 @@ func (c *checker) thresholds() {
 // round drops float noise (0.95+0.05 = 1.0000000000000002) from a figure in a message.
 func round(f float64) float64 {
 	return math.Round(f*1e9) / 1e9
+}
+
+// traceFormats are the values of keys.trace_format.
+var traceFormats = []string{TraceCachebench, TraceOracleGeneral, TraceTwitter, TraceCSV}
+
+// traceKeys checks the trace_* keys of keys.
+func (c *checker) traceKeys() {
+	k := c.s.Keys
+	if k.TraceFormat != "" {
+		c.choice("keys.trace_format", k.TraceFormat, traceFormats)
+	}
+	if k.TraceSpeed < 0 || math.IsNaN(k.TraceSpeed) || math.IsInf(k.TraceSpeed, 0) {
+		c.addf("keys.trace_speed", "write how many times faster than recorded, such as 10", "keys.trace_speed is %s; it must be more than 0", fmtFloat(k.TraceSpeed))
+	}
+	if k.TraceRate < 0 || math.IsNaN(k.TraceRate) || math.IsInf(k.TraceRate, 0) {
+		c.addf("keys.trace_rate", "write rows a second, such as 3000", "keys.trace_rate is %s; it must be more than 0", fmtFloat(k.TraceRate))
+	}
+	if k.TraceSpeed > 0 && k.TraceRate > 0 {
+		c.add([]string{"keys.trace_rate", "keys.trace_speed"}, "keys.trace_speed and keys.trace_rate are both set",
+			"keep one: trace_speed scales the recorded times, trace_rate replaces them")
+	}
+	cols := k.TraceColumns
+	for _, col := range []struct {
+		name string
+		v    int
+	}{{"time", cols.Time}, {"key", cols.Key}, {"op", cols.Op}, {"size", cols.Size}} {
+		if col.v < 0 || col.v > 1000 {
+			c.addf("keys.trace_columns."+col.name, "write a 1-based column number, or leave it out", "keys.trace_columns.%s is %d; it must be between 1 and 1000", col.name, col.v)
+		}
+	}
+	isCSV := k.TraceFormat == TraceCSV
+	if isCSV && cols.Key == 0 {
+		c.add([]string{"keys.trace_columns", "keys.trace_format"}, "a csv trace needs the key's column",
+			"add trace_columns: {time: 1, key: 2, op: 3} with your file's 1-based columns")
+	}
+	if isCSV && cols.Time == 0 && k.TraceRate == 0 {
+		c.add([]string{"keys.trace_columns", "keys.trace_rate"}, "a csv trace without a time column needs trace_rate",
+			"add trace_columns.time, or trace_rate: 3000 to replay the rows evenly")
+	}
+	if !isCSV && (cols != TraceColumns{} || len(k.TraceWrites) > 0) {
+		c.add([]string{"keys.trace_columns", "keys.trace_writes", "keys.trace_format"}, "trace_columns and trace_writes are for trace_format: csv",
+			"set trace_format: csv, or remove them (the other formats have fixed columns)")
+	}
+	if k.Distribution != DistTrace && (k.TraceFormat != "" || k.TraceSpeed != 0 || k.TraceRate != 0) {
+		c.add([]string{"keys.trace_format", "keys.trace_speed", "keys.trace_rate", "keys.distribution"}, "trace settings without the trace distribution",
+			"set distribution: trace and trace: FILE, or remove the trace_* keys")
+	}
 }

@@ -1,9 +1,11 @@
 package workload
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/cachebench/cachebench/scenarios"
@@ -42,9 +44,10 @@ type Generator struct {
 	ids     []idTable // per object type, parallel to objects.names
 	ops     opChooser
 
-	trace *Trace     // the trace of a trace scenario, whose rows supply everything
-	rows  []traceRow // its rows before the horizon
-	row   int
+	trace   *Trace       // the trace of a trace scenario, whose rows supply everything
+	stream  *traceStream // its rows, read as they are due
+	horizon time.Duration
+	done    bool
 }
 
 // NewGenerator returns the request stream of s over [0, horizon) (horizon <= 0: no end;
@@ -72,7 +75,7 @@ func NewGenerator(s *scenarios.Scenario, horizon time.Duration) (*Generator, err
 		g.expected = Expected(s.Arrival, horizon)
 	}
 	if isTrace {
-		tr, err := LoadTrace(TracePath(s))
+		tr, err := loadScenarioTrace(s)
 		var pe *fs.PathError
 		if errors.As(err, &pe) { // the file, not its contents (those errors name file:line)
 			err = fmt.Errorf("keys.trace: %w", err)
@@ -81,9 +84,10 @@ func NewGenerator(s *scenarios.Scenario, horizon time.Duration) (*Generator, err
 			errs = append(errs, err)
 		} else {
 			g.trace = tr
-			g.rows = tr.rows[:tr.requests(horizon)]
+			g.stream = tr.stream()
+			g.horizon = horizon
 			if !g.closed {
-				g.expected = float64(len(g.rows))
+				g.expected = tr.requestsBefore(horizon)
 			}
 		}
 	} else {
@@ -155,11 +159,12 @@ func (g *Generator) Next(r *Request) bool {
 		return false
 	}
 	if g.trace != nil {
-		if g.row >= len(g.rows) {
+		var row traceRow
+		if !g.nextRow(&row) {
 			return false
 		}
-		g.fillRow(r)
-		r.At = g.rows[g.row-1].at
+		g.fillRow(r, row)
+		r.At = row.at
 		return true
 	}
 	at, ok := g.sched.Next()
@@ -177,10 +182,11 @@ func (g *Generator) Next(r *Request) bool {
 // allocate.
 func (g *Generator) NextKey(r *Request) bool {
 	if g.trace != nil {
-		if g.row >= len(g.rows) {
+		var row traceRow
+		if !g.nextRow(&row) {
 			return false
 		}
-		g.fillRow(r)
+		g.fillRow(r, row)
 		return true
 	}
 	g.fill(r)
@@ -196,11 +202,53 @@ func (g *Generator) fill(r *Request) {
 	r.Op = g.ops.next()
 }
 
-func (g *Generator) fillRow(r *Request) {
-	row := g.rows[g.row]
-	g.row++
+// nextRow reads the trace's next row before the horizon.
+func (g *Generator) nextRow(row *traceRow) bool {
+	if g.done || !g.stream.next(row) || (g.horizon > 0 && row.at >= g.horizon) {
+		if !g.done {
+			g.done = true
+			g.stream.close()
+		}
+		return false
+	}
+	return true
+}
+
+// Err returns what ended a trace's replay before its end (the file changed or became
+// unreadable during the run), or nil.
+func (g *Generator) Err() error {
+	if g.stream == nil {
+		return nil
+	}
+	return g.stream.Err()
+}
+
+// Trace returns the trace of a trace scenario, or nil.
+func (g *Generator) Trace() *Trace { return g.trace }
+
+func (g *Generator) fillRow(r *Request, row traceRow) {
 	r.Object = g.trace.objects[row.key]
 	r.ID = g.trace.ids[row.key]
 	r.Index = int(row.key)
 	r.Op = row.op
+}
+
+// loadScenarioTrace loads s's trace file; a built-in scenario's trace comes from the copy
+// embedded in the program when the file is not on disk.
+func loadScenarioTrace(s *scenarios.Scenario) (*Trace, error) {
+	path := TracePath(s)
+	opt := TraceOptionsOf(s.Keys)
+	if _, err := os.Stat(path); err != nil {
+		if data, ok := scenarios.BuiltinTrace(s.File, s.Keys.Trace); ok {
+			if opt.Format == "" {
+				f, err := TraceFormatOf(path)
+				if err != nil {
+					return nil, err
+				}
+				opt.Format = f
+			}
+			return ParseTraceWith(bytes.NewReader(data), path, opt)
+		}
+	}
+	return LoadTraceWith(path, opt)
 }

@@ -116,7 +116,7 @@ func NewKeys(k scenarios.Keys, seed uint64) (KeyChooser, error) {
 			perm: permutation(k.Count, derive(seed, streamKeyPerm)), rng: draw,
 		}, nil
 	case scenarios.DistTrace:
-		tr, err := LoadTrace(k.Trace)
+		tr, err := LoadTraceWith(k.Trace, TraceOptionsOf(k))
 		if err != nil {
 			return nil, err
 		}

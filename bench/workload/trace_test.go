@@ -32,8 +32,12 @@ func TestLoadTrace(t *testing.T) {
 		{2 * time.Second, ObjectPrice, "pr-1.x", OpGet},
 		{3 * time.Second, ObjectCustomer, "cus_b", OpGet},
 	}
+	rows := allRows(t, tr)
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows streamed, want %d", len(rows), len(want))
+	}
 	for i, w := range want {
-		r := tr.rows[i]
+		r := rows[i]
 		obj, id := tr.Key(int(r.key))
 		if got := (row{r.at, obj, id, r.op}); got != w {
 			t.Errorf("row %d: %+v, want %+v", i, got, w)
@@ -131,7 +135,11 @@ func FuzzParseTrace(f *testing.F) {
 			t.Fatalf("Len %d Count %d", tr.Len(), tr.Count())
 		}
 		prev := time.Duration(0)
-		for _, r := range tr.rows {
+		rows := allRows(t, tr)
+		if len(rows) != tr.Len() {
+			t.Fatalf("%d rows streamed, %d checked", len(rows), tr.Len())
+		}
+		for _, r := range rows {
 			obj, id := tr.Key(int(r.key))
 			if r.at < prev || !validID(id) || checkObject("", obj) != nil || r.op > OpUpdate {
 				t.Fatalf("bad row %+v (%s %q)", r, obj, id)
@@ -139,4 +147,19 @@ func FuzzParseTrace(f *testing.F) {
 			prev = r.at
 		}
 	})
+}
+
+// allRows streams every row of tr.
+func allRows(t testing.TB, tr *Trace) []traceRow {
+	t.Helper()
+	s := tr.stream()
+	var rows []traceRow
+	var r traceRow
+	for s.next(&r) {
+		rows = append(rows, r)
+	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	return rows
 }

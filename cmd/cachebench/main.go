@@ -9,6 +9,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/cachebench/cachebench/bench"
 )
 
 // Exit codes of the command line (DESIGN.md): 0 success, 1 a threshold failed (see
@@ -34,6 +36,9 @@ func main() {
 		// level; their lines would break the progress line and the summary.
 		zerolog.SetGlobalLevel(zerolog.WarnLevel)
 	}
+	// Every in-process connection of the embedded environment costs two descriptors per
+	// hop: a soft limit of 1024 would be the first thing to break under load.
+	_, _ = bench.RaiseOpenFileLimit()
 	stdout := os.Stdout
 	if os.Getenv("CACHEBENCH_DEBUG") != "1" {
 		// The in-process stripe-mock of the embedded environment prints a line per request

@@ -163,6 +163,12 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if f.quiet {
 		stdout = io.Discard
 	}
+	liblog, err := openLibraryLog(out)
+	if err != nil {
+		return err
+	}
+	defer liblog.Close()
+	f.env.cfg.ServerLog = liblog
 
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -172,7 +178,7 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	}
 	env, err := mocks.Start(ctx, f.env.cfg)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "unknown environment") {
+		if strings.HasPrefix(err.Error(), "unknown environment") || errors.Is(err, mocks.ErrConfig) {
 			return usageError{err}
 		}
 		return err
@@ -198,7 +204,7 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		case f.repeat > 1:
 			fmt.Fprintf(stdout, "repetition %d/%d (seed %d)\n", j.rep+1, f.repeat, j.s.Seed)
 		}
-		res, err := bench.Run(ctx, j.s, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table})
+		res, err := bench.Run(ctx, j.s, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table, ServerLog: liblog})
 		if err != nil {
 			if werr := writeRunSet(stdout, out, plan, done, len(points), f.repeat); werr != nil {
 				fmt.Fprintln(stderr, "cachebench:", werr)

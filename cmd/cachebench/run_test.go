@@ -158,17 +158,35 @@ func TestRunBadInput(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("name: bad\nduration: 10 sec\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty := filepath.Join(dir, "empty.yaml")
+	if err := os.WriteFile(empty, []byte("# nothing yet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
+		env  string
 	}{
-		{[]string{"run", bad}, "bad.yaml:2:"},
-		{[]string{"run", "baseline", "--set", "cache.l1.tll=5s"}, "cache.l1.tll"},
-		{[]string{"run", "no-such-scenario"}, "cachebench list"},
-		{[]string{"run", "baseline", "--pricing", filepath.Join(dir, "missing.json")}, "missing.json"},
+		{[]string{"run", bad}, "bad.yaml:2:", ""},
+		{[]string{"run", empty}, "empty.yaml: the scenario file is empty", ""},
+		{[]string{"run", "baseline"}, "CACHEBENCH_REDIS_URL", "external"},
+		{[]string{"run", "baseline", "--set", "cache.l1.tll=5s"}, "cache.l1.tll", ""},
+		{[]string{"run", "no-such-scenario"}, "cachebench list", ""},
+		{[]string{"run", "baseline", "--pricing", filepath.Join(dir, "missing.json")}, "missing.json", ""},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			code, _, stderr := exitCode(t, exec.Command(bin, append(tc.args, "--env", "embedded", "--out", filepath.Join(dir, "o"))...))
+			env := tc.env
+			if env == "" {
+				env = "embedded"
+			}
+			cmd := exec.Command(bin, append(tc.args, "--env", env, "--out", filepath.Join(dir, "o"))...)
+			// The external environment's endpoints come from the environment: none here.
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "CACHEBENCH_REDIS") && !strings.HasPrefix(kv, "CACHEBENCH_DYNAMODB") && !strings.HasPrefix(kv, "CACHEBENCH_STRIPE") {
+					cmd.Env = append(cmd.Env, kv)
+				}
+			}
+			code, _, stderr := exitCode(t, cmd)
 			if code != exitBadInput {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, exitBadInput, stderr)
 			}

@@ -1287,7 +1287,8 @@ func TestWireProtocol(t *testing.T) {
 
 // TestSDKChecksum checks the SDK's own CRC32 validation against the server: a
 // correct X-Amz-Crc32 leaves the SDK silent, while a corrupted header (the
-// control, proving the check is live) makes it log a warning.
+// control, proving the check is live) fails the request (aws-sdk-go-v2's dynamodb
+// v1.74 and later; earlier versions logged a warning, which counts too).
 func TestSDKChecksum(t *testing.T) {
 	srv := New()
 	var corrupt atomic.Bool
@@ -1316,6 +1317,14 @@ func TestSDKChecksum(t *testing.T) {
 			corrupt.Store(tc.corrupt)
 			logger := &recordingLogger{}
 			c := newClient(ts.URL, logger, nil)
+			if tc.corrupt {
+				_, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{})
+				warned := slices.ContainsFunc(logger.Lines(), func(l string) bool { return strings.Contains(l, "checksum") })
+				if (err == nil || !strings.Contains(err.Error(), "checksum")) && !warned {
+					t.Fatalf("a corrupted checksum passed unnoticed: err %v, log %q", err, logger.Lines())
+				}
+				return
+			}
 			createTable(t, c, "crc-"+strconv.FormatBool(tc.corrupt), "pk", "S")
 			for range 5 {
 				if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {

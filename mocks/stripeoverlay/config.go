@@ -3,6 +3,7 @@ package stripeoverlay
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -64,6 +65,9 @@ type Config struct {
 	// HTTPClient makes upstream calls and webhook deliveries to URLs; nil means a client
 	// of the overlay's own with a 30 s time-out.
 	HTTPClient *http.Client
+	// ServerLog receives the error lines of the overlay's HTTP server (accept errors,
+	// bad requests) once started; nil leaves them to the log package's standard logger.
+	ServerLog io.Writer
 }
 
 // Limits are the rate limiter's settings. The limits are global to the overlay, as

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -133,6 +134,9 @@ func (o *Overlay) Start() error {
 		return fmt.Errorf("stripeoverlay: listen on loopback: %w", err)
 	}
 	o.srv = &http.Server{Handler: o, ReadHeaderTimeout: 10 * time.Second}
+	if o.cfg.ServerLog != nil {
+		o.srv.ErrorLog = log.New(o.cfg.ServerLog, "stripe overlay: ", log.LstdFlags)
+	}
 	o.url = "http://" + l.Addr().String()
 	go func() { _ = o.srv.Serve(l) }()
 	return nil
