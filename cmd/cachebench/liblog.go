@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // libraryLog is the file the client libraries' own log lines go to during a run
@@ -21,11 +22,15 @@ import (
 type libraryLog struct {
 	mu sync.Mutex
 	f  *os.File
+	// tcPrev is testcontainers' logger before the run, restored by Close.
+	tcPrev tclog.Logger
 }
 
 // openLibraryLog creates dir/cachebench.log and points the libraries' loggers at it.
-// go-redis, zerolog (through Toxiproxy) and the log package offer only process-wide
-// loggers, so they are set here, once, by the command line that owns the process.
+// go-redis, zerolog (through Toxiproxy), testcontainers (its Docker banner and wait
+// strategies' lines) and the log package offer only process-wide loggers, so they are set
+// here, once, by the command line that owns the process. The in-process HTTP servers take
+// the file as mocks.Config.ServerLog instead.
 func openLibraryLog(dir string) (*libraryLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
@@ -34,8 +39,9 @@ func openLibraryLog(dir string) (*libraryLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
-	l := &libraryLog{f: f}
-	redis.SetLogger(redisLogger{l})
+	l := &libraryLog{f: f, tcPrev: tclog.Default()}
+	redis.SetLogger(redisLogger{stdlog.New(l, "go-redis: ", stdlog.LstdFlags|stdlog.Lmicroseconds)})
+	tclog.SetDefault(stdlog.New(l, "testcontainers: ", stdlog.LstdFlags|stdlog.Lmicroseconds))
 	zlog.Logger = zerolog.New(l).With().Timestamp().Logger()
 	stdlog.SetOutput(l)
 	return l, nil
@@ -48,17 +54,22 @@ func (l *libraryLog) Write(p []byte) (int, error) {
 	return l.f.Write(p)
 }
 
-// Close restores the standard logger and closes the file.
+// Close closes the file; the loggers that pointed at it discard from then on (the
+// terminal is no place for them either), and testcontainers' gets its own back.
 func (l *libraryLog) Close() error {
 	stdlog.SetOutput(io.Discard)
+	redis.SetLogger(redisLogger{stdlog.New(io.Discard, "", 0)})
+	zlog.Logger = zerolog.Nop()
+	tclog.SetDefault(l.tcPrev)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.f.Close()
 }
 
-// redisLogger adapts the file to go-redis's logger.
-type redisLogger struct{ w io.Writer }
+// redisLogger adapts a log.Logger to go-redis's logger, which passes a context.
+type redisLogger struct{ l *stdlog.Logger }
 
+// Printf writes one line, timestamped, so it can be set against the run's timeline.
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
-	fmt.Fprintf(r.w, "go-redis: "+format+"\n", v...)
+	r.l.Printf(format, v...)
 }
