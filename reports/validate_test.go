@@ -2,6 +2,7 @@ package reports
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,5 +112,37 @@ func TestWriteIsReadable(t *testing.T) {
 	}
 	if st.Mode().Perm() != 0o644 {
 		t.Errorf("result.json mode %v, want 0644", st.Mode().Perm())
+	}
+}
+
+// TestPartialSecondCharted checks the charts over time mark a partial last second with
+// its length (the real run's last second lasted 0.82 s), and only then.
+func TestPartialSecondCharted(t *testing.T) {
+	r, err := Read(filepath.Join("testdata", "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := r.Timeline[len(r.Timeline)-1]
+	charts, _ := runCharts(r)
+	var found bool
+	for _, c := range charts {
+		if c.Title != "Throughput over time" {
+			continue
+		}
+		found = true
+		if want := fmt.Sprintf("partial last second (%.2f s", last.LengthS); !strings.Contains(c.SVG, want) {
+			t.Errorf("throughput chart lacks the legend %q", want)
+		}
+	}
+	if !found {
+		t.Fatal("no throughput chart")
+	}
+	// Without the mark, no legend.
+	r.Timeline[len(r.Timeline)-1].Partial = false
+	charts, _ = runCharts(r)
+	for _, c := range charts {
+		if strings.Contains(c.SVG, "partial last second") {
+			t.Errorf("chart %q marks a partial second the result does not have", c.Title)
+		}
 	}
 }
