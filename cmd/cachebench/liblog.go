@@ -24,6 +24,13 @@ type libraryLog struct {
 	f  *os.File
 	// tcPrev is testcontainers' logger before the run, restored by Close.
 	tcPrev tclog.Logger
+	// dir is the run's folder (made: by openLibraryLog); written counts the bytes logged;
+	// refused makes Close remove an empty log, and the folder if it made it and nothing
+	// else is in it.
+	dir     string
+	made    bool
+	written int64
+	refused bool
 }
 
 // openLibraryLog creates dir/cachebench.log and points the libraries' loggers at it.
@@ -32,6 +39,8 @@ type libraryLog struct {
 // here, once, by the command line that owns the process. The in-process HTTP servers take
 // the file as mocks.Config.ServerLog instead.
 func openLibraryLog(dir string) (*libraryLog, error) {
+	_, statErr := os.Stat(dir)
+	made := os.IsNotExist(statErr)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
@@ -39,7 +48,7 @@ func openLibraryLog(dir string) (*libraryLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
-	l := &libraryLog{f: f, tcPrev: tclog.Default()}
+	l := &libraryLog{f: f, tcPrev: tclog.Default(), dir: dir, made: made}
 	redis.SetLogger(redisLogger{stdlog.New(l, "go-redis: ", stdlog.LstdFlags|stdlog.Lmicroseconds)})
 	tclog.SetDefault(stdlog.New(l, "testcontainers: ", stdlog.LstdFlags|stdlog.Lmicroseconds))
 	zlog.Logger = zerolog.New(l).With().Timestamp().Logger()
@@ -51,7 +60,18 @@ func openLibraryLog(dir string) (*libraryLog, error) {
 func (l *libraryLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Write(p)
+	n, err := l.f.Write(p)
+	l.written += int64(n)
+	return n, err
+}
+
+// refuse marks the run as refused for bad input before it started: Close then removes the
+// log if nothing was written to it, and the run's folder if it is left empty, so that a
+// refused run leaves no folder behind that looks like a result.
+func (l *libraryLog) refuse() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refused = true
 }
 
 // Close closes the file; the loggers that pointed at it discard from then on (the
@@ -63,7 +83,14 @@ func (l *libraryLog) Close() error {
 	tclog.SetDefault(l.tcPrev)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Close()
+	err := l.f.Close()
+	if l.refused && l.written == 0 {
+		_ = os.Remove(l.f.Name())
+		if l.made {
+			_ = os.Remove(l.dir) // fails, as it should, when the folder holds anything else
+		}
+	}
+	return err
 }
 
 // redisLogger adapts a log.Logger to go-redis's logger, which passes a context.
