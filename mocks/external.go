@@ -66,20 +66,20 @@ func (c ExternalConfig) Validate() error {
 		errs = append(errs, errors.New("external: no Redis: set CACHEBENCH_REDIS_URL (or --redis-url) to redis://host:port or rediss://host:port"))
 	}
 	if c.DynamoDBEndpoint == "" && c.DynamoDBRegion == "" {
-		errs = append(errs, errors.New("external: no DynamoDB: set CACHEBENCH_DYNAMODB_ENDPOINT (DynamoDB Local) or CACHEBENCH_DYNAMODB_REGION (AWS, with the usual AWS credentials)"))
+		errs = append(errs, errors.New("external: no DynamoDB: set CACHEBENCH_DYNAMODB_ENDPOINT or --dynamodb-endpoint (DynamoDB Local), or CACHEBENCH_DYNAMODB_REGION or --dynamodb-region (AWS, with the usual AWS credentials)"))
 	}
 	if c.DynamoDBEndpoint != "" {
 		if u, err := url.Parse(c.DynamoDBEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("external: DynamoDB endpoint %q is not an http(s) URL: set CACHEBENCH_DYNAMODB_ENDPOINT like http://127.0.0.1:8000", c.DynamoDBEndpoint))
+			errs = append(errs, fmt.Errorf("external: DynamoDB endpoint %q is not an http(s) URL: set CACHEBENCH_DYNAMODB_ENDPOINT (or --dynamodb-endpoint) like http://127.0.0.1:8000", c.DynamoDBEndpoint))
 		}
 	}
 	if c.StripeURL == "" {
-		errs = append(errs, errors.New("external: no Stripe API: set CACHEBENCH_STRIPE_URL (a stripe-mock, or https://api.stripe.com) and CACHEBENCH_STRIPE_KEY"))
+		errs = append(errs, errors.New("external: no Stripe API: set CACHEBENCH_STRIPE_URL or --stripe-url (a stripe-mock, or https://api.stripe.com), and CACHEBENCH_STRIPE_KEY or --stripe-key"))
 	} else if u, err := url.Parse(c.StripeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("external: Stripe URL %q is not an http(s) URL: set CACHEBENCH_STRIPE_URL like http://127.0.0.1:12111", c.StripeURL))
+		errs = append(errs, fmt.Errorf("external: Stripe URL %q is not an http(s) URL: set CACHEBENCH_STRIPE_URL (or --stripe-url) like http://127.0.0.1:12111", c.StripeURL))
 	}
 	if c.StripeKey == "" {
-		errs = append(errs, errors.New("external: no Stripe key: set CACHEBENCH_STRIPE_KEY to a test-mode key (sk_test_...)"))
+		errs = append(errs, errors.New("external: no Stripe key: set CACHEBENCH_STRIPE_KEY (or --stripe-key) to a test-mode key (sk_test_...)"))
 	} else if strings.HasPrefix(c.StripeKey, "sk_live_") || strings.HasPrefix(c.StripeKey, "rk_live_") {
 		errs = append(errs, errors.New("external: CACHEBENCH_STRIPE_KEY is a live-mode key: a benchmark must not load live Stripe; use a test-mode key (sk_test_...)"))
 	}
@@ -94,7 +94,7 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 	}
 	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure})
 	if err != nil {
-		return nil, configError{fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL)", err)}
+		return nil, configError{fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL or --redis-url)", err)}
 	}
 	env := &Env{Provider: ProviderExternal, Redis: rep}
 	region := cfg.DynamoDBRegion

@@ -43,8 +43,9 @@ type WorldConfig struct {
 	// reuse. A request that finds every connection busy waits for one, and PoolWaits
 	// counts it. 0 means DefaultMaxConns.
 	MaxConns int
-	// ServerLog receives the error lines of the overlay's HTTP server; nil leaves them to
-	// the log package's standard logger.
+	// ServerLog receives the error lines of the overlay's HTTP server (nil leaves them to
+	// the log package's standard logger) and the network proxies' warnings (nil discards
+	// them).
 	ServerLog io.Writer
 }
 
@@ -100,7 +101,11 @@ func NewWorld(ctx context.Context, env *Env, cfg WorldConfig) (w *World, err err
 			return nil, fmt.Errorf("fault target %q is unknown: use redis, dynamodb or stripe", t)
 		}
 	}
-	w.net = netsim.NewNetwork()
+	if cfg.ServerLog != nil {
+		w.net = netsim.NewNetwork(netsim.WithLog(cfg.ServerLog))
+	} else {
+		w.net = netsim.NewNetwork()
+	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 		w.cfg.MaxConns = cfg.MaxConns

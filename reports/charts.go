@@ -158,7 +158,7 @@ func timelineChart(r *Result, title, yLabel string, series []timeSeries, yFixed 
 		data[i] = make(plotter.XYs, len(r.Timeline))
 		for j, sec := range r.Timeline {
 			v := s.y(sec)
-			data[i][j] = plotter.XY{X: float64(sec.TS) + 0.5, Y: v}
+			data[i][j] = plotter.XY{X: float64(sec.TS) + sec.Length()/2, Y: v}
 			if yFixed <= 0 && v > ymax {
 				ymax = v
 			}
@@ -181,6 +181,9 @@ func timelineChart(r *Result, title, yLabel string, series []timeSeries, yFixed 
 			return chart{}, err
 		}
 	}
+	if err := markPartial(p, r.Timeline, data); err != nil {
+		return chart{}, err
+	}
 	p.Y.Min, p.Y.Max = 0, ymax
 	p.X.Min = 0
 	if n := len(r.Timeline); n > 0 {
@@ -188,6 +191,28 @@ func timelineChart(r *Result, title, yLabel string, series []timeSeries, yFixed 
 	}
 	svg, err := renderSVG(p)
 	return chart{Title: title, SVG: svg}, err
+}
+
+// markPartial circles the last point of each series when the run ended inside the last
+// second, with a legend entry giving its length: a reader sees that the second was cut
+// short (its counts are drawn per second of its length) rather than a drop.
+func markPartial(p *plot.Plot, timeline []Second, data []plotter.XYs) error {
+	n := len(timeline)
+	if n == 0 || !timeline[n-1].Partial {
+		return nil
+	}
+	var pts plotter.XYs
+	for _, d := range data {
+		pts = append(pts, d[n-1])
+	}
+	sc, err := plotter.NewScatter(pts)
+	if err != nil {
+		return fmt.Errorf("chart %q, partial second: %w", p.Title.Text, err)
+	}
+	sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Radius: vg.Points(4), Color: color.Black}
+	p.Add(sc)
+	p.Legend.Add(fmt.Sprintf("partial last second (%.2f s long)", timeline[n-1].Length()), sc)
+	return nil
 }
 
 // percentileTicks labels a log axis of 1/(1-p) with percentiles: 1 → 0%, 10 → 90%,
@@ -351,8 +376,9 @@ func runCharts(r *Result) (charts []chart, skipped []string) {
 			add(timelineChart(r, "Hit ratio per tier over time", "hit ratio (%)", tiers, 100))
 		}
 		add(timelineChart(r, "Errors and Stripe 429s over time", "count per second (1/s)", []timeSeries{
-			{"errors", func(s Second) float64 { return float64(s.Errors) }},
-			{"Stripe 429 (rate limited)", func(s Second) float64 { return float64(s.RateLimited) }},
+			// Per second of the second's length, as throughput: a partial last second is no dip.
+			{"errors", func(s Second) float64 { return float64(s.Errors) / s.Length() }},
+			{"Stripe 429 (rate limited)", func(s Second) float64 { return float64(s.RateLimited) / s.Length() }},
 		}, 0))
 	}
 	if r.CostUSD != nil {

@@ -10,8 +10,8 @@ import (
 
 // timelineColumns are the columns WriteCSV writes, in order:
 //
-//	t_s              second of the measured part (0 = first second after warm-up); the row covers [t_s, t_s+1)
-//	requests         requests completed in that second
+//	t_s              second of the measured part (0 = first second after warm-up); the row covers [t_s, t_s+length_s)
+//	requests         requests completed in that second (counts are per row: divide by length_s for a rate)
 //	p50_us, p99_us   read latency from intended start, microseconds
 //	l1_hit_ratio, l2_hit_ratio, l3_hit_ratio   hits / reads that reached the tier, 0..1
 //	errors           failed requests
@@ -21,6 +21,8 @@ import (
 //	cold_starts      Lambda cold starts
 //	environments     Lambda execution environments alive
 //	faults           faults active during the second, as target:kind separated by ";"
+//	length_s         how long the row lasted: 1, or less for the last second when the run ended inside it
+//	                 (result.json marks that second "partial": true)
 var timelineColumns = []string{"t_s", "requests", "p50_us", "p99_us", "l1_hit_ratio", "l2_hit_ratio", "l3_hit_ratio",
 	"errors", "origin_calls", "rate_limited", "stale_reads", "cold_starts", "environments", "faults", "length_s"}
 

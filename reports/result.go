@@ -467,6 +467,11 @@ func (r *Result) Write(path string) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write result %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; result.json is as readable as the reports beside it.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write result %s: %w", path, err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write result %s: %w", path, err)
@@ -485,8 +490,10 @@ func Read(path string) (*Result, error) {
 }
 
 // Parse decodes a result.json's content (name is its file, for messages) and checks it:
-// the schema, and that every encoded histogram decodes, so that a truncated or corrupt
-// file is an error here rather than a failure half-way through a report.
+// the schema, that every encoded histogram decodes, and that its figures are ones a run can
+// write (names present, counts and durations not negative, ratios within 0..1, the
+// timeline in order), so that a truncated or corrupt file is an error here rather than a
+// failure or a wrong figure half-way through a report.
 func Parse(data []byte, name string) (*Result, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("%s is empty: a run that was killed while writing leaves no result; run it again, or give a result.json that cachebench run wrote", name)
@@ -511,6 +518,9 @@ func Parse(data []byte, name string) (*Result, error) {
 		if _, err := DecodeHistogram(h.enc); err != nil {
 			return nil, fmt.Errorf("%s: histograms.%s does not decode (%v): the file is corrupt; run the scenario again, or give a result.json that cachebench run wrote", name, h.key, err)
 		}
+	}
+	if err := checkFields(&r); err != nil {
+		return nil, fmt.Errorf("%s holds figures no run writes, so it was edited or damaged; run the scenario again, or give a result.json that cachebench run wrote:\n%w", name, err)
 	}
 	return &r, nil
 }

@@ -109,6 +109,16 @@ func FuzzRead(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/3])
+	// A result.json a real run wrote (testdata/result.json, whose last second is partial),
+	// whole and cut off at several points, as a killed writer would leave it.
+	real, err := os.ReadFile(filepath.Join("testdata", "result.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(real)
+	for _, frac := range []int{2, 4, 8, 16} {
+		f.Add(real[:len(real)*(frac-1)/frac])
+	}
 	f.Add([]byte(`{"schema":"cachebench/result/v1","histograms":{"latency_us":"AAAA"}}`))
 	f.Add([]byte(`{"schema":"cachebench/result/v1","histograms":{"service_us":"HISTFAAAACB42pNpmSzMwMDAxQABzFAaxmey"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -121,6 +131,8 @@ func FuzzRead(f *testing.F) {
 		}
 		var b strings.Builder
 		_ = WriteMarkdown(&b, r)
+		_ = WriteCSV(&b, r)
+		_ = WriteCompare(&b, Compare([]*Result{r, r}), "md")
 	})
 }
 

@@ -26,6 +26,9 @@ func FuzzParse(f *testing.F) {
 		"- 1\n- 2\n",
 		"name: x\n---\nname: y\n",
 		"name: [\n",
+		"{}\n",
+		"# only a comment\n",
+		"\ufeffname: x\n",
 	} {
 		f.Add([]byte(s))
 	}

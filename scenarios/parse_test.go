@@ -196,7 +196,8 @@ func TestErrorMessageGolden(t *testing.T) {
 }
 
 func TestEmptyFile(t *testing.T) {
-	for _, in := range []string{"", "\n\n", "# only a comment\n  # and another\n", "---\n", "null\n"} {
+	for _, in := range []string{"", "\n\n", "# only a comment\n  # and another\n", "---\n", "null\n",
+		"{}\n", "# c\n{} # nothing\n", "\ufeff# a byte-order mark and a comment\n", "# a\r\n# b\r\n"} {
 		_, err := Parse([]byte(in), "dir/empty.yaml")
 		if err == nil {
 			t.Errorf("%q: no error", in)
@@ -207,6 +208,17 @@ func TestEmptyFile(t *testing.T) {
 				t.Errorf("%q: error %q does not contain %q", in, err, want)
 			}
 		}
+	}
+}
+
+// TestByteOrderMark checks a file saved with a UTF-8 byte-order mark reads as without it.
+func TestByteOrderMark(t *testing.T) {
+	s, err := Parse([]byte("\ufeffname: bom\nseed: 7\n"), "bom.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "bom" || s.Seed != 7 {
+		t.Errorf("name %q seed %d, want bom 7", s.Name, s.Seed)
 	}
 }
 

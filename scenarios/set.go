@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"os"
@@ -35,6 +36,9 @@ func decode(data []byte, file string) (*Scenario, []*Error) {
 	s := Defaults()
 	s.File = file
 	s.src = newSource(file)
+	// A byte-order mark (some Windows editors save one) is allowed by YAML; without this
+	// the first key would read as "\ufeffname".
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	n, perr := parseYAML(data, s.src, nil)
 	if perr != nil {
 		return nil, []*Error{perr}
@@ -43,6 +47,11 @@ func decode(data []byte, file string) (*Scenario, []*Error) {
 		// An empty or comment-only file is most likely a mistake (a file not saved, the
 		// wrong path): running the defaults would measure something nobody asked for.
 		return nil, []*Error{s.src.errAt(origin{}, "", "the scenario file is empty (no keys, only comments or blank lines)",
+			"write at least name, duration and arrival (see scenarios/baseline.yaml), or run a named scenario: cachebench list")}
+	}
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) == 0 {
+		// {} says no more than an empty file.
+		return nil, []*Error{s.src.errAt(origin{}, "", "the scenario file is empty (an empty mapping {}, no keys)",
 			"write at least name, duration and arrival (see scenarios/baseline.yaml), or run a named scenario: cachebench list")}
 	}
 	d := newDecoder(s.src, nil)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -50,7 +51,7 @@ func newEnvCmd() *cobra.Command {
 			f.cfg.Log = c.ErrOrStderr()
 			e, err := mocks.Start(ctx, f.cfg)
 			if err != nil {
-				if strings.HasPrefix(err.Error(), "unknown environment") {
+				if strings.HasPrefix(err.Error(), "unknown environment") || errors.Is(err, mocks.ErrConfig) {
 					return usageError{err}
 				}
 				return err

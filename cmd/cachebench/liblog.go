@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	zlog "github.com/rs/zerolog/log"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
 // libraryLog is the file the client libraries' own log lines go to during a run
@@ -21,12 +22,25 @@ import (
 type libraryLog struct {
 	mu sync.Mutex
 	f  *os.File
+	// tcPrev is testcontainers' logger before the run, restored by Close.
+	tcPrev tclog.Logger
+	// dir is the run's folder (made: by openLibraryLog); written counts the bytes logged;
+	// refused makes Close remove an empty log, and the folder if it made it and nothing
+	// else is in it.
+	dir     string
+	made    bool
+	written int64
+	refused bool
 }
 
 // openLibraryLog creates dir/cachebench.log and points the libraries' loggers at it.
-// go-redis, zerolog (through Toxiproxy) and the log package offer only process-wide
-// loggers, so they are set here, once, by the command line that owns the process.
+// go-redis, zerolog (through Toxiproxy), testcontainers (its Docker banner and wait
+// strategies' lines) and the log package offer only process-wide loggers, so they are set
+// here, once, by the command line that owns the process. The in-process HTTP servers take
+// the file as mocks.Config.ServerLog instead.
 func openLibraryLog(dir string) (*libraryLog, error) {
+	_, statErr := os.Stat(dir)
+	made := os.IsNotExist(statErr)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
@@ -34,8 +48,9 @@ func openLibraryLog(dir string) (*libraryLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
-	l := &libraryLog{f: f}
-	redis.SetLogger(redisLogger{l})
+	l := &libraryLog{f: f, tcPrev: tclog.Default(), dir: dir, made: made}
+	redis.SetLogger(redisLogger{stdlog.New(l, "go-redis: ", stdlog.LstdFlags|stdlog.Lmicroseconds)})
+	tclog.SetDefault(stdlog.New(l, "testcontainers: ", stdlog.LstdFlags|stdlog.Lmicroseconds))
 	zlog.Logger = zerolog.New(l).With().Timestamp().Logger()
 	stdlog.SetOutput(l)
 	return l, nil
@@ -45,20 +60,43 @@ func openLibraryLog(dir string) (*libraryLog, error) {
 func (l *libraryLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Write(p)
+	n, err := l.f.Write(p)
+	l.written += int64(n)
+	return n, err
 }
 
-// Close restores the standard logger and closes the file.
-func (l *libraryLog) Close() error {
-	stdlog.SetOutput(io.Discard)
+// refuse marks the run as refused for bad input before it started: Close then removes the
+// log if nothing was written to it, and the run's folder if it is left empty, so that a
+// refused run leaves no folder behind that looks like a result.
+func (l *libraryLog) refuse() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.f.Close()
+	l.refused = true
 }
 
-// redisLogger adapts the file to go-redis's logger.
-type redisLogger struct{ w io.Writer }
+// Close closes the file; the loggers that pointed at it discard from then on (the
+// terminal is no place for them either), and testcontainers' gets its own back.
+func (l *libraryLog) Close() error {
+	stdlog.SetOutput(io.Discard)
+	redis.SetLogger(redisLogger{stdlog.New(io.Discard, "", 0)})
+	zlog.Logger = zerolog.Nop()
+	tclog.SetDefault(l.tcPrev)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.f.Close()
+	if l.refused && l.written == 0 {
+		_ = os.Remove(l.f.Name())
+		if l.made {
+			_ = os.Remove(l.dir) // fails, as it should, when the folder holds anything else
+		}
+	}
+	return err
+}
 
+// redisLogger adapts a log.Logger to go-redis's logger, which passes a context.
+type redisLogger struct{ l *stdlog.Logger }
+
+// Printf writes one line, timestamped, so it can be set against the run's timeline.
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
-	fmt.Fprintf(r.w, "go-redis: "+format+"\n", v...)
+	r.l.Printf(format, v...)
 }

@@ -179,6 +179,7 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	env, err := mocks.Start(ctx, f.env.cfg)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "unknown environment") || errors.Is(err, mocks.ErrConfig) {
+			liblog.refuse()
 			return usageError{err}
 		}
 		return err

@@ -149,8 +149,9 @@ func TestRunSweepExitCode(t *testing.T) {
 	}
 }
 
-// TestRunBadInput checks that a broken scenario, a bad --set and an unknown name exit 2
-// with the file's line or the fix.
+// TestRunBadInput checks that a broken scenario, a bad --set, an unknown name and the
+// external environment without endpoints exit 2 with the file's line or the fix, and
+// leave no output folder.
 func TestRunBadInput(t *testing.T) {
 	bin := buildCLI(t)
 	dir := t.TempDir()
@@ -192,6 +193,11 @@ func TestRunBadInput(t *testing.T) {
 			}
 			if !strings.Contains(stderr, tc.want) {
 				t.Errorf("stderr %q does not mention %q", stderr, tc.want)
+			}
+			// Refused input leaves no folder that looks like a run's.
+			if _, err := os.Stat(filepath.Join(dir, "o")); !os.IsNotExist(err) {
+				entries, _ := os.ReadDir(filepath.Join(dir, "o"))
+				t.Errorf("%s exists after bad input (%d entries)", filepath.Join(dir, "o"), len(entries))
 			}
 		})
 	}

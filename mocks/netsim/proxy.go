@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"sync"
@@ -36,12 +37,31 @@ type Network struct {
 }
 
 // NewNetwork returns an empty network. Close it to stop every proxy it made.
-func NewNetwork() *Network {
+func NewNetwork(opts ...Option) *Network {
+	logger := zerolog.Nop()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log != nil {
+		// Warnings and errors only: Toxiproxy logs every accepted connection at info.
+		logger = zerolog.New(o.log).Level(zerolog.WarnLevel).With().Timestamp().Str("component", "netsim").Logger()
+	}
 	return &Network{
-		server:  toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop()),
+		server:  toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), logger),
 		proxies: make(map[*Proxy]struct{}),
 	}
 }
+
+// Option configures a Network.
+type Option func(*options)
+
+type options struct{ log io.Writer }
+
+// WithLog sends the proxies' own warnings and errors (a failed accept, an upstream that
+// refused a connection, a connection cut) to w, one JSON line each. Without it they are
+// discarded.
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 
 // Proxy starts a proxy named name, listening on 127.0.0.1 on a free port, in front of
 // upstream (host:port), with the network profile p applied to every connection.

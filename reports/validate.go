@@ -1,0 +1,76 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+)
+
+// checkFields returns every figure of r that no run can produce (a missing scenario name,
+// a negative count or duration, a hit ratio outside 0..1, a timeline out of order), joined
+// into one error, or nil. Such a result.json was edited or damaged, and reports built on
+// it would be wrong without saying so.
+func checkFields(r *Result) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if r.Scenario.Name == "" {
+		bad("scenario.name is missing")
+	}
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{
+		{"duration_s", r.DurationS}, {"warmup_s", r.WarmupS}, {"requests.rate_per_s", r.Requests.RatePerS},
+		{"latency_us.p50", r.LatencyUS.P50}, {"latency_us.p99", r.LatencyUS.P99}, {"latency_us.max", r.LatencyUS.Max},
+		{"service_us.p50", r.ServiceUS.P50}, {"service_us.p99", r.ServiceUS.P99}, {"service_us.max", r.ServiceUS.Max},
+	} {
+		if f.v < 0 {
+			bad("%s is %v, below 0", f.key, f.v)
+		}
+	}
+	for _, c := range []struct {
+		key string
+		v   int64
+	}{
+		{"requests.total", r.Requests.Total}, {"requests.ok", r.Requests.OK}, {"requests.errors", r.Requests.Errors},
+		{"requests.gets", r.Requests.Gets}, {"requests.updates", r.Requests.Updates}, {"requests.not_found", r.Requests.NotFound},
+		{"tiers.l1.hits", r.Tiers.L1.Hits}, {"tiers.l1.misses", r.Tiers.L1.Misses},
+		{"tiers.l2.hits", r.Tiers.L2.Hits}, {"tiers.l2.misses", r.Tiers.L2.Misses},
+		{"tiers.l3.hits", r.Tiers.L3.Hits}, {"tiers.l3.misses", r.Tiers.L3.Misses},
+		{"origin.calls", r.Origin.Calls}, {"origin.rate_limited", r.Origin.RateLimited},
+		{"origin.retries", r.Origin.Retries}, {"origin.errors", r.Origin.Errors},
+		{"consistency.reads_checked", r.Consistency.ReadsChecked}, {"consistency.stale_reads", r.Consistency.StaleReads},
+	} {
+		if c.v < 0 {
+			bad("%s is %d, below 0", c.key, c.v)
+		}
+	}
+	for _, t := range []struct {
+		key string
+		v   float64
+	}{
+		{"tiers.l1.hit_ratio", r.Tiers.L1.HitRatio}, {"tiers.l2.hit_ratio", r.Tiers.L2.HitRatio},
+		{"tiers.l3.hit_ratio", r.Tiers.L3.HitRatio}, {"consistency.stale_ratio", r.Consistency.StaleRatio},
+	} {
+		if t.v < 0 || t.v > 1 {
+			bad("%s is %v, outside 0..1", t.key, t.v)
+		}
+	}
+	for i, s := range r.Timeline {
+		switch {
+		case s.TS < 0:
+			bad("timeline[%d].t_s is %d, below 0", i, s.TS)
+		case i > 0 && s.TS <= r.Timeline[i-1].TS:
+			bad("timeline[%d].t_s is %d, not after the second before it (%d)", i, s.TS, r.Timeline[i-1].TS)
+		}
+		if s.Requests < 0 || s.Errors < 0 {
+			bad("timeline[%d] counts are below 0", i)
+		}
+		if s.Partial && i != len(r.Timeline)-1 {
+			bad("timeline[%d] is partial but not the last second", i)
+		}
+		if s.Partial && (s.LengthS <= 0 || s.LengthS > 1) {
+			bad("timeline[%d].length_s is %v; a partial second lasts more than 0 and at most 1 s", i, s.LengthS)
+		}
+	}
+	return errors.Join(errs...)
+}
