@@ -55,6 +55,17 @@ func checkFields(r *Result) error {
 			bad("%s is %v, outside 0..1", t.key, t.v)
 		}
 	}
+	for _, t := range []struct {
+		key string
+		s   TierStats
+	}{{"tiers.l1", r.Tiers.L1}, {"tiers.l2", r.Tiers.L2}, {"tiers.l3", r.Tiers.L3}} {
+		if t.s.Failed < 0 || t.s.Failed > t.s.Misses {
+			bad("%s.failed is %d; failed lookups are among the %d misses", t.key, t.s.Failed, t.s.Misses)
+		}
+		if t.s.Coalesced < 0 || t.s.Coalesced > t.s.Hits+t.s.Misses {
+			bad("%s.coalesced is %d; coalesced lookups are among the %d lookups", t.key, t.s.Coalesced, t.s.Hits+t.s.Misses)
+		}
+	}
 	for i, s := range r.Timeline {
 		switch {
 		case s.TS < 0:

@@ -43,6 +43,9 @@ func TestParseRejectsInsaneFigures(t *testing.T) {
 		{"hit ratio above 1", func(m map[string]any) {
 			m["tiers"].(map[string]any)["l1"].(map[string]any)["hit_ratio"] = 1.5
 		}, "tiers.l1.hit_ratio is 1.5, outside 0..1"},
+		{"more failed than misses", func(m map[string]any) {
+			m["tiers"].(map[string]any)["l2"].(map[string]any)["failed"] = 1 << 40
+		}, "tiers.l2.failed is 1099511627776; failed lookups are among the"},
 		{"timeline out of order", func(m map[string]any) {
 			tl := m["timeline"].([]any)
 			tl[1].(map[string]any)["t_s"] = 0
