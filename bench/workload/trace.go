@@ -324,6 +324,9 @@ type recordReader interface {
 }
 
 func newRecordReader(r io.Reader, name string, opt TraceOptions) (recordReader, error) {
+	if rc, ok := r.(readCloser); ok {
+		r = rc.Reader // already buffered: a second buffer would copy every byte twice
+	}
 	switch opt.Format {
 	case scenarios.TraceOracleGeneral:
 		return &oracleReader{r: r, name: name}, nil
