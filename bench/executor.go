@@ -35,6 +35,8 @@ type executor interface {
 	tierStats() (l2, l3 cachecore.TierStats)
 	// cacheStats sums the cache counters of every instance, past and present.
 	cacheStats() cachecore.Stats
+	// l1Held sums what the L1s of the instances alive now hold.
+	l1Held() cachecore.L1Stats
 	// lambda returns the fleet's figures, nil for a single process.
 	lambda() *reports.Lambda
 	// mark takes the baseline at the start of the measured part, so the fleet's figures
@@ -69,6 +71,8 @@ func (s *single) originStats() cachecore.OriginStats { return s.inst.origin.Stat
 func (s *single) cacheStats() cachecore.Stats { return s.inst.cache.Stats() }
 
 func (s *single) lambda() *reports.Lambda { return nil }
+
+func (s *single) l1Held() cachecore.L1Stats { return s.inst.cache.Stats().L1Size }
 
 func (s *single) sample() (int64, int64) { return 0, 0 }
 

@@ -387,6 +387,20 @@ func (f *fleet) cacheStats() cachecore.Stats {
 	return s
 }
 
+func (f *fleet) l1Held() cachecore.L1Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var s cachecore.L1Stats
+	for env := range f.all {
+		l := env.inst.cache.Stats().L1Size
+		s.Entries += l.Entries
+		s.Bytes += l.Bytes
+		s.Evictions += l.Evictions
+		s.Expirations += l.Expirations
+	}
+	return s
+}
+
 func (f *fleet) sample() (int64, int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

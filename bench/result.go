@@ -39,6 +39,14 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		res.Scenario.Trace = &reports.TraceInfo{
 			File: workload.TracePath(s), Format: tr.Format(), Rows: int64(tr.Len()), DistinctKeys: int64(tr.Count()),
 		}
+		if tr.Sized() && s.Keys.TraceSizes {
+			keys, mean, largest, capped := tr.SizeSummary()
+			ov := r.world.Overlay.Stats()
+			res.Scenario.Trace.Sizes = &reports.TraceSizes{
+				Keys: int64(keys), MeanBytes: mean, MaxBytes: int64(largest), Capped: int64(capped),
+				Padded: int64(ov.Padded), OverSize: int64(ov.OverSize),
+			}
+		}
 	}
 	c := t.c
 	res.Requests = reports.Requests{
@@ -62,6 +70,13 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 	}
 	tr := tierRatios(&c, s.Cache.L1.Enabled, s.Cache.L2.Enabled, s.Cache.L3.Enabled)
 	res.Tiers = reports.Tiers{L1: tr[0], L2: tr[1], L3: tr[2]}
+	if s.Cache.L1.Enabled {
+		if held := r.exec.l1Held(); held.Entries > 0 {
+			l1 := &res.Tiers.L1
+			l1.EntriesHeld, l1.BytesHeld = int64(held.Entries), held.Bytes
+			l1.BytesPerEntry = float64(held.Bytes) / float64(held.Entries)
+		}
+	}
 
 	// The origin's counters are the measured reads' own (cachecore.Trace); background
 	// refreshes, which belong to no read, are counted apart by time.

@@ -196,6 +196,11 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 	r.newRecorders()
 	r.keys = map[string][]string{}
+	if tr := gen.Trace(); tr != nil && tr.Sized() && s.Keys.TraceSizes {
+		// The trace's value sizes become the Stripe objects' sizes, so memory and bytes per
+		// entry follow the trace.
+		r.world.Overlay.SetSizes(tr.SizeOf)
+	}
 	if tr := gen.Trace(); tr != nil {
 		// A trace's keyspace is its own: one table of every distinct key, indexed by the
 		// key index the generator gives, whatever keys.count says.

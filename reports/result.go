@@ -78,6 +78,23 @@ type TraceInfo struct {
 	// Rows and DistinctKeys count the whole file, whatever part of it the run replayed.
 	Rows         int64 `json:"rows"`
 	DistinctKeys int64 `json:"distinct_keys"`
+	// Sizes, for a trace that records value sizes, describes how they were applied.
+	Sizes *TraceSizes `json:"sizes,omitempty"`
+}
+
+// TraceSizes describes a trace's value sizes, which set the sizes of the Stripe objects
+// served (padded with a cachebench_pad field): Keys have a size, of MeanBytes on average
+// and MaxBytes at most, Capped of them cut to the largest size served (350 KiB, under
+// DynamoDB's item limit). Padded counts the Stripe answers padded to their key's size and
+// OverSize those whose object was already larger than it, served as they were (a Stripe
+// object is at least its fixture's size, about 1 to 4 KB), over the whole run.
+type TraceSizes struct {
+	Keys      int64   `json:"keys"`
+	MeanBytes float64 `json:"mean_bytes"`
+	MaxBytes  int64   `json:"max_bytes"`
+	Capped    int64   `json:"capped,omitempty"`
+	Padded    int64   `json:"padded_answers"`
+	OverSize  int64   `json:"over_size_answers"`
 }
 
 // Environment describes what answered for each tier.
@@ -138,6 +155,12 @@ type TierStats struct {
 	// time-out, or a lookup skipped while the tier's circuit breaker was open. A degraded
 	// tier shows here rather than as a low hit ratio with no cause.
 	Failed int64 `json:"failed,omitempty"`
+	// For L1, what the caches alive at the end held, summed over execution environments:
+	// EntriesHeld entries of BytesHeld bytes (key, value and per-entry overhead), so
+	// BytesPerEntry bytes each.
+	EntriesHeld   int64   `json:"entries_held,omitempty"`
+	BytesHeld     int64   `json:"bytes_held,omitempty"`
+	BytesPerEntry float64 `json:"bytes_per_entry,omitempty"`
 }
 
 // Origin counts calls to the Stripe API made by the cache for the measured reads, each

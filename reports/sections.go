@@ -45,6 +45,17 @@ func runPreamble(r *Result) []string {
 	}
 	out = append(out, fmt.Sprintf("Scenario %q%s, seed %d%s; %.1f s measured after a %s s warm-up that is excluded from every figure.",
 		r.Scenario.Name, src, r.Scenario.Seed, started, r.DurationS, formatSeconds(r.WarmupS)))
+	if tr := r.Scenario.Trace; tr != nil {
+		t := fmt.Sprintf("Replayed trace %s (%s format, %d rows, %d distinct keys).", tr.File, tr.Format, tr.Rows, tr.DistinctKeys)
+		if z := tr.Sizes; z != nil {
+			t += fmt.Sprintf(" Its value sizes set the Stripe objects' sizes: %d keys sized, mean %.0f bytes, largest %d bytes", z.Keys, z.MeanBytes, z.MaxBytes)
+			if z.Capped > 0 {
+				t += fmt.Sprintf(" (%d keys capped at 350 KiB)", z.Capped)
+			}
+			t += fmt.Sprintf("; %d answers padded to their key's size, %d served larger than it (a Stripe object cannot be smaller than its own fields).", z.Padded, z.OverSize)
+		}
+		out = append(out, t)
+	}
 	out = append(out, "All figures come from a single run: they show what happened once, not how much repeated runs vary. "+
 		"Latency is measured from each request's intended start time (corrected for coordinated omission); "+
 		"service time is measured from when a worker began the request.")
@@ -99,6 +110,10 @@ func runSections(r *Result) []section {
 			misses += fmt.Sprintf(" (%d failed: error, time-out or open breaker)", t.s.Failed)
 		}
 		tiers.rows = append(tiers.rows, []string{t.name, formatPct(t.s.HitRatio), fmt.Sprint(t.s.Hits), misses})
+	}
+	if l1 := r.Tiers.L1; l1.EntriesHeld > 0 {
+		tiers.note += fmt.Sprintf(" At the end the L1s held %d entries in %s, %.0f bytes an entry (key, value and overhead).",
+			l1.EntriesHeld, formatBytes(l1.BytesHeld), l1.BytesPerEntry)
 	}
 	out = append(out, tiers)
 
@@ -412,9 +427,14 @@ func formatBytesPtr(v *int64) string {
 	if v == nil {
 		return "not reported"
 	}
+	return formatBytes(*v)
+}
+
+// formatBytes formats a byte count: in MiB from one MiB up.
+func formatBytes(v int64) string {
 	const mib = 1 << 20
-	if *v >= mib {
-		return fmt.Sprintf("%.1f MiB", float64(*v)/mib)
+	if v >= mib {
+		return fmt.Sprintf("%.1f MiB", float64(v)/mib)
 	}
-	return fmt.Sprintf("%d bytes", *v)
+	return fmt.Sprintf("%d bytes", v)
 }

@@ -141,6 +141,10 @@ type Keys struct {
 	// TraceRate ignores the recorded times and replays the rows evenly at this many a
 	// second. At most one of TraceSpeed and TraceRate may be set.
 	TraceRate float64 `yaml:"trace_rate" json:"trace_rate,omitempty"`
+	// TraceSizes: a trace's value sizes (Twitter's, oracleGeneral's, a csv trace's size
+	// column) set the sizes of the Stripe objects served, padded to them (default true).
+	// false serves every object at its own size, for comparisons by entry count.
+	TraceSizes bool `yaml:"trace_sizes" json:"trace_sizes"`
 	// Expand lists expansions requested with every read (e.g. [default_payment_method]).
 	Expand []string `yaml:"expand" json:"expand,omitempty"`
 }

@@ -36,7 +36,7 @@ func Defaults() Scenario {
 		Arrival:  Arrival{Model: ArrivalConstant, Rate: 100, Concurrency: 10},
 		Keys: Keys{
 			Object: "customer", Count: 10000, Distribution: DistUniform,
-			ZipfS: 1.0, HotShare: 0.8, HotKeys: 0.2,
+			ZipfS: 1.0, HotShare: 0.8, HotKeys: 0.2, TraceSizes: true,
 		},
 		Ops: Ops{Get: 1},
 		Cache: Cache{

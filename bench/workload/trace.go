@@ -41,7 +41,17 @@ type Trace struct {
 
 	rows        int
 	first, last time.Duration // recorded times of the first and last rows
+
+	// sizes are the value sizes of the keys, the largest each row of the key recorded,
+	// capped at MaxValueBytes; nil when the trace records none.
+	sizes  []uint32
+	capped int // keys whose recorded size was above MaxValueBytes
 }
+
+// MaxValueBytes caps the value size a trace can give one object: a DynamoDB item holds
+// at most 400 KB, attribute names and the cache's own fields included, and no Stripe
+// object comes near it.
+const MaxValueBytes = 350 << 10
 
 // TraceOptions say how to read a trace file.
 type TraceOptions struct {
@@ -212,6 +222,10 @@ func loadTrace(name string, opt TraceOptions, open func() (io.ReadCloser, error)
 				}
 			}
 		}
+		if rec.size > 0 {
+			k, _ := tr.lookup(&rec)
+			tr.noteSize(k, rec.size)
+		}
 		if tr.rows == 0 {
 			tr.first = rec.at
 		}
@@ -240,6 +254,69 @@ func formatExample(format string) string {
 		return "the columns trace_columns names"
 	}
 	return "time,key,operation, e.g. 0.25,cus_123,get"
+}
+
+// noteSize records a value size of key k: a key's size is the largest its rows record.
+func (t *Trace) noteSize(k int32, size int64) {
+	if t.sizes == nil {
+		t.sizes = make([]uint32, 0, len(t.ids))
+	}
+	for len(t.sizes) <= int(k) {
+		t.sizes = append(t.sizes, 0)
+	}
+	if size > MaxValueBytes {
+		if t.sizes[k] < MaxValueBytes {
+			t.capped++
+		}
+		size = MaxValueBytes
+	}
+	t.sizes[k] = max(t.sizes[k], uint32(size))
+}
+
+// Sized reports whether the trace records value sizes (Twitter's and oracleGeneral's
+// formats do, and a csv trace with trace_columns.size).
+func (t *Trace) Sized() bool { return t.sizes != nil }
+
+// Size returns the value size of key i in bytes, 0 when the trace recorded none.
+func (t *Trace) Size(i int) int {
+	if i < 0 || i >= len(t.sizes) {
+		return 0
+	}
+	return int(t.sizes[i])
+}
+
+// SizeOf returns the value size of the object the trace named object/id (the IDs it
+// makes for keys that are not Stripe IDs), 0 for any other object.
+func (t *Trace) SizeOf(object, id string) int {
+	if t.sizes == nil {
+		return 0
+	}
+	_, num, ok := strings.Cut(id, "_tr")
+	if !ok || len(num) != 10 {
+		return 0
+	}
+	k, err := strconv.Atoi(num)
+	if err != nil || k < 0 || k >= len(t.ids) || t.ids[k] != id || t.objects[k] != object {
+		return 0
+	}
+	return t.Size(k)
+}
+
+// SizeSummary describes the value sizes: the keys with one, their mean and largest size
+// in bytes, and how many were capped at MaxValueBytes.
+func (t *Trace) SizeSummary() (keys int, mean float64, largest int, capped int) {
+	var sum float64
+	for _, s := range t.sizes {
+		if s > 0 {
+			keys++
+			sum += float64(s)
+			largest = max(largest, int(s))
+		}
+	}
+	if keys > 0 {
+		mean = sum / float64(keys)
+	}
+	return keys, mean, largest, t.capped
 }
 
 // lookup returns the key index of rec and whether it is known.
@@ -292,6 +369,8 @@ type traceRecord struct {
 	numeric bool
 	// object and id are set for keys that are Stripe IDs (cachebench's format).
 	object, id string
+	// size is the value size in bytes the row records (0: none).
+	size int64
 }
 
 // aliasOf returns the other spelling of a Stripe-ID key (customer:cus_1 for cus_1 and the
@@ -372,6 +451,7 @@ func (o *oracleReader) read(rec *traceRecord) error {
 	*rec = traceRecord{
 		at:      time.Duration(binary.LittleEndian.Uint32(o.buf[0:4])) * time.Second,
 		num:     binary.LittleEndian.Uint64(o.buf[4:12]),
+		size:    int64(binary.LittleEndian.Uint32(o.buf[12:16])),
 		numeric: true,
 		op:      OpGet,
 	}
@@ -610,6 +690,11 @@ func (c *csvReader) twitter(f []string, rec *traceRecord) error {
 	if rec.key == "" {
 		return c.bad("the key is empty")
 	}
+	size, err := c.parseSize(f[3], "value size")
+	if err != nil {
+		return err
+	}
+	rec.size = size
 	op := strings.ToLower(strings.TrimSpace(f[5]))
 	switch {
 	case op == "get" || op == "gets":
@@ -646,6 +731,15 @@ func (c *csvReader) mapped(f []string, rec *traceRecord) error {
 	if rec.key = strings.TrimSpace(k); rec.key == "" {
 		return c.bad("the key (column %d) is empty", c.cols.Key)
 	}
+	if c.cols.Size > 0 {
+		v, err := col(c.cols.Size, "size")
+		if err != nil {
+			return err
+		}
+		if rec.size, err = c.parseSize(v, "size (column "+strconv.Itoa(c.cols.Size)+")"); err != nil {
+			return err
+		}
+	}
 	rec.op = OpGet
 	if c.cols.Op > 0 {
 		op, err := col(c.cols.Op, "op")
@@ -657,6 +751,15 @@ func (c *csvReader) mapped(f []string, rec *traceRecord) error {
 		}
 	}
 	return nil
+}
+
+// parseSize reads a value size: a whole number of bytes, 0 or more.
+func (c *csvReader) parseSize(v, what string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, c.bad("%s %q is not a whole number of bytes", what, v)
+	}
+	return n, nil
 }
 
 // fmtSeconds writes d in seconds, as in a trace.

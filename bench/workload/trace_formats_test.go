@@ -111,6 +111,42 @@ func TestTraceFormats(t *testing.T) {
 	}
 }
 
+// TestTraceSizes: each key's size is the largest value size its rows record, capped at
+// MaxValueBytes; SizeOf finds it by the ID the trace gave the key; a format without sizes
+// has none.
+func TestTraceSizes(t *testing.T) {
+	tw, err := ParseTraceWith(strings.NewReader(twitterSample), "tw", TraceOptions{Format: scenarios.TraceTwitter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tw.Sized() || tw.Size(0) != 120 || tw.Size(1) != 100 || tw.Size(2) != 100 {
+		t.Errorf("twitter sizes %d %d %d, want 120 (key:a's largest) 100 100", tw.Size(0), tw.Size(1), tw.Size(2))
+	}
+	if got := tw.SizeOf(ObjectCustomer, "cus_tr0000000000"); got != 120 {
+		t.Errorf("SizeOf(customer, cus_tr0000000000) = %d, want 120", got)
+	}
+	for _, ref := range [][2]string{{ObjectPrice, "cus_tr0000000000"}, {ObjectCustomer, "cus_tr0000000009"}, {ObjectCustomer, "cus_123"}} {
+		if got := tw.SizeOf(ref[0], ref[1]); got != 0 {
+			t.Errorf("SizeOf(%s, %s) = %d, want 0: not a key of the trace", ref[0], ref[1], got)
+		}
+	}
+	csv, err := ParseTraceWith(strings.NewReader("a,10\nb,999999999\n"), "c", TraceOptions{Format: scenarios.TraceCSV, Columns: scenarios.TraceColumns{Key: 1, Size: 2}, Rate: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, mean, largest, capped := csv.SizeSummary()
+	if keys != 2 || largest != MaxValueBytes || capped != 1 || mean != (10+MaxValueBytes)/2.0 {
+		t.Errorf("csv sizes: %d keys, mean %v, largest %d, %d capped; want 2, %v, %d, 1", keys, mean, largest, capped, (10+MaxValueBytes)/2.0, MaxValueBytes)
+	}
+	own, err := ParseTraceWith(strings.NewReader("0,cus_1,get\n"), "o", TraceOptions{Format: scenarios.TraceCachebench})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.Sized() || own.SizeOf(ObjectCustomer, "cus_1") != 0 {
+		t.Error("a cachebench trace records no sizes")
+	}
+}
+
 func TestTraceFormatErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -123,6 +159,8 @@ func TestTraceFormatErrors(t *testing.T) {
 		{"twitter-order", TraceOptions{Format: scenarios.TraceTwitter}, []byte("5,a,1,1,1,get,0\n4,a,1,1,1,get,0\n"), []string{"t:2:", "sort the rows by time"}},
 		{"oracle-truncated", TraceOptions{Format: scenarios.TraceOracleGeneral}, oracleRecords([2]uint64{1, 1})[:30], []string{"record", "truncated"}},
 		{"oracle-empty", TraceOptions{Format: scenarios.TraceOracleGeneral}, nil, []string{"no requests"}},
+		{"twitter-size", TraceOptions{Format: scenarios.TraceTwitter}, []byte("1,a,1,big,1,get,0\n"), []string{"t:1:", `value size "big" is not a whole number`}},
+		{"csv-size", TraceOptions{Format: scenarios.TraceCSV, Columns: scenarios.TraceColumns{Key: 1, Size: 2}, Rate: 1}, []byte("a,-4\n"), []string{"t:1:", `size (column 2) "-4"`}},
 		{"csv-columns", TraceOptions{Format: scenarios.TraceCSV, Columns: scenarios.TraceColumns{Time: 1, Key: 5}}, []byte("1,a\n"), []string{"t:1:", "trace_columns.key is column 5"}},
 		{"gzip-corrupt", TraceOptions{Format: scenarios.TraceTwitter}, []byte{0x1f, 0x8b, 0, 0}, []string{"t", "gzip"}},
 		{"long-line", TraceOptions{Format: scenarios.TraceTwitter}, bytes.Repeat([]byte("x"), maxLine+10), []string{"longer than"}},

@@ -57,6 +57,8 @@ type Overlay struct {
 	closed bool
 
 	stats counters
+
+	sizes atomic.Pointer[func(object, id string) int] // SetSizes
 }
 
 // counters are the overlay's counters; Stats reads them.
@@ -66,6 +68,7 @@ type counters struct {
 	upstreamErrors, updates, deletes               atomic.Uint64
 	emitted, delivered, duplicated, reordered      atomic.Uint64
 	failed, dropped                                atomic.Uint64
+	padded, overSize                               atomic.Uint64
 }
 
 // New returns an Overlay for cfg, or an error naming every problem in cfg. It does not
@@ -506,6 +509,9 @@ func (o *Overlay) writeOutcome(w http.ResponseWriter, key objKey, out outcome, e
 		return
 	}
 	body, err := encodeJSON(out.obj)
+	if err == nil {
+		body = o.pad(key, body)
+	}
 	if err != nil {
 		writeAPIError(w, http.StatusInternalServerError, "cachebench overlay: encode answer: "+err.Error())
 		return
@@ -516,6 +522,51 @@ func (o *Overlay) writeOutcome(w http.ResponseWriter, key objKey, out outcome, e
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(out.status)
 	_, _ = w.Write(body)
+}
+
+// PadField is the top-level field SetSizes pads an object's JSON with.
+const PadField = "cachebench_pad"
+
+// SetSizes makes every answer about an object as large, in bytes of JSON, as
+// size(object, id) says, by adding a PadField string to it (so that a trace's value sizes
+// become the cached objects' sizes); 0 leaves the object as stripe-mock made it, and so
+// does a size below the object's own (counted as Stats.OverSize). nil turns it off.
+func (o *Overlay) SetSizes(size func(object, id string) int) {
+	if size == nil {
+		o.sizes.Store(nil)
+		return
+	}
+	o.sizes.Store(&size)
+}
+
+// pad returns body padded to the size SetSizes gives key: the pad field is spliced in as
+// the object's first field, so the rest of the body is not encoded again.
+func (o *Overlay) pad(key objKey, body []byte) []byte {
+	f := o.sizes.Load()
+	if f == nil {
+		return body
+	}
+	want := (*f)(key.kind.name, key.id)
+	if want <= 0 {
+		return body
+	}
+	// `"cachebench_pad":"…",` after the opening brace.
+	n := want - len(body) - len(PadField) - 6
+	if n < 0 || len(body) < 2 || body[0] != '{' {
+		o.stats.overSize.Add(1)
+		return body
+	}
+	out := make([]byte, 0, want)
+	out = append(out, '{', '"')
+	out = append(out, PadField...)
+	out = append(out, '"', ':', '"')
+	for range n {
+		out = append(out, 'x')
+	}
+	out = append(out, '"', ',')
+	out = append(out, body[1:]...)
+	o.stats.padded.Add(1)
+	return out
 }
 
 func decodeObject(b []byte) (map[string]any, error) {

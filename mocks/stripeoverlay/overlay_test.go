@@ -543,3 +543,49 @@ func TestConcurrentChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestSetSizes: an object given a size is answered padded to exactly that many bytes,
+// still a valid Stripe object with its version; one given a size below its own is
+// answered as it is and counted; the cache reads the padded object's version.
+func TestSetSizes(t *testing.T) {
+	o := start(t, stripeoverlay.Config{Mode: "none"})
+	o.SetSizes(func(object, id string) int {
+		switch id {
+		case "cus_big":
+			return 20_000
+		case "cus_small":
+			return 10
+		}
+		return 0
+	})
+	ctx := context.Background()
+	if _, err := o.Update(ctx, "customer", "cus_big", map[string]string{"step": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	origin, err := cachecore.NewStripeOrigin(cachecore.StripeOriginConfig{Client: stripeClient(o.URL()), RateLimit: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, v, ok, err := origin.Fetch(ctx, cachecore.Ref{Object: "customer", ID: "cus_big"})
+	if err != nil || !ok || v != 2 {
+		t.Fatalf("Fetch cus_big: version %d ok %v err %v; want version 2", v, ok, err)
+	}
+	if len(body) != 20_000 {
+		t.Errorf("cus_big is %d bytes, want 20000", len(body))
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil || obj["id"] != "cus_big" || obj[stripeoverlay.PadField] == nil {
+		t.Errorf("cus_big: %v; want a customer with its pad field (%v)", err, obj["id"])
+	}
+	small, _, _, err := origin.Fetch(ctx, cachecore.Ref{Object: "customer", ID: "cus_small"})
+	if err != nil || len(small) <= 10 || strings.Contains(string(small), stripeoverlay.PadField) {
+		t.Errorf("cus_small: %d bytes, err %v; want the object unpadded", len(small), err)
+	}
+	plain, _, _, err := origin.Fetch(ctx, cachecore.Ref{Object: "customer", ID: "cus_plain"})
+	if err != nil || strings.Contains(string(plain), stripeoverlay.PadField) {
+		t.Errorf("cus_plain: err %v, padded %v; want it as stripe-mock made it", err, strings.Contains(string(plain), stripeoverlay.PadField))
+	}
+	if st := o.Stats(); st.Padded != 1 || st.OverSize != 1 {
+		t.Errorf("stats: %d padded, %d over size; want 1 and 1", st.Padded, st.OverSize)
+	}
+}

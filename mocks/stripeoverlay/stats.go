@@ -32,6 +32,9 @@ type Stats struct {
 	// EventsDropped are deliveries never made: over WebhookConfig.MaxPending, emitted
 	// after Close, or still waiting at Close.
 	EventsDropped uint64
+	// Padded are answers padded to the size SetSizes gave; OverSize those whose object
+	// was already larger than that size, served as they were.
+	Padded, OverSize uint64
 }
 
 // Stats returns a snapshot of the overlay's counters.
@@ -53,5 +56,7 @@ func (o *Overlay) Stats() Stats {
 		EventsReordered:     c.reordered.Load(),
 		EventsFailed:        c.failed.Load(),
 		EventsDropped:       c.dropped.Load(),
+		Padded:              c.padded.Load(),
+		OverSize:            c.overSize.Load(),
 	}
 }
