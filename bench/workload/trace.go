@@ -200,12 +200,13 @@ func loadTrace(name string, opt TraceOptions, open func() (io.ReadCloser, error)
 			continue
 		}
 		prev = rec.at
-		if _, known := tr.lookup(&rec); !known {
+		k, known := tr.lookup(&rec)
+		if !known {
 			if len(tr.ids) >= maxKeys {
 				errs = append(errs, rr.bad("more than %d distinct keys", maxKeys))
 				break
 			}
-			k := int32(len(tr.ids))
+			k = int32(len(tr.ids))
 			obj, id := rec.object, strings.Clone(rec.id) // rec's strings point into a buffer
 			if obj == "" {
 				obj, id = opt.Object, fmt.Sprintf("%s_tr%010d", prefix, k)
@@ -223,7 +224,6 @@ func loadTrace(name string, opt TraceOptions, open func() (io.ReadCloser, error)
 			}
 		}
 		if rec.size > 0 {
-			k, _ := tr.lookup(&rec)
 			tr.noteSize(k, rec.size)
 		}
 		if tr.rows == 0 {
