@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -73,6 +74,12 @@ type CompareCell struct {
 	PValue float64
 	// Significant is true only when PValue < 0.05.
 	Significant bool
+	// Pooled is true for a percentile of a group of repeats: Mean is then the percentile
+	// of the runs' merged HdrHistograms (all their requests together), not an average of
+	// the runs' percentiles, CI95 is NaN, and Min and Max are the runs' own values. The
+	// significance test still compares the runs' own values.
+	Pooled   bool
+	Min, Max float64
 }
 
 // Tested reports whether the cell was tested for significance.
@@ -227,6 +234,12 @@ func CompareSides(sides []Side) Comparison {
 			anyPresent = true
 			s := describe(xs)
 			cell.N, cell.Mean, cell.CI95 = s.n, s.mean, s.ci95()
+			if m.pool != nil && len(g.runs) > 1 {
+				if h, ok := pooledHistogram(g.runs, m.hist); ok {
+					cell.Pooled, cell.Mean, cell.CI95 = true, m.pool(h), math.NaN()
+					cell.Min, cell.Max = minMax(xs)
+				}
+			}
 			if gi == 0 {
 				base = s
 				cell.Verdict = "baseline"
@@ -238,9 +251,9 @@ func CompareSides(sides []Side) Comparison {
 				mc.Cells = append(mc.Cells, cell)
 				continue
 			}
-			cell.Delta = s.mean - base.mean
-			if base.mean != 0 {
-				cell.DeltaPct = 100 * cell.Delta / math.Abs(base.mean)
+			cell.Delta = cell.Mean - mc.Cells[0].Mean
+			if b := mc.Cells[0].Mean; b != 0 {
+				cell.DeltaPct = 100 * cell.Delta / math.Abs(b)
 			}
 			cell.Verdict = verdict(cell.Delta, m.better)
 			if base.n >= MinRepeats && s.n >= MinRepeats {
@@ -261,6 +274,13 @@ func CompareSides(sides []Side) Comparison {
 		}
 		c.Metrics = append(c.Metrics, mc)
 	}
+	for _, mc := range c.Metrics {
+		if slices.ContainsFunc(mc.Cells, func(cell CompareCell) bool { return cell.Pooled }) {
+			c.Notes = append(c.Notes, "Latency percentiles of repeated runs are pooled: the percentile of all their requests together "+
+				"(their HdrHistograms merged), with the runs' own values as a range beside it; the significance test compares the runs' own values.")
+			break
+		}
+	}
 	if len(missing) > 0 {
 		c.Notes = append(c.Notes, "Not every run has these figures (a tier off, no Lambda fleet or no cost): "+strings.Join(missing, ", ")+".")
 	}
@@ -268,6 +288,15 @@ func CompareSides(sides []Side) Comparison {
 		c.Notes = append(c.Notes, "Each metric is tested on its own: across many metrics, about one in twenty can pass a 5% test by chance.")
 	}
 	return c
+}
+
+// minMax returns the smallest and largest of xs (not empty).
+func minMax(xs []float64) (lo, hi float64) {
+	lo, hi = xs[0], xs[0]
+	for _, x := range xs[1:] {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
 }
 
 func verdict(delta float64, better Direction) string {
@@ -366,7 +395,10 @@ func compareValue(c CompareCell, unit string) string {
 		return "n/a"
 	}
 	s := formatMetric(c.Mean, unit)
-	if c.N >= 2 && !math.IsNaN(c.CI95) {
+	switch {
+	case c.Pooled:
+		s += " pooled (runs " + formatMetric(c.Min, unit) + "–" + formatMetric(c.Max, unit) + ")"
+	case c.N >= 2 && !math.IsNaN(c.CI95):
 		s += " ± " + formatMetricAbs(c.CI95, unit)
 	}
 	return s

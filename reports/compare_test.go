@@ -89,6 +89,7 @@ func repeats(t *testing.T, name string, n int, p99 []float64, l1 []float64) []*R
 		r.Scenario.Seed = int64(i + 1)
 		r.Scenario.Config, _ = json.Marshal(map[string]any{"name": name, "seed": i + 1})
 		r.LatencyUS.P99 = p99[i%len(p99)]
+		r.Histograms.Latency = histogramWithP99(t, r.LatencyUS.P99)
 		r.Tiers.L1.HitRatio = l1[i%len(l1)]
 		out = append(out, r)
 	}
@@ -108,8 +109,10 @@ func TestCompareRepeats(t *testing.T) {
 	if !p99.Tested() || !p99.Significant || p99.PValue > 1e-4 {
 		t.Errorf("p99 10ms→8ms with small spread: p %v significant %v, want significant", p99.PValue, p99.Significant)
 	}
-	if math.IsNaN(p99.CI95) || p99.CI95 <= 0 {
-		t.Errorf("p99 CI95 %v, want a positive half-width", p99.CI95)
+	// Repeats' p99 is pooled from their merged histograms (the middle run's here, as each
+	// run puts 2% of its requests at its own p99), with the runs' range beside it.
+	if !p99.Pooled || p99.Min != 7900 || p99.Max != 8150 || math.Abs(p99.Mean-8000) > 10 {
+		t.Errorf("p99 of 5 repeats: %+v; want pooled about 8000 µs, runs 7900 to 8150", p99)
 	}
 	l1 := metricRow(t, c, "l1.hit_ratio").Cells[1]
 	if !l1.Tested() || l1.Significant || l1.PValue < 0.5 {
@@ -120,7 +123,7 @@ func TestCompareRepeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := md.String()
-	for _, want := range []string{"difference significant at 5%", "not significant", "(5 runs)", "±", "Welch"} {
+	for _, want := range []string{"difference significant at 5%", "not significant", "(5 runs)", "±", "Welch", "pooled (runs 7.90ms–8.15ms)", "HdrHistograms merged"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown comparison lacks %q:\n%s", want, out)
 		}
@@ -191,7 +194,7 @@ func TestCompareOneGroupOfRepeats(t *testing.T) {
 	if err := WriteCompare(&text, c, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"(3 runs)", "10.00ms ± 497µs", "repeats of one configuration"} {
+	for _, want := range []string{"(3 runs)", "pooled (runs 9.80ms–10.20ms)", "repeats of one configuration"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("comparison of repeats lacks %q:\n%s", want, text.String())
 		}

@@ -36,6 +36,25 @@ func encodedHistogram(t testing.TB, seed uint64, n int, median float64) string {
 	return string(b)
 }
 
+// histogramWithP99 returns an encoded histogram of 1,000 latencies whose p99 is p99 µs
+// (to the histogram's precision): 980 at half of it and 20 at it. Merging such histograms
+// of several runs gives a pooled p99 among the runs' own.
+func histogramWithP99(t testing.TB, p99 float64) string {
+	t.Helper()
+	h := hdrhistogram.New(1, 60_000_000, 3)
+	if err := h.RecordValues(int64(p99/2), 980); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.RecordValues(int64(p99), 20); err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // fixtureResult is a complete, deterministic run: every section of the reports has data,
 // including a fault window, a failed threshold, cost and a Lambda fleet.
 func fixtureResult(t testing.TB) *Result {

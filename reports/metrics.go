@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Direction says which way a metric is better.
@@ -41,6 +43,10 @@ type metricDef struct {
 	unit   string // "us", "ratio", "usd", "per_s", "ms", "" (count), "gb_s"
 	better Direction
 	get    func(*Result) (float64, bool)
+	// For percentiles: hist picks the run's histogram and pool reads the metric from the
+	// repeats' merged histogram (pooledHistogram), nil for other metrics.
+	hist func(*Result) string
+	pool func(*hdrhistogram.Histogram) float64
 }
 
 func always(f func(*Result) float64) func(*Result) (float64, bool) {
@@ -56,39 +62,39 @@ func tierGet(pick func(*Result) TierStats) func(*Result) (float64, bool) {
 
 // keyMetrics are the metrics a comparison shows, in order.
 var keyMetrics = []metricDef{
-	{"p50", "latency p50", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P50 })},
-	{"p90", "latency p90", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P90 })},
-	{"p99", "latency p99", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P99 })},
-	{"p999", "latency p99.9", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P999 })},
-	{"max", "latency max", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.Max })},
-	{"service.p99", "service time p99", "us", LowerIsBetter, always(func(r *Result) float64 { return r.ServiceUS.P99 })},
-	{"rate", "throughput", "per_s", HigherIsBetter, always(func(r *Result) float64 { return r.Requests.RatePerS })},
-	{"error_ratio", "error ratio", "ratio", LowerIsBetter, always(errorRatio)},
-	{"l1.hit_ratio", "L1 hit ratio", "ratio", HigherIsBetter, tierGet(func(r *Result) TierStats { return r.Tiers.L1 })},
-	{"l2.hit_ratio", "L2 hit ratio", "ratio", HigherIsBetter, tierGet(func(r *Result) TierStats { return r.Tiers.L2 })},
-	{"l3.hit_ratio", "L3 hit ratio", "ratio", HigherIsBetter, tierGet(func(r *Result) TierStats { return r.Tiers.L3 })},
-	{"origin.calls", "Stripe calls", "", LowerIsBetter, always(func(r *Result) float64 { return float64(r.Origin.Calls) })},
-	{"origin.rate_limited", "Stripe 429s", "", LowerIsBetter, always(func(r *Result) float64 { return float64(r.Origin.RateLimited) })},
-	{"stale_ratio", "stale read ratio", "ratio", LowerIsBetter, always(func(r *Result) float64 { return r.Consistency.StaleRatio })},
-	{"max_staleness", "max staleness", "ms", LowerIsBetter, always(func(r *Result) float64 { return r.Consistency.MaxStalenessMS })},
+	{"p50", "latency p50", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P50 }), latencyHist, quantileOf(50)},
+	{"p90", "latency p90", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P90 }), latencyHist, quantileOf(90)},
+	{"p99", "latency p99", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P99 }), latencyHist, quantileOf(99)},
+	{"p999", "latency p99.9", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.P999 }), latencyHist, quantileOf(99.9)},
+	{"max", "latency max", "us", LowerIsBetter, always(func(r *Result) float64 { return r.LatencyUS.Max }), latencyHist, histMax},
+	{"service.p99", "service time p99", "us", LowerIsBetter, always(func(r *Result) float64 { return r.ServiceUS.P99 }), serviceHist, quantileOf(99)},
+	{"rate", "throughput", "per_s", HigherIsBetter, always(func(r *Result) float64 { return r.Requests.RatePerS }), nil, nil},
+	{"error_ratio", "error ratio", "ratio", LowerIsBetter, always(errorRatio), nil, nil},
+	{"l1.hit_ratio", "L1 hit ratio", "ratio", HigherIsBetter, tierGet(func(r *Result) TierStats { return r.Tiers.L1 }), nil, nil},
+	{"l2.hit_ratio", "L2 hit ratio", "ratio", HigherIsBetter, tierGet(func(r *Result) TierStats { return r.Tiers.L2 }), nil, nil},
+	{"l3.hit_ratio", "L3 hit ratio", "ratio", HigherIsBetter, tierGet(func(r *Result) TierStats { return r.Tiers.L3 }), nil, nil},
+	{"origin.calls", "Stripe calls", "", LowerIsBetter, always(func(r *Result) float64 { return float64(r.Origin.Calls) }), nil, nil},
+	{"origin.rate_limited", "Stripe 429s", "", LowerIsBetter, always(func(r *Result) float64 { return float64(r.Origin.RateLimited) }), nil, nil},
+	{"stale_ratio", "stale read ratio", "ratio", LowerIsBetter, always(func(r *Result) float64 { return r.Consistency.StaleRatio }), nil, nil},
+	{"max_staleness", "max staleness", "ms", LowerIsBetter, always(func(r *Result) float64 { return r.Consistency.MaxStalenessMS }), nil, nil},
 	{"cold_starts", "Lambda cold starts", "", LowerIsBetter, func(r *Result) (float64, bool) {
 		if r.Lambda == nil {
 			return 0, false
 		}
 		return float64(r.Lambda.ColdStarts), true
-	}},
+	}, nil, nil},
 	{"cost.total", "cost of the run", "usd", LowerIsBetter, func(r *Result) (float64, bool) {
 		if r.CostUSD == nil {
 			return 0, false
 		}
 		return r.CostUSD.Total, true
-	}},
+	}, nil, nil},
 	{"cost.per_million_requests", "cost per million requests", "usd", LowerIsBetter, func(r *Result) (float64, bool) {
 		if r.CostUSD == nil {
 			return 0, false
 		}
 		return r.CostUSD.PerMillionRequests, true
-	}},
+	}, nil, nil},
 }
 
 func errorRatio(r *Result) float64 {

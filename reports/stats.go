@@ -2,12 +2,15 @@ package reports
 
 import (
 	"math"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // This file holds the little statistics comparisons need: a sample's mean and Student-t
-// confidence interval, and Welch's t-test. The t distribution is computed here through the
-// regularized incomplete beta function (continued fraction, as in Numerical Recipes §6.4),
-// so the package needs no statistics library.
+// confidence interval, and Welch's t-test. The t distribution is gonum's (stat/distuv);
+// Welch's statistic and its Welch–Satterthwaite degrees of freedom are the textbook
+// formulas, which gonum does not provide as one function.
 
 // sampleStats is the summary of a small sample.
 type sampleStats struct {
@@ -19,23 +22,14 @@ type sampleStats struct {
 
 func describe(xs []float64) sampleStats {
 	s := sampleStats{n: len(xs)}
-	if s.n == 0 {
+	switch s.n {
+	case 0:
 		s.mean = math.NaN()
-		return s
+	case 1:
+		s.mean = xs[0]
+	default:
+		s.mean, s.sd = stat.MeanStdDev(xs, nil)
 	}
-	for _, x := range xs {
-		s.mean += x
-	}
-	s.mean /= float64(s.n)
-	if s.n < 2 {
-		return s
-	}
-	var ss float64
-	for _, x := range xs {
-		d := x - s.mean
-		ss += d * d
-	}
-	s.sd = math.Sqrt(ss / float64(s.n-1))
 	return s
 }
 
@@ -66,114 +60,23 @@ func welchTTest(a, b sampleStats) (p, t, df float64) {
 	}
 	t = (b.mean - a.mean) / math.Sqrt(se2)
 	df = se2 * se2 / (va*va/float64(a.n-1) + vb*vb/float64(b.n-1))
-	p = 2 * studentTSF(math.Abs(t), df)
+	p = 2 * studentT(df).Survival(math.Abs(t))
 	return math.Min(p, 1), t, df
 }
 
-// studentTSF is the upper tail P(T > t) of Student's t with df degrees of freedom, t >= 0.
-func studentTSF(t, df float64) float64 {
-	if math.IsInf(t, 1) {
-		return 0
-	}
-	x := df / (df + t*t)
-	return 0.5 * regIncBeta(df/2, 0.5, x)
-}
+// studentT is the standard Student's t distribution with df degrees of freedom.
+func studentT(df float64) distuv.StudentsT { return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df} }
 
 // studentTCDF is P(T <= t) for Student's t with df degrees of freedom.
-func studentTCDF(t, df float64) float64 {
-	if t >= 0 {
-		return 1 - studentTSF(t, df)
-	}
-	return studentTSF(-t, df)
-}
+func studentTCDF(t, df float64) float64 { return studentT(df).CDF(t) }
 
-// studentTQuantile returns t such that P(T <= t) = p, for 0 < p < 1, by bisection on the
-// CDF (monotone, so bisection always converges).
+// studentTQuantile returns t such that P(T <= t) = p, for 0 < p < 1.
 func studentTQuantile(p, df float64) float64 {
-	if p <= 0 {
+	switch {
+	case p <= 0:
 		return math.Inf(-1)
-	}
-	if p >= 1 {
+	case p >= 1:
 		return math.Inf(1)
 	}
-	if p == 0.5 {
-		return 0
-	}
-	if p < 0.5 {
-		return -studentTQuantile(1-p, df)
-	}
-	lo, hi := 0.0, 1.0
-	for studentTCDF(hi, df) < p {
-		lo, hi = hi, hi*2
-		if hi > 1e12 {
-			return hi
-		}
-	}
-	for i := 0; i < 200 && hi-lo > 1e-12*math.Max(1, hi); i++ {
-		mid := (lo + hi) / 2
-		if studentTCDF(mid, df) < p {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
-}
-
-// regIncBeta is the regularized incomplete beta function I_x(a, b).
-func regIncBeta(a, b, x float64) float64 {
-	switch {
-	case x <= 0:
-		return 0
-	case x >= 1:
-		return 1
-	}
-	la, _ := math.Lgamma(a + b)
-	lb, _ := math.Lgamma(a)
-	lc, _ := math.Lgamma(b)
-	front := math.Exp(la - lb - lc + a*math.Log(x) + b*math.Log1p(-x))
-	// The continued fraction converges fast for x < (a+1)/(a+b+2); use the symmetry
-	// I_x(a,b) = 1 - I_{1-x}(b,a) otherwise.
-	if x < (a+1)/(a+b+2) {
-		return front * betaCF(a, b, x) / a
-	}
-	return 1 - front*betaCF(b, a, 1-x)/b
-}
-
-// betaCF evaluates the continued fraction of the incomplete beta function by the modified
-// Lentz method.
-func betaCF(a, b, x float64) float64 {
-	const (
-		maxIter = 300
-		eps     = 1e-15
-		tiny    = 1e-300
-	)
-	qab, qap, qam := a+b, a+1, a-1
-	// nonZero keeps a denominator away from zero (Lentz's method).
-	nonZero := func(v float64) float64 {
-		if math.Abs(v) < tiny {
-			return tiny
-		}
-		return v
-	}
-	c, d := 1.0, 1/nonZero(1-qab*x/qap)
-	h := d
-	for m := 1; m <= maxIter; m++ {
-		mf := float64(m)
-		m2 := 2 * mf
-		// The even step, then the odd step, of the continued fraction.
-		aa := mf * (b - mf) * x / ((qam + m2) * (a + m2))
-		d = 1 / nonZero(1+aa*d)
-		c = nonZero(1 + aa/c)
-		h *= d * c
-		aa = -(a + mf) * (qab + mf) * x / ((a + m2) * (qap + m2))
-		d = 1 / nonZero(1+aa*d)
-		c = nonZero(1 + aa/c)
-		del := d * c
-		h *= del
-		if math.Abs(del-1) < eps {
-			break
-		}
-	}
-	return h
+	return studentT(df).Quantile(p)
 }

@@ -32,7 +32,8 @@ type SweepReport struct {
 	Notes []string
 }
 
-// SweepPoint is one point of a sweep; figures are means when the point ran more than once.
+// SweepPoint is one point of a sweep; figures are means when the point ran more than once,
+// except latency percentiles, which are pooled.
 type SweepPoint struct {
 	// Point is the point as the scenario names it: "cache.l1.ttl=10s,lambda.memory_mb=512".
 	Point string
@@ -41,7 +42,12 @@ type SweepPoint struct {
 	// Runs is the number of results for this point.
 	Runs int
 	// P50US, P99US and P999US are read latencies from intended start, in microseconds.
+	// For a point that ran more than once they are the percentiles of the runs' merged
+	// HdrHistograms (Pooled), and P99MinUS and P99MaxUS the runs' own smallest and largest
+	// p99 (equal to P99US for one run).
 	P50US, P99US, P999US float64
+	P99MinUS, P99MaxUS   float64
+	Pooled               bool
 	// L1HitRatio, L2HitRatio and L3HitRatio are nil when the tier was off.
 	L1HitRatio, L2HitRatio, L3HitRatio *float64
 	StaleRatio                         float64
@@ -219,6 +225,20 @@ func Sweep(results []*Result) SweepReport {
 		p.P50US = mean(func(r *Result) float64 { return r.LatencyUS.P50 })
 		p.P99US = mean(func(r *Result) float64 { return r.LatencyUS.P99 })
 		p.P999US = mean(func(r *Result) float64 { return r.LatencyUS.P999 })
+		p.P99MinUS, p.P99MaxUS = p.P99US, p.P99US
+		if len(a.runs) > 1 {
+			// Repeats' percentiles come from their merged histograms (all their requests),
+			// with the runs' own p99s as the spread.
+			p99s := make([]float64, len(a.runs))
+			for i, r := range a.runs {
+				p99s[i] = r.LatencyUS.P99
+			}
+			p.P99MinUS, p.P99MaxUS = minMax(p99s)
+			if h, ok := pooledHistogram(a.runs, latencyHist); ok {
+				p.Pooled = true
+				p.P50US, p.P99US, p.P999US = quantileOf(50)(h), quantileOf(99)(h), quantileOf(99.9)(h)
+			}
+		}
 		p.L1HitRatio = optMean(tierGet(func(r *Result) TierStats { return r.Tiers.L1 }))
 		p.L2HitRatio = optMean(tierGet(func(r *Result) TierStats { return r.Tiers.L2 }))
 		p.L3HitRatio = optMean(tierGet(func(r *Result) TierStats { return r.Tiers.L3 }))
@@ -263,6 +283,9 @@ func Sweep(results []*Result) SweepReport {
 	}
 	if single {
 		s.Notes = append(s.Notes, "Each point ran once: differences between neighbouring points may be noise.")
+	} else {
+		s.Notes = append(s.Notes, "For points that ran more than once, latency percentiles are those of all their runs' requests together "+
+			"(their HdrHistograms merged, not an average of the runs' p99s), with the runs' own p99s as a range; other figures are means over the runs.")
 	}
 	var partial []string
 	for i, p := range s.Points {
@@ -426,7 +449,11 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 		if p.Interrupted > 0 {
 			name += " (INTERRUPTED)"
 		}
-		row := []string{fmt.Sprint(i + 1), name, fmt.Sprint(p.Runs), FormatUS(p.P99US), formatPct(p.StaleRatio), money}
+		p99 := FormatUS(p.P99US)
+		if p.Runs > 1 {
+			p99 += " (runs " + FormatUS(p.P99MinUS) + "–" + FormatUS(p.P99MaxUS) + ")"
+		}
+		row := []string{fmt.Sprint(i + 1), name, fmt.Sprint(p.Runs), p99, formatPct(p.StaleRatio), money}
 		if lambda {
 			cold := "n/a"
 			if p.ColdStarts != nil {

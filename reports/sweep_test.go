@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,7 @@ func sweepFixture(t testing.TB) []*Result {
 		r := fixtureResult(t)
 		r.Scenario.Point = "cache.l1.ttl=" + p.ttl + ",lambda.memory_mb=512"
 		r.LatencyUS.P99 = p.p99us
+		r.Histograms.Latency = histogramWithP99(t, p.p99us)
 		r.Consistency.StaleRatio = p.stale
 		r.Tiers.L1.HitRatio = 0.5 + 0.1*float64(i)
 		r.CostUSD = &Cost{Total: p.cost / 10, PerMillionRequests: p.cost}
@@ -104,11 +106,24 @@ func TestSweepRepeatsAveraged(t *testing.T) {
 	extra := fixtureResult(t)
 	extra.Scenario.Point = rs[0].Scenario.Point
 	extra.LatencyUS.P99 = 14000
+	extra.Histograms.Latency = histogramWithP99(t, 14000)
 	extra.Consistency.StaleRatio = 0.001
 	extra.CostUSD = &Cost{PerMillionRequests: 0.30}
 	s := Sweep(append(rs, extra))
-	if len(s.Points) != 5 || s.Points[0].Runs != 2 || s.Points[0].P99US != 13000 {
-		t.Errorf("points %d, first %+v: want 5 points, the first with 2 runs and p99 13000", len(s.Points), s.Points[0])
+	// The two runs' requests together: 40 of 2,000 at 12 ms or 14 ms, so the pooled p99
+	// (the 1,980th) is 12 ms, where an average of p99s would say 13 ms.
+	p := s.Points[0]
+	if len(s.Points) != 5 || p.Runs != 2 || !p.Pooled || math.Abs(p.P99US-12000) > 12 || p.P99MinUS != 12000 || p.P99MaxUS != 14000 {
+		t.Errorf("points %d, first %+v: want 5 points, the first with 2 runs, pooled p99 12 ms, runs 12 to 14 ms", len(s.Points), p)
+	}
+	var md bytes.Buffer
+	if err := WriteSweepMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(runs 12.00ms–14.00ms)", "HdrHistograms merged"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("sweep markdown lacks %q", want)
+		}
 	}
 }
 
