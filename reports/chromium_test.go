@@ -453,9 +453,19 @@ func TestHTMLInChromium(t *testing.T) {
 	if err := WriteSweepHTML(&sweep, Sweep(sweepFixture(t))); err != nil {
 		t.Fatal(err)
 	}
+	// Three sides of three repeats each: the baseline, one clearly faster, one about the same.
+	var cmp bytes.Buffer
+	sides := []Side{
+		{Label: "lru", Results: repeats(t, "lru", 3, []float64{10000, 10200, 9800}, []float64{0.80, 0.81, 0.79})},
+		{Label: "tinylfu", Results: repeats(t, "tinylfu", 3, []float64{8000, 8100, 7900}, []float64{0.86, 0.87, 0.85})},
+		{Label: "map", Results: repeats(t, "map", 3, []float64{10100, 9900, 10300}, []float64{0.80, 0.78, 0.82})},
+	}
+	if err := WriteCompareHTML(&cmp, CompareSides(sides)); err != nil {
+		t.Fatal(err)
+	}
 	control := `<!DOCTYPE html><html><head><title>control</title></head><body>
 <img src="http://198.51.100.1/x.png"><script>console.error("control error")</script></body></html>`
-	pages := map[string][]byte{"report.html": run.Bytes(), "sweep.html": sweep.Bytes(), "control.html": []byte(control)}
+	pages := map[string][]byte{"report.html": run.Bytes(), "sweep.html": sweep.Bytes(), "compare.html": cmp.Bytes(), "control.html": []byte(control)}
 	for name, data := range pages {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -476,7 +486,7 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, tc := range []struct {
 		page       string
 		wantCharts int
-	}{{"report.html", 6}, {"sweep.html", 5}} {
+	}{{"report.html", 6}, {"sweep.html", 5}, {"compare.html", 7}} {
 		t.Run(tc.page, func(t *testing.T) {
 			shot := filepath.Join(dir, strings.TrimSuffix(tc.page, ".html")+".png")
 			pl, err := b.load(ctx, fileURL(filepath.Join(dir, tc.page)), shot)

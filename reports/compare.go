@@ -27,6 +27,8 @@ type Comparison struct {
 	Statement string
 	// Notes are further cautions: mixed configurations, metrics missing from some runs.
 	Notes []string
+	// runs are each group's results, for the charts of WriteCompareHTML.
+	runs [][]*Result
 }
 
 // CompareGroup is one column of a comparison: a run or a group of repeated runs.
@@ -170,6 +172,7 @@ func CompareSides(sides []Side) Comparison {
 	}
 	for _, g := range groups {
 		c.Groups = append(c.Groups, g.g)
+		c.runs = append(c.runs, g.runs)
 	}
 	if len(groups) == 0 {
 		c.Statement = "No results to compare."
@@ -330,12 +333,10 @@ func configFingerprint(raw json.RawMessage) string {
 	return string(b)
 }
 
-// WriteCompare writes a comparison as a table in format "md" (Markdown) or "text"
-// (aligned columns): one row per metric, the value of each group, and for every group
-// after the first its delta from the first (absolute and %), whether that is better or
-// worse, and the significance test when there were enough repeats.
-func WriteCompare(w io.Writer, c Comparison, format string) error {
-	header := []string{"metric", "better"}
+// compareRows is the comparison's table: a row per metric, each group's value and, after
+// the first group, its delta from the first.
+func compareRows(c Comparison) (header []string, rows [][]string) {
+	header = []string{"metric", "better"}
 	for i, g := range c.Groups {
 		label := g.Label
 		if g.Runs > 1 {
@@ -346,7 +347,6 @@ func WriteCompare(w io.Writer, c Comparison, format string) error {
 			header = append(header, "Δ vs "+c.Groups[0].Label)
 		}
 	}
-	var rows [][]string
 	for _, m := range c.Metrics {
 		row := []string{m.Label, m.Better.arrow()}
 		for i, cell := range m.Cells {
@@ -357,7 +357,15 @@ func WriteCompare(w io.Writer, c Comparison, format string) error {
 		}
 		rows = append(rows, row)
 	}
+	return header, rows
+}
 
+// WriteCompare writes a comparison as a table in format "md" (Markdown) or "text"
+// (aligned columns): one row per metric, the value of each group, and for every group
+// after the first its delta from the first (absolute and %), whether that is better or
+// worse, and the significance test when there were enough repeats.
+func WriteCompare(w io.Writer, c Comparison, format string) error {
+	header, rows := compareRows(c)
 	var buf bytes.Buffer
 	switch format {
 	case "md", "markdown":

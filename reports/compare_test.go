@@ -200,3 +200,44 @@ func TestCompareOneGroupOfRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareHTMLFirstScreen: the comparison page opens with which side is best on the
+// figures that matter, by how much, and whether the difference is real, and overlays
+// every side on its charts.
+func TestCompareHTMLFirstScreen(t *testing.T) {
+	sides := []Side{
+		{Label: "lru", Results: repeats(t, "lru", 3, []float64{10000, 10200, 9800}, []float64{0.80, 0.81, 0.79})},
+		{Label: "tinylfu", Results: repeats(t, "tinylfu", 3, []float64{8000, 8100, 7900}, []float64{0.86, 0.87, 0.85})},
+		{Label: "single", Results: repeats(t, "single", 1, []float64{12000}, []float64{0.5})},
+	}
+	var b bytes.Buffer
+	if err := WriteCompareHTML(&b, CompareSides(sides)); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	first := page[:strings.Index(page, "<h2>Charts</h2>")]
+	for _, want := range []string{
+		"Which is better", "latency p99", "tinylfu: 8.", "better than the baseline", "yes (p = ",
+		"L1 hit ratio", "tinylfu: 86.00%", "Baseline: lru", "lru blue, tinylfu red, single green",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("the first screen lacks %q", want)
+		}
+	}
+	if got := strings.Count(page, `<svg class="chart"`); got != 7 {
+		t.Errorf("%d charts, want 7", got)
+	}
+	// Every side is named in the spectrum's legend.
+	spectrum := page[strings.Index(page, `aria-label="Read latency by percentile`):]
+	spectrum = spectrum[:strings.Index(spectrum, "</svg>")]
+	for _, side := range []string{"lru", "tinylfu", "single"} {
+		if !strings.Contains(spectrum, ">"+side+"<") {
+			t.Errorf("the spectrum's legend lacks %s", side)
+		}
+	}
+	for _, bad := range []string{"<script", `src="http`, `href="http`, "@import", "url(http"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page has %q: it must load nothing", bad)
+		}
+	}
+}

@@ -31,6 +31,12 @@ runs on both sides, each value is a mean ± the half-width of its 95%% confidenc
 interval, and a difference is called significant only when Welch's t-test gives
 p < 0.05.
 
+--format html writes one self-contained page (it loads nothing, so it works offline):
+which side is best on p99, hit ratio, stale reads, Stripe calls and cost, by how much and
+whether that is significant, then every side overlaid on the same charts (latency
+percentile spectra, hit ratio per tier, Stripe calls and 429s, stale reads, cost, p99
+and throughput over time with fault windows), then the full table.
+
 Exit codes: 0 written, 2 bad input (fewer than two sides, a missing path, a file that is
 not a result).`, reports.MinRepeats),
 		Args: func(c *cobra.Command, args []string) error {
@@ -44,8 +50,8 @@ not a result).`, reports.MinRepeats),
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.format, "format", "text", "text (aligned columns) or md (Markdown)")
-	fl.StringVarP(&f.out, "out", "o", "", "write the comparison to FILE instead of stdout (a .md FILE implies --format md)")
+	fl.StringVar(&f.format, "format", "text", "text (aligned columns), md (Markdown) or html (a page with charts)")
+	fl.StringVarP(&f.out, "out", "o", "", "write the comparison to FILE instead of stdout (a .md or .html FILE implies that format)")
 	return c
 }
 
@@ -54,11 +60,16 @@ func runCompare(c *cobra.Command, args []string, f *compareFlags) error {
 	if format == "markdown" {
 		format = "md"
 	}
-	if !c.Flags().Changed("format") && strings.EqualFold(filepath.Ext(f.out), ".md") {
-		format = "md"
+	if !c.Flags().Changed("format") {
+		switch strings.ToLower(filepath.Ext(f.out)) {
+		case ".md":
+			format = "md"
+		case ".html", ".htm":
+			format = "html"
+		}
 	}
-	if format != "text" && format != "md" {
-		return usageError{fmt.Errorf("unknown --format %q: choose text or md", f.format)}
+	if format != "text" && format != "md" && format != "html" {
+		return usageError{fmt.Errorf("unknown --format %q: choose text, md or html", f.format)}
 	}
 	sides := make([]reports.Side, len(args))
 	for i, a := range args {

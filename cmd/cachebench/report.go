@@ -230,7 +230,11 @@ func classify(results []*reports.Result) (kind int, detail string) {
 // renderCompare renders a comparison in a format (md or text) for printing.
 func renderCompare(c reports.Comparison, format string) (string, error) {
 	var b bytes.Buffer
-	if err := reports.WriteCompare(&b, c, format); err != nil {
+	write := func() error { return reports.WriteCompare(&b, c, format) }
+	if format == "html" {
+		write = func() error { return reports.WriteCompareHTML(&b, c) }
+	}
+	if err := write(); err != nil {
 		return "", err
 	}
 	return b.String(), nil

@@ -196,6 +196,17 @@ func TestRunRepeat(t *testing.T) {
 	if got := readFile(t, report); !strings.HasPrefix(got, "# cachebench comparison") {
 		t.Errorf("compare --out x.md should write Markdown:\n%s", got)
 	}
+	page := filepath.Join(dir, "cmp.html")
+	code, _, stderr = exitCode(t, exec.Command(bin, "compare", filepath.Join(dir, "a"), filepath.Join(dir, "b"), "--out", page))
+	if code != exitOK {
+		t.Fatalf("compare --out x.html: exit %d: %s", code, stderr)
+	}
+	got := readFile(t, page)
+	for _, want := range []string{"<!DOCTYPE html>", "Which is better", "L1 hit ratio", `<svg class="chart"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("compare --out x.html lacks %q", want)
+		}
+	}
 }
 
 // TestReportCompareBadInput checks that bad paths, files that are not results, bad flags
@@ -241,7 +252,7 @@ func TestReportCompareBadInput(t *testing.T) {
 		{[]string{"run", "baseline", "--repeat", "101"}, []string{"--repeat 101", "from 1 to 100"}},
 		{[]string{"compare", good}, []string{"compare needs at least two sides, got 1", "cachebench compare A/result.json B/result.json"}},
 		{[]string{"compare", good, missing}, []string{missing + " does not exist"}},
-		{[]string{"compare", good, good, "--format", "html"}, []string{`unknown --format "html"`, "text or md"}},
+		{[]string{"compare", good, good, "--format", "pdf"}, []string{`unknown --format "pdf"`, "text, md or html"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := exitCode(t, exec.Command(bin, tc.args...))
