@@ -543,29 +543,39 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 	if len(s.Points) == 0 {
 		return nil, []string{"no points: no charts"}
 	}
-	add(sweepChart(s, "p99 read latency by sweep point", "p99 latency from intended start (ms)", []sweepSeries{
-		{"p99", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }},
-	}, bound{"p99", 1e3}))
-	add(sweepChart(s, "Hit ratio per tier by sweep point", "hit ratio (%)", []sweepSeries{
-		{"L1 in-process", func(p SweepPoint) (float64, bool) { return optValue(p.L1HitRatio, 100) }},
-		{"L2 Redis", func(p SweepPoint) (float64, bool) { return optValue(p.L2HitRatio, 100) }},
-		{"L3 DynamoDB", func(p SweepPoint) (float64, bool) { return optValue(p.L3HitRatio, 100) }},
-	}, bound{"l1.hit_ratio", 100}, bound{"l2.hit_ratio", 100}, bound{"l3.hit_ratio", 100}))
-	add(sweepChart(s, "Stale read ratio by sweep point", "stale reads (% of reads checked)", []sweepSeries{
-		{"stale ratio", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true }},
-	}, bound{"stale_ratio", 100}))
-	haveCost := false
-	for _, p := range s.Points {
-		if p.PerMillionUSD != nil {
-			haveCost = true
-		}
-	}
-	if haveCost {
-		add(sweepChart(s, "Cost per million requests by sweep point", "simulated cost (USD per million requests)", []sweepSeries{
-			{"$ per million requests", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }},
-		}, bound{"cost.per_million_requests", 1}))
+	if g, ok := newSweepGrid(s); ok {
+		// Two keys: a heatmap per figure shows the whole surface.
+		hc, hs := sweepHeatmaps(s, &g)
+		charts = append(charts, hc...)
+		skipped = append(skipped, hs...)
 	} else {
-		skipped = append(skipped, "no point has cost figures: no cost chart")
+		if n := len(s.varyingKeys()); n >= 3 {
+			skipped = append(skipped, fmt.Sprintf("the sweep varies %d keys: no heatmap (a surface has two); the charts below string the points in the table's order, and the table lists every combination", n))
+		}
+		add(sweepChart(s, "p99 read latency by sweep point", "p99 latency from intended start (ms)", []sweepSeries{
+			{"p99", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }},
+		}, bound{"p99", 1e3}))
+		add(sweepChart(s, "Hit ratio per tier by sweep point", "hit ratio (%)", []sweepSeries{
+			{"L1 in-process", func(p SweepPoint) (float64, bool) { return optValue(p.L1HitRatio, 100) }},
+			{"L2 Redis", func(p SweepPoint) (float64, bool) { return optValue(p.L2HitRatio, 100) }},
+			{"L3 DynamoDB", func(p SweepPoint) (float64, bool) { return optValue(p.L3HitRatio, 100) }},
+		}, bound{"l1.hit_ratio", 100}, bound{"l2.hit_ratio", 100}, bound{"l3.hit_ratio", 100}))
+		add(sweepChart(s, "Stale read ratio by sweep point", "stale reads (% of reads checked)", []sweepSeries{
+			{"stale ratio", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true }},
+		}, bound{"stale_ratio", 100}))
+		haveCost := false
+		for _, p := range s.Points {
+			if p.PerMillionUSD != nil {
+				haveCost = true
+			}
+		}
+		if haveCost {
+			add(sweepChart(s, "Cost per million requests by sweep point", "simulated cost (USD per million requests)", []sweepSeries{
+				{"$ per million requests", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }},
+			}, bound{"cost.per_million_requests", 1}))
+		} else {
+			skipped = append(skipped, "no point has cost figures: no cost chart")
+		}
 	}
 	fleet, cold := false, false
 	for _, p := range s.Points {

@@ -463,9 +463,13 @@ func TestHTMLInChromium(t *testing.T) {
 	if err := WriteCompareHTML(&cmp, CompareSides(sides)); err != nil {
 		t.Fatal(err)
 	}
+	var sweep2 bytes.Buffer
+	if err := WriteSweepHTML(&sweep2, Sweep(twoKeySweep(t))); err != nil {
+		t.Fatal(err)
+	}
 	control := `<!DOCTYPE html><html><head><title>control</title></head><body>
 <img src="http://198.51.100.1/x.png"><script>console.error("control error")</script></body></html>`
-	pages := map[string][]byte{"report.html": run.Bytes(), "sweep.html": sweep.Bytes(), "compare.html": cmp.Bytes(), "control.html": []byte(control)}
+	pages := map[string][]byte{"report.html": run.Bytes(), "sweep.html": sweep.Bytes(), "compare.html": cmp.Bytes(), "sweep2.html": sweep2.Bytes(), "control.html": []byte(control)}
 	for name, data := range pages {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -486,7 +490,7 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, tc := range []struct {
 		page       string
 		wantCharts int
-	}{{"report.html", 6}, {"sweep.html", 5}, {"compare.html", 7}} {
+	}{{"report.html", 6}, {"sweep.html", 5}, {"compare.html", 7}, {"sweep2.html", 6}} {
 		t.Run(tc.page, func(t *testing.T) {
 			shot := filepath.Join(dir, strings.TrimSuffix(tc.page, ".html")+".png")
 			pl, err := b.load(ctx, fileURL(filepath.Join(dir, tc.page)), shot)

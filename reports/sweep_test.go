@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -200,5 +201,75 @@ func TestSweepColdStartsAndInterrupted(t *testing.T) {
 	}
 	if !strings.Contains(csv.String(), ",0.3,,false,") {
 		t.Errorf("the CSV's cold_starts should be empty without a fleet:\n%s", csv.String())
+	}
+}
+
+// twoKeySweep is a sweep of L1 TTL × L2 TTL (3 × 3, one combination missing): longer
+// TTLs are faster and cheaper but staler.
+func twoKeySweep(t testing.TB) []*Result {
+	t.Helper()
+	l1 := []string{"1s", "5s", "30s"}
+	l2 := []string{"2s", "10s", "1m"}
+	var out []*Result
+	for i, a := range l1 {
+		for j, b := range l2 {
+			if i == 2 && j == 0 {
+				continue // did not run
+			}
+			r := fixtureResult(t)
+			r.Scenario.Name = "ttl-sweep"
+			r.Scenario.Point = "cache.l1.ttl=" + a + ",cache.l2.ttl=" + b
+			r.LatencyUS.P99 = 12000 - 1500*float64(i) - 800*float64(j)
+			r.Histograms.Latency = histogramWithP99(t, r.LatencyUS.P99)
+			r.Consistency.StaleRatio = 0.01 * float64(1+2*i+j)
+			r.Tiers.L1.HitRatio = 0.5 + 0.12*float64(i)
+			r.Tiers.L2.HitRatio = 0.4 + 0.15*float64(j)
+			r.CostUSD = &Cost{Total: 0.01, PerMillionRequests: 0.30 - 0.03*float64(i) - 0.02*float64(j)}
+			r.Thresholds = []Threshold{{Expr: "stale_ratio < 0.05", OK: r.Consistency.StaleRatio < 0.05, Value: r.Consistency.StaleRatio, Unit: "ratio"}}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestSweepHeatmaps: a sweep over two keys draws a heatmap per figure with every
+// combination that ran labelled with its value, the missing one said, and the Pareto
+// frontier and the recommendation marked; a sweep over one key keeps its line charts.
+func TestSweepHeatmaps(t *testing.T) {
+	s := Sweep(twoKeySweep(t))
+	if s.Recommended < 0 {
+		t.Fatalf("no recommendation: %s", s.Recommendation)
+	}
+	charts, skipped := sweepCharts(s)
+	var titles []string
+	for _, c := range charts {
+		titles = append(titles, c.Title)
+	}
+	want := []string{"p99 read latency (ms)", "L1 in-process hit ratio (%)", "L2 Redis hit ratio (%)", "Stale read ratio (% of reads checked)", "Cost per million requests (USD)"}
+	for _, w := range want {
+		if !slices.Contains(titles, w) {
+			t.Errorf("charts %q lack the heatmap %q", titles, w)
+		}
+	}
+	p99 := charts[slices.Index(titles, "p99 read latency (ms)")].SVG
+	for _, p := range s.Points {
+		if label := FormatUS(p.P99US); !strings.Contains(p99, ">"+label+"<") {
+			t.Errorf("the p99 heatmap lacks the cell of %s (%s)", p.Point, label)
+		}
+	}
+	for _, w := range []string{"□ recommended", "○ Pareto frontier", "cache.l1.ttl", "cache.l2.ttl", ">30s<", ">1m<", "blue better, red worse (7.40ms to 12.00ms)"} {
+		if !strings.Contains(p99, w) {
+			t.Errorf("the p99 heatmap lacks %q", w)
+		}
+	}
+	if !strings.Contains(strings.Join(skipped, " "), "no heatmap cell for 1 of the 9 combinations of cache.l1.ttl and cache.l2.ttl") {
+		t.Errorf("skipped %q: want the missing combination said", skipped)
+	}
+	// One key: line charts, no heatmap.
+	one, _ := sweepCharts(Sweep(sweepFixture(t)))
+	for _, c := range one {
+		if strings.Contains(c.SVG, "blue better") {
+			t.Errorf("a one-key sweep drew a heatmap: %q", c.Title)
+		}
 	}
 }
