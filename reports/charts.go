@@ -31,6 +31,8 @@ const (
 type chart struct {
 	Title string
 	SVG   string
+	// Series are the chart's series a reader can hide (see interact.go).
+	Series []seriesInfo
 }
 
 var (
@@ -76,9 +78,10 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 
 // renderSVG draws p and returns its SVG element, without the XML prolog, ready to inline
 // in HTML.
-func renderSVG(p *plot.Plot) (string, error) {
+func renderSVG(p *plot.Plot, in *interact) (string, error) {
 	c := vgsvg.New(chartW, chartH)
-	p.Draw(draw.New(c))
+	dc := draw.New(c)
+	p.Draw(dc)
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return "", fmt.Errorf("render chart %q: %w", p.Title.Text, err)
@@ -89,6 +92,17 @@ func renderSVG(p *plot.Plot) (string, error) {
 		return "", fmt.Errorf("render chart %q: no <svg> element in the output", p.Title.Text)
 	}
 	s = s[i:]
+	if in != nil && len(in.hits) > 0 {
+		// The hits go last in gonum's flipped group, over every mark.
+		end := strings.LastIndex(s, "</g>")
+		if end < 0 {
+			return "", fmt.Errorf("render chart %q: no group to put its values in", p.Title.Text)
+		}
+		s = s[:end] + hitLayer(p, dc, in.hits) + s[end:]
+	}
+	if in != nil {
+		s = tagSeries(s, in.series)
+	}
 	attrs := fmt.Sprintf(`<svg class="chart" role="img" aria-label="%s" `, htmlAttrEscape(p.Title.Text))
 	return strings.Replace(s, "<svg ", attrs, 1), nil
 }
@@ -97,7 +111,9 @@ func htmlAttrEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-func addLine(p *plot.Plot, name string, xys plotter.XYs, i int) error {
+// addLine draws series i and, when in is not nil, makes it a series a reader can hide
+// with a hit per point whose text say(x, y) writes.
+func addLine(p *plot.Plot, name string, xys plotter.XYs, i int, in *interact, say func(x, y float64) string) error {
 	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return fmt.Errorf("chart %q, series %q: %w", p.Title.Text, name, err)
@@ -106,8 +122,26 @@ func addLine(p *plot.Plot, name string, xys plotter.XYs, i int) error {
 	l.Width = vg.Points(1.5)
 	p.Add(l)
 	p.Legend.Add(name, l)
+	if in != nil {
+		k := in.addSeries(name, l.Color)
+		if say != nil {
+			for _, xy := range xys {
+				in.point(xy.X, xy.Y, k, name+": "+say(xy.X, xy.Y))
+			}
+		}
+	}
 	return nil
 }
+
+// atSecond writes a timeline value: the value in the chart's unit and its second.
+func atSecond(unit string) func(x, y float64) string {
+	return func(x, y float64) string {
+		return fmt.Sprintf("%s at %.0f s", trimFloat4(y)+unit, math.Floor(x))
+	}
+}
+
+// trimFloat4 writes v with four significant digits.
+func trimFloat4(v float64) string { return strings.TrimSuffix(fmt.Sprintf("%.4g", v), ".") }
 
 // swatch is a legend thumbnail for a shaded area.
 type swatch struct{ c color.Color }
@@ -176,8 +210,9 @@ func timelineChart(r *Result, title, yLabel string, series []timeSeries, yFixed 
 	if err := shadeFaults(p, r.Faults, 0, ymax); err != nil {
 		return chart{}, err
 	}
+	in := &interact{}
 	for i, s := range series {
-		if err := addLine(p, s.name, data[i], i); err != nil {
+		if err := addLine(p, s.name, data[i], i, in, atSecond(unitOf(yLabel))); err != nil {
 			return chart{}, err
 		}
 	}
@@ -189,8 +224,47 @@ func timelineChart(r *Result, title, yLabel string, series []timeSeries, yFixed 
 	if n := len(r.Timeline); n > 0 {
 		p.X.Max = math.Max(p.X.Max, float64(r.Timeline[n-1].TS+1))
 	}
-	svg, err := renderSVG(p)
-	return chart{Title: title, SVG: svg}, err
+	svg, err := renderSVG(p, in)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, err
+}
+
+// togglable returns the series a reader may hide: none when there is only one.
+func togglable(in *interact) []seriesInfo {
+	if len(in.series) < 2 {
+		return nil
+	}
+	return in.series
+}
+
+// unitOf is the unit an axis label names in its last parentheses, as a value's suffix:
+// "latency (ms)" gives " ms", "hit ratio (%)" gives "%".
+func unitOf(label string) string {
+	i, j := strings.LastIndex(label, "("), strings.LastIndex(label, ")")
+	if i < 0 || j < i {
+		return ""
+	}
+	u := label[i+1 : j]
+	switch u {
+	case "%":
+		return "%"
+	case "1/s":
+		return " a second"
+	}
+	return " " + u
+}
+
+// spectrumMarks are the percentiles a spectrum's values can be read at.
+var spectrumMarks = []float64{50, 90, 99, 99.9, 99.99, 99.999}
+
+// markSpectrum adds a hit at each of spectrumMarks that series k's sample resolves.
+func markSpectrum(in *interact, k int, name string, h *hdrhistogram.Histogram, top float64) {
+	for _, q := range spectrumMarks {
+		x := 1 / (1 - q/100)
+		if x > top {
+			break
+		}
+		in.point(x, float64(h.ValueAtQuantile(q))/1e3, k, fmt.Sprintf("%s: p%s = %s", name, trimFloat4(q), FormatUS(float64(h.ValueAtQuantile(q)))))
+	}
 }
 
 // markPartial circles the last point of each series when the run ended inside the last
@@ -276,6 +350,7 @@ func spectrumChart(r *Result) (chart, error) {
 	p.X.Tick.Marker = percentileTicks{}
 	p.Legend.Left = true
 	var xmax float64
+	in := &interact{}
 	for i, h := range hists {
 		// Up to the percentile the sample can resolve: 1 - 1/count.
 		top := math.Max(10, float64(h.TotalCount()))
@@ -287,14 +362,15 @@ func spectrumChart(r *Result) (chart, error) {
 			q := 100 * (1 - 1/x)
 			xys = append(xys, plotter.XY{X: x, Y: float64(h.ValueAtQuantile(q)) / 1e3})
 		}
-		if err := addLine(p, names[i], xys, i); err != nil {
+		if err := addLine(p, names[i], xys, i, in, nil); err != nil {
 			return chart{}, err
 		}
+		markSpectrum(in, len(in.series)-1, names[i], h, top)
 	}
 	p.X.Min, p.X.Max = 1, xmax
 	p.Y.Min = 0
-	svg, err := renderSVG(p)
-	return chart{Title: title, SVG: svg}, errors.Join(append(errs, err)...)
+	svg, err := renderSVG(p, in)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, errors.Join(append(errs, err)...)
 }
 
 // costChart is a bar chart of the run's simulated cost by item.
@@ -309,11 +385,16 @@ func costChart(c *Cost) (chart, error) {
 	bars.Color = seriesColors[0]
 	bars.LineStyle.Width = 0
 	p.Add(bars)
-	p.NominalX("Lambda compute", "Lambda requests", "ElastiCache", "DynamoDB")
+	names := []string{"Lambda compute", "Lambda requests", "ElastiCache", "DynamoDB"}
+	p.NominalX(names...)
 	p.Y.Min = 0
 	p.Y.Max *= 1.1
 	p.Y.Tick.Marker = usdTicks{}
-	svg, err := renderSVG(p)
+	in := &interact{}
+	for i, v := range vals {
+		in.hits = append(in.hits, hit{x: float64(i), y: v, box: true, halfW: vg.Points(20), series: -1, text: names[i] + ": " + formatUSD(v)})
+	}
+	svg, err := renderSVG(p, in)
 	return chart{Title: title, SVG: svg}, err
 }
 
@@ -400,6 +481,8 @@ func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries, bound
 		}
 	}
 	var frontier, rec plotter.XYs
+	in := &interact{}
+	unit := unitOf(yLabel)
 	marked := false // the frontier is marked on the first series with values
 	for si, ser := range series {
 		var xys plotter.XYs
@@ -430,6 +513,11 @@ func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries, bound
 		pts.Shape = draw.CircleGlyph{}
 		p.Add(l, pts)
 		p.Legend.Add(ser.name, l, pts)
+		k := in.addSeries(ser.name, col)
+		for _, xy := range xys {
+			i := int(xy.X)
+			in.point(xy.X, xy.Y, k, fmt.Sprintf("%s: %s%s at #%d (%s)", ser.name, trimFloat4(xy.Y), unit, i+1, s.Points[i].Point))
+		}
 	}
 	if len(frontier) > 0 {
 		sc, err := plotter.NewScatter(frontier)
@@ -476,8 +564,8 @@ func sweepChart(s SweepReport, title, yLabel string, series []sweepSeries, bound
 		p.Y.Max = 1
 	}
 	p.Y.Max *= 1.4 // room for the legend
-	svg, err := renderSVG(p)
-	return chart{Title: title, SVG: svg}, err
+	svg, err := renderSVG(p, in)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, err
 }
 
 // bound names a threshold metric a sweep chart plots, and the factor from the metric's

@@ -314,13 +314,41 @@ type pageLoad struct {
 	Console []string
 	// SVGs describes every <svg> element as rendered.
 	SVGs []svgInfo
+	// Toggle is what unticking, then ticking again, the page's first series checkbox did.
+	Toggle toggleInfo
 }
+
+// toggleInfo counts the page's series checkboxes and, for the first, the paths and hits
+// of its chart hidden before, while and after it was unticked.
+type toggleInfo struct {
+	Boxes      int `json:"boxes"`
+	Before     int `json:"before"`
+	Hidden     int `json:"hidden"`
+	HiddenHits int `json:"hiddenHits"`
+	After      int `json:"after"`
+}
+
+// toggleProbe unticks the first series checkbox, counts what it hid, and ticks it again.
+const toggleProbe = `(function () {
+	var boxes = document.querySelectorAll('figure input[data-s]');
+	if (boxes.length === 0) { return JSON.stringify({boxes: 0}); }
+	var box = boxes[0], fig = box.closest('figure');
+	var hidden = function (sel) { return Array.from(fig.querySelectorAll(sel)).filter(function (e) { return e.style.display === 'none'; }).length; };
+	var out = {boxes: boxes.length, before: hidden('svg path')};
+	box.checked = false; box.dispatchEvent(new Event('change', {bubbles: true}));
+	out.hidden = hidden('svg path'); out.hiddenHits = hidden('svg .hit');
+	box.checked = true; box.dispatchEvent(new Event('change', {bubbles: true}));
+	out.after = hidden('svg path');
+	return JSON.stringify(out);
+})()`
 
 type svgInfo struct {
 	Label    string  `json:"label"`
 	Children int     `json:"children"`
 	Paths    int     `json:"paths"`
 	Texts    int     `json:"texts"`
+	Hits     int     `json:"hits"`
+	Titled   int     `json:"titled"`
 	Width    float64 `json:"width"`
 	Height   float64 `json:"height"`
 }
@@ -348,6 +376,7 @@ func (b *browser) load(ctx context.Context, url, shot string) (pageLoad, error) 
 		var r = s.getBoundingClientRect();
 		return {label: s.getAttribute('aria-label') || '', children: s.childElementCount,
 			paths: s.querySelectorAll('path').length, texts: s.querySelectorAll('text').length,
+			hits: s.querySelectorAll('.hit').length, titled: s.querySelectorAll('.hit > title').length,
 			width: r.width, height: r.height};
 	}))`
 	var ev struct {
@@ -364,6 +393,16 @@ func (b *browser) load(ctx context.Context, url, shot string) (pageLoad, error) 
 	}
 	if err := json.Unmarshal([]byte(ev.Result.Value), &pl.SVGs); err != nil {
 		return pl, fmt.Errorf("probe answer %q: %w", ev.Result.Value, err)
+	}
+	ev.Result.Value, ev.ExceptionDetails = "", nil
+	if err := b.conn.call(ctx, b.session, "Runtime.evaluate", map[string]any{"expression": toggleProbe, "returnByValue": true}, &ev); err != nil {
+		return pl, err
+	}
+	if len(ev.ExceptionDetails) > 0 {
+		return pl, fmt.Errorf("toggle probe failed: %s", ev.ExceptionDetails)
+	}
+	if err := json.Unmarshal([]byte(ev.Result.Value), &pl.Toggle); err != nil {
+		return pl, fmt.Errorf("toggle probe answer %q: %w", ev.Result.Value, err)
 	}
 
 	var metrics struct {
@@ -490,7 +529,8 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, tc := range []struct {
 		page       string
 		wantCharts int
-	}{{"report.html", 6}, {"sweep.html", 5}, {"compare.html", 7}, {"sweep2.html", 6}} {
+		toggles    bool // some chart has several series to hide
+	}{{"report.html", 6, true}, {"sweep.html", 5, true}, {"compare.html", 7, true}, {"sweep2.html", 6, false}} {
 		t.Run(tc.page, func(t *testing.T) {
 			shot := filepath.Join(dir, strings.TrimSuffix(tc.page, ".html")+".png")
 			pl, err := b.load(ctx, fileURL(filepath.Join(dir, tc.page)), shot)
@@ -511,6 +551,16 @@ func TestHTMLInChromium(t *testing.T) {
 				if s.Label == "" || s.Children == 0 || s.Paths < 5 || s.Texts < 3 || s.Width < 100 || s.Height < 50 {
 					t.Errorf("chart %q rendered empty or tiny: %+v", s.Label, s)
 				}
+				// Values on demand: every chart has marks to point at, each with its text.
+				if s.Hits == 0 || s.Titled != s.Hits {
+					t.Errorf("chart %q: %d hits, %d with a title; want some, all titled", s.Label, s.Hits, s.Titled)
+				}
+			}
+			// Unticking a series hides its marks and hits; ticking it shows them again.
+			tg := pl.Toggle
+			t.Logf("series checkboxes: %+v", tg)
+			if tc.toggles && (tg.Boxes == 0 || tg.Before != 0 || tg.Hidden == 0 || tg.HiddenHits == 0 || tg.After != 0) {
+				t.Errorf("series toggle: %+v; want boxes, nothing hidden before, paths and hits hidden while unticked, none after", tg)
 			}
 			st, err := os.Stat(shot)
 			if err != nil || st.Size() < 10_000 {

@@ -180,6 +180,7 @@ func compareSpectrum(c Comparison) (chart, error) {
 	var xmax float64
 	var errs []error
 	drawn := 0
+	in := &interact{}
 	for i, runs := range c.runs {
 		h, ok := pooledHistogram(runs, latencyHist)
 		if !ok {
@@ -194,9 +195,10 @@ func compareSpectrum(c Comparison) (chart, error) {
 			x := math.Pow(top, float64(k)/steps)
 			xys = append(xys, plotter.XY{X: x, Y: float64(h.ValueAtQuantile(100*(1-1/x))) / 1e3})
 		}
-		if err := addLine(p, c.Groups[i].Label, xys, i); err != nil {
+		if err := addLine(p, c.Groups[i].Label, xys, i, in, nil); err != nil {
 			return chart{}, err
 		}
+		markSpectrum(in, len(in.series)-1, c.Groups[i].Label, h, top)
 		drawn++
 	}
 	if drawn == 0 {
@@ -204,8 +206,8 @@ func compareSpectrum(c Comparison) (chart, error) {
 	}
 	p.X.Min, p.X.Max = 1, xmax
 	p.Y.Min = 0
-	svg, err := renderSVG(p)
-	return chart{Title: title, SVG: svg}, errors.Join(append(errs, err)...)
+	svg, err := renderSVG(p, in)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, errors.Join(append(errs, err)...)
 }
 
 // barCategory is one group of bars: a label and the metric (keyMetrics key) it shows.
@@ -234,6 +236,7 @@ func compareBars(c Comparison, title, yLabel string, scale float64, cats []barCa
 	n := len(c.Groups)
 	width := vg.Points(math.Min(36, 240/float64(n*len(shown))))
 	ymax := 0.0
+	in := &interact{}
 	for gi, g := range c.Groups {
 		vals := make(plotter.Values, len(shown))
 		var errBars plotter.XYs
@@ -263,6 +266,13 @@ func compareBars(c Comparison, title, yLabel string, scale float64, cats []barCa
 		bars.Offset = width * vg.Length(float64(gi)-float64(n-1)/2)
 		p.Add(bars)
 		p.Legend.Add(g.Label, bars)
+		k := in.addSeries(g.Label, bars.Color)
+		for ci, m := range rows {
+			if cell := m.Cells[gi]; cell.Present {
+				in.hits = append(in.hits, hit{x: float64(ci), y: vals[ci], box: true, off: bars.Offset, halfW: width / 2, series: k,
+					text: fmt.Sprintf("%s, %s: %s", g.Label, shown[ci].label, compareValue(cell, m.Unit))})
+			}
+		}
 		if len(errBars) > 0 {
 			eb, err := plotter.NewYErrorBars(ciBars{xys: errBars, half: errLen})
 			if err != nil {
@@ -287,8 +297,8 @@ func compareBars(c Comparison, title, yLabel string, scale float64, cats []barCa
 	if rows[0].Unit == "usd" {
 		p.Y.Tick.Marker = usdTicks{}
 	}
-	svg, err := renderSVG(p)
-	return chart{Title: title, SVG: svg}, err
+	svg, err := renderSVG(p, in)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, err
 }
 
 // ciBars are error bars of a given half-width at each point.
@@ -360,16 +370,17 @@ func compareTimeline(c Comparison, title, yLabel string, y func(Second) float64)
 			p.Legend.Add(fmt.Sprintf("%s: %s %s", c.Groups[i].Label, f.Target, f.Kind), swatch{shade})
 		}
 	}
+	in := &interact{}
 	for i := range c.runs {
 		if len(data[i]) == 0 {
 			continue
 		}
-		if err := addLine(p, c.Groups[i].Label, data[i], i); err != nil {
+		if err := addLine(p, c.Groups[i].Label, data[i], i, in, atSecond(unitOf(yLabel))); err != nil {
 			return chart{}, err
 		}
 	}
 	p.Y.Min, p.Y.Max = 0, ymax
 	p.X.Min, p.X.Max = 0, xmax
-	svg, err := renderSVG(p)
-	return chart{Title: title, SVG: svg}, err
+	svg, err := renderSVG(p, in)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, err
 }

@@ -111,6 +111,7 @@ func sweepHeatmap(s SweepReport, g *sweepGrid, title string, value func(SweepPoi
 	var pts plotter.XYs
 	var labels []string
 	var inks []color.Color
+	in := &interact{}
 	var frontier, rec plotter.XYs
 	for pos, i := range g.cell {
 		xy := plotter.XY{X: float64(pos[0]), Y: float64(pos[1])}
@@ -118,6 +119,18 @@ func sweepHeatmap(s SweepReport, g *sweepGrid, title string, value func(SweepPoi
 			pts = append(pts, xy)
 			labels = append(labels, format(v))
 			inks = append(inks, inkOn(cm, v))
+			pt := s.Points[i]
+			text := fmt.Sprintf("%s=%s, %s=%s: %s", g.xKey, g.xVals[pos[0]], g.yKey, g.yVals[pos[1]], format(v))
+			if pt.Runs > 1 {
+				text += fmt.Sprintf(" (%d runs)", pt.Runs)
+			}
+			if pt.Pareto {
+				text += "; on the Pareto frontier"
+			}
+			if i == s.Recommended {
+				text += "; recommended"
+			}
+			in.hits = append(in.hits, hit{x: xy.X, y: xy.Y + 0.5, box: true, dx: 0.5, y0: xy.Y - 0.5, series: -1, text: text})
 		}
 		if s.Points[i].Pareto {
 			frontier = append(frontier, xy)
@@ -157,7 +170,7 @@ func sweepHeatmap(s SweepReport, g *sweepGrid, title string, value func(SweepPoi
 	p.Y.Tick.Marker = nominalTicks(g.yVals)
 	p.X.Min, p.X.Max = -0.5, float64(len(g.xVals))-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(len(g.yVals))-0.5
-	svg, err := renderSVG(p)
+	svg, err := renderSVG(p, in)
 	return chart{Title: title, SVG: svg}, err
 }
 

@@ -32,8 +32,9 @@ type htmlSection struct {
 }
 
 type htmlChart struct {
-	Title string
-	SVG   template.HTML
+	Title  string
+	SVG    template.HTML
+	Series []seriesInfo
 }
 
 func toHTMLSections(ss []section) []htmlSection {
@@ -48,20 +49,21 @@ func toHTMLCharts(cs []chart) []htmlChart {
 	out := make([]htmlChart, len(cs))
 	for i, c := range cs {
 		// The SVG comes from gonum/plot's SVG canvas, which escapes every text it writes.
-		out[i] = htmlChart{Title: c.Title, SVG: template.HTML(c.SVG)}
+		out[i] = htmlChart{Title: c.Title, SVG: template.HTML(c.SVG), Series: c.Series}
 	}
 	return out
 }
 
 // The page loads nothing: styles are inline, charts are inline SVG, and the
-// Content-Security-Policy forbids every fetch, so a report opened offline looks the same.
+// Content-Security-Policy forbids every fetch and every script but toggleScript (by its
+// hash), so a report opened offline looks and works the same.
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"fail": func(s string) bool { return strings.HasPrefix(s, "FAIL") },
-}).Parse(`<!DOCTYPE html>
+}).Parse(strings.NewReplacer("SCRIPT_HASH", scriptHash, "TOGGLE_SCRIPT", toggleScript).Replace(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src SCRIPT_HASH">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
@@ -78,7 +80,12 @@ p.note { color: #555; font-size: 0.9em; }
 .banner.ok { border-left-color: #2c8a2c; background: #eaf6ea; }
 figure { margin: 1em 0; }
 svg.chart { max-width: 100%; height: auto; display: block; }
+.hit { fill: #000; fill-opacity: 0; cursor: crosshair; }
+.hit:hover { fill-opacity: 0.15; }
+.series { font-size: 0.85em; color: #444; }
+.series label { margin-right: 1.2em; white-space: nowrap; }
 </style>
+<script>TOGGLE_SCRIPT</script>
 </head>
 <body>
 <h1>{{.Title}}</h1>
@@ -88,7 +95,8 @@ svg.chart { max-width: 100%; height: auto; display: block; }
 {{end}}{{range .Before}}{{template "section" .}}{{end}}
 {{if .Charts}}<h2>Charts</h2>
 {{range .Charts}}<figure>
-{{.SVG}}</figure>
+{{.SVG}}{{if .Series}}<div class="series">Show: {{range $i, $s := .Series}}<label><input type="checkbox" checked data-s="{{$i}}" data-color="{{$s.Color}}"> <span style="color: {{$s.Color}}">■</span> {{$s.Name}}</label>{{end}}</div>
+{{end}}</figure>
 {{end}}{{end}}{{range .Skipped}}<p class="note">Chart left out: {{.}}</p>
 {{end}}{{range .After}}{{template "section" .}}{{end}}
 {{if .Notes}}<h2>Notes</h2>
@@ -105,7 +113,7 @@ svg.chart { max-width: 100%; height: auto; display: block; }
 {{end}}</tbody>
 </table></div>
 {{end}}{{if .Note}}<p class="note">{{.Note}}</p>
-{{end}}{{end}}`))
+{{end}}{{end}}`)))
 
 func writePage(w io.Writer, page htmlPage, what string) error {
 	var buf bytes.Buffer

@@ -2,6 +2,8 @@ package reports
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -16,6 +18,8 @@ type htmlFacts struct {
 	external []string
 	// forbidden lists elements that would load or run something.
 	forbidden []string
+	// scripts counts inline <script> elements.
+	scripts int
 	// charts holds, for each <svg>, its aria-label and the number of drawing elements in it.
 	charts []chartFacts
 }
@@ -50,7 +54,12 @@ func parseHTML(t *testing.T, page []byte) htmlFacts {
 		case xml.StartElement:
 			name := strings.ToLower(tok.Name.Local)
 			switch name {
-			case "script", "link", "img", "iframe", "object", "embed", "image", "use", "audio", "video", "source", "base":
+			case "script":
+				f.scripts++
+				for _, a := range tok.Attr {
+					f.forbidden = append(f.forbidden, "script "+a.Name.Local) // a script is inline only
+				}
+			case "link", "img", "iframe", "object", "embed", "image", "use", "audio", "video", "source", "base":
 				f.forbidden = append(f.forbidden, name)
 			}
 			for _, a := range tok.Attr {
@@ -115,7 +124,15 @@ func checkPage(t *testing.T, page []byte, wantTitles []string) {
 			t.Errorf("chart %q has %d elements and %d texts: empty?", c.label, c.elements, c.texts)
 		}
 	}
-	for _, want := range []string{"<!DOCTYPE html>", `content="default-src 'none'; style-src 'unsafe-inline'"`} {
+	// One inline script, allowed by its own hash and nothing else.
+	if f.scripts != 1 {
+		t.Errorf("%d scripts, want the one that hides series", f.scripts)
+	}
+	_, rest, _ := bytes.Cut(page, []byte("<script>"))
+	script, _, _ := bytes.Cut(rest, []byte("</script>"))
+	sum := sha256.Sum256(script)
+	csp := `content="default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-` + base64.StdEncoding.EncodeToString(sum[:]) + `'"`
+	for _, want := range []string{"<!DOCTYPE html>", csp} {
 		if !bytes.Contains(page, []byte(want)) {
 			t.Errorf("the page lacks %q", want)
 		}
