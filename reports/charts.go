@@ -103,7 +103,7 @@ func renderSVG(p *plot.Plot, in *interact) (string, error) {
 	if in != nil {
 		s = tagSeries(s, in.series)
 	}
-	attrs := fmt.Sprintf(`<svg class="chart" role="img" aria-label="%s" `, htmlAttrEscape(p.Title.Text))
+	attrs := fmt.Sprintf(`<svg class="chart" role="img" aria-label="%s" `, htmlAttrEscape(strings.ReplaceAll(p.Title.Text, "\n", ": ")))
 	return strings.Replace(s, "<svg ", attrs, 1), nil
 }
 
