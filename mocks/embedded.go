@@ -32,6 +32,10 @@ func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 		return nil, fmt.Errorf("embedded: start miniredis: %w", err)
 	}
 	env.onClose(func(context.Context) error { mr.Close(); return nil })
+	// Without ClockTTL, miniredis's TTLs only ever shrink through FastForward: no key would
+	// expire during a run, and L2 would hold every key ever written. With it they follow
+	// the wall clock, as Redis's do.
+	mr.ClockTTL(true)
 
 	ddb := memdynamo.New()
 	ddbURL, err := ddb.Start()

@@ -253,3 +253,23 @@ func closedPort(t *testing.T) string {
 	}
 	return fmt.Sprintf("127.0.0.1:%d", p)
 }
+
+// TestEmbeddedRedisKeysExpire: the embedded Redis expires a key when its TTL has passed
+// on the wall clock, as Redis does (miniredis alone only expires keys on FastForward).
+func TestEmbeddedRedisKeysExpire(t *testing.T) {
+	ctx := context.Background()
+	env := startOrSkip(t, Config{Provider: ProviderEmbedded})
+	if err := env.RedisClient.Set(ctx, "short", "v", 200*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.RedisClient.Set(ctx, "long", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n, err := env.RedisClient.Exists(ctx, "short").Result(); err != nil || n != 0 {
+		t.Errorf("a key 300 ms past its 200 ms TTL: exists = %d, %v; want 0", n, err)
+	}
+	if n, err := env.RedisClient.Exists(ctx, "long").Result(); err != nil || n != 1 {
+		t.Errorf("a key within its hour: exists = %d, %v; want 1", n, err)
+	}
+}
