@@ -23,8 +23,9 @@ type collector struct {
 	overlayAt         stripeoverlay.Stats // the overlay's counters at the start of the measured part
 	appliedAt         int64               // webhook events applied and rejected before it
 	rejectedAt        int64
-	l2At, l3At        cachecore.TierStats // the L2 and L3 counters at the start of the measured part
-	servers0          serverCounters      // the services' own counters at the start of it
+	l2At, l3At        cachecore.TierStats   // the L2 and L3 counters at the start of the measured part
+	originAt          cachecore.OriginStats // the origins' counters at the start of it
+	servers0          serverCounters        // the services' own counters at the start of it
 	lastCold          int64
 	based             bool
 	scratch           *interval
@@ -64,6 +65,7 @@ func (c *collector) baseline() {
 	c.appliedAt, c.rejectedAt = c.r.applied.Load(), c.r.rejected.Load()
 	c.r.exec.mark()
 	c.l2At, c.l3At = c.r.exec.tierStats()
+	c.originAt = c.r.exec.originStats()
 	_, c.lastCold = c.r.exec.sample()
 	c.based = true
 	c.r.probe.baseline()

@@ -91,6 +91,8 @@ func addOrigin(a *cachecore.OriginStats, b cachecore.OriginStats) {
 	a.Retries += b.Retries
 	a.Errors += b.Errors
 	a.NotFound += b.NotFound
+	a.LimiterWait += b.LimiterWait
+	a.LimiterFallbacks += b.LimiterFallbacks
 }
 
 // addTierStats adds b's counters to a.

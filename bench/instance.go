@@ -43,10 +43,27 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 			inst.close()
 		}
 	}()
-	origin, err := cachecore.NewStripeOrigin(cachecore.StripeOriginConfig{
-		Client:    w.StripeClient(inst.http),
-		RateLimit: s.Stripe.Mode,
-	})
+	fleetLimit := s.Stripe.Limiter == scenarios.LimiterFleet
+	if s.Cache.L2.Enabled || s.Cache.Lease > 0 || fleetLimit {
+		inst.redis = w.RedisClient()
+		if err := inst.redis.Ping(ctx).Err(); err != nil {
+			return nil, fmt.Errorf("redis: connect: %w", err)
+		}
+	}
+	ocfg := cachecore.StripeOriginConfig{Client: w.StripeClient(inst.http), RateLimit: s.Stripe.Mode}
+	if s.Stripe.Limiter == scenarios.LimiterNone {
+		ocfg.RateLimit = cachecore.RateLimitNone
+	}
+	if fleetLimit {
+		// One limit for the whole fleet, kept in Redis; each environment's share of it
+		// (the fleet's size at most) when Redis fails.
+		ocfg.Fleet, ocfg.FleetKey = inst.redis, ns.redisPrefix+"stripe-limit"
+		ocfg.FleetShare = 1
+		if s.Lambda.Enabled {
+			ocfg.FleetShare = max(s.Lambda.MaxConcurrency, 1)
+		}
+	}
+	origin, err := cachecore.NewStripeOrigin(ocfg)
 	if err != nil {
 		return nil, fmt.Errorf("stripe origin: %w", err)
 	}
@@ -77,10 +94,6 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		cfg.L1 = l1
 	}
 	if s.Cache.L2.Enabled || s.Cache.Lease > 0 {
-		inst.redis = w.RedisClient()
-		if err := inst.redis.Ping(ctx).Err(); err != nil {
-			return nil, fmt.Errorf("redis: connect: %w", err)
-		}
 		cfg.Redis = inst.redis
 		cfg.LeaseTTL = s.Cache.Lease
 	}

@@ -90,6 +90,14 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		Coalesced:          c.shared,
 		OverlayRateLimited: int64(ov.RateLimited - col.overlay0),
 	}
+	if mode := s.Stripe.Limiter; mode != "" {
+		now := r.exec.originStats()
+		res.Limiter = &reports.Limiter{
+			Mode:      mode,
+			WaitMS:    float64(now.LimiterWait-col.originAt.LimiterWait) / float64(time.Millisecond),
+			Fallbacks: int64(now.LimiterFallbacks - col.originAt.LimiterFallbacks),
+		}
+	}
 	// Saved: reads answered without a fetch of their own, by a tier or by another read's
 	// fetch (a fetch may make several calls).
 	res.Origin.CallsSaved = max(c.gets-c.incomplete-c.fetched, 0)

@@ -1,6 +1,7 @@
 package cachecore
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 	"golang.org/x/time/rate"
@@ -67,6 +70,18 @@ type StripeOriginConfig struct {
 	// least 1), which is the preset's for a preset.
 	Burst int
 
+	// Fleet, when set, makes the limit one for every origin sharing it: a GCRA limiter
+	// kept in this Redis under FleetKey (go-redis/redis_rate), so that a hundred Lambda
+	// environments together stay under Stripe's limit, where each limiting only itself
+	// would send a hundred times it. When Redis fails to answer, the origin falls back to
+	// a local limiter at 1/FleetShare of the rate (its share of the fleet) and counts the
+	// fallback (OriginStats.LimiterFallbacks). Needs a limiter (RateLimit not "none").
+	Fleet redis.UniversalClient
+	// FleetKey names the shared limiter in Redis; "" means "cachebench:stripe-limit".
+	FleetKey string
+	// FleetShare is how many origins share the limit, for the fallback; 0 means 1.
+	FleetShare int
+
 	// MaxRetries is how many times a failed request is retried: 0 means 3, negative
 	// means none.
 	MaxRetries int
@@ -97,6 +112,9 @@ type OriginStats struct {
 	NotFound uint64
 	// LimiterWait is the total time spent waiting for a rate-limiter token.
 	LimiterWait time.Duration
+	// LimiterFallbacks are waits for a fleet-wide token that Redis failed to answer, served
+	// by the local share instead.
+	LimiterFallbacks uint64
 }
 
 var _ ReportingOrigin = (*StripeOrigin)(nil)
@@ -106,7 +124,10 @@ var _ ReportingOrigin = (*StripeOrigin)(nil)
 // honour 429, Retry-After and Stripe-Should-Retry. It is safe for concurrent use.
 type StripeOrigin struct {
 	client      *client.API
-	limiter     *rate.Limiter // nil: no limiter
+	limiter     *rate.Limiter // nil: no limiter; the fallback share when fleet is set
+	fleet       *redis_rate.Limiter
+	fleetKey    string
+	fleetLimit  redis_rate.Limit
 	maxRetries  int
 	baseBackoff time.Duration
 	maxBackoff  time.Duration
@@ -116,6 +137,7 @@ type StripeOrigin struct {
 
 	calls, fetches, rateLimited, retries, errs, notFound atomic.Uint64
 	limiterWait                                          atomic.Int64 // nanoseconds
+	fallbacks                                            atomic.Uint64
 }
 
 // NewStripeOrigin returns a StripeOrigin for cfg, or an error naming every problem in it.
@@ -161,6 +183,12 @@ func NewStripeOrigin(cfg StripeOriginConfig) (*StripeOrigin, error) {
 	if cfg.MaxBackoff < 0 {
 		bad("MaxBackoff %v is negative", cfg.MaxBackoff)
 	}
+	if cfg.Fleet != nil && preset == RateLimitNone {
+		bad("Fleet is set but RateLimit is %q (no limiter to share)", RateLimitNone)
+	}
+	if cfg.FleetShare < 0 {
+		bad("FleetShare %d is negative", cfg.FleetShare)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -201,6 +229,19 @@ func NewStripeOrigin(cfg StripeOriginConfig) (*StripeOrigin, error) {
 			burst = max(1, int(math.Ceil(r)))
 		}
 		o.limiter = rate.NewLimiter(rate.Limit(r), burst)
+		if cfg.Fleet != nil {
+			share := float64(max(cfg.FleetShare, 1))
+			o.fleet = redis_rate.NewLimiter(cfg.Fleet)
+			o.fleetKey = cmp.Or(cfg.FleetKey, "cachebench:stripe-limit")
+			// redis_rate counts whole requests per period: the rate over one second,
+			// or over the seconds that make it whole (2.5/s is 5 per 2 s).
+			period := time.Second
+			for n := 1; n <= 1000 && r*float64(n) != math.Trunc(r*float64(n)); n++ {
+				period = time.Duration(n+1) * time.Second
+			}
+			o.fleetLimit = redis_rate.Limit{Rate: int(math.Round(r * period.Seconds())), Burst: burst, Period: period}
+			o.limiter = rate.NewLimiter(rate.Limit(r/share), max(1, int(math.Ceil(float64(burst)/share))))
+		}
 	}
 	return o, nil
 }
@@ -215,6 +256,8 @@ func (o *StripeOrigin) Stats() OriginStats {
 		Errors:      o.errs.Load(),
 		NotFound:    o.notFound.Load(),
 		LimiterWait: time.Duration(o.limiterWait.Load()),
+
+		LimiterFallbacks: o.fallbacks.Load(),
 	}
 }
 
@@ -336,9 +379,27 @@ func (o *StripeOrigin) wait(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	err := o.limiter.Wait(ctx)
-	o.limiterWait.Add(int64(time.Since(start)))
-	return err
+	defer func() { o.limiterWait.Add(int64(time.Since(start))) }()
+	for o.fleet != nil {
+		res, err := o.fleet.Allow(ctx, o.fleetKey, o.fleetLimit)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			o.fallbacks.Add(1)
+			break // Redis did not answer: this origin's share, locally
+		}
+		if res.Allowed > 0 {
+			return nil
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < res.RetryAfter {
+			return fmt.Errorf("the fleet's next Stripe token is %v away, after the deadline", res.RetryAfter)
+		}
+		if err := o.sleep(ctx, res.RetryAfter); err != nil {
+			return err
+		}
+	}
+	return o.limiter.Wait(ctx)
 }
 
 // get makes one request for ref and returns the body Stripe sent.

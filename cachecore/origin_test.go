@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 	"github.com/stripe/stripe-go/v76"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
@@ -637,5 +639,58 @@ func TestStripeOriginConfigValidate(t *testing.T) {
 	}
 	if _, err := NewStripeOrigin(StripeOriginConfig{Client: client}); err != nil {
 		t.Errorf("a good config: %v", err)
+	}
+}
+
+// TestStripeOriginFleetLimiter: two origins sharing a fleet limiter in Redis take turns
+// from one budget, so together they wait as one origin at the rate would; neither falls
+// back while Redis answers.
+func TestStripeOriginFleetLimiter(t *testing.T) {
+	mr := miniredis.RunT(t)
+	mr.ClockTTL(true)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	cfg := StripeOriginConfig{RateLimit: RateLimitTest, Rate: 50, Burst: 1, Fleet: rdb, FleetKey: "t:limit", FleetShare: 2}
+	a, _, _ := newScriptedOrigin(t, cfg, originOK)
+	b, _, _ := newScriptedOrigin(t, cfg, originOK)
+	a.sleep, b.sleep = sleepContext, sleepContext
+	const n = 10
+	start := time.Now()
+	for i := range n {
+		o := a
+		if i%2 == 1 {
+			o = b
+		}
+		if _, _, _, err := o.Fetch(context.Background(), originCustomer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One budget of 50/s with a burst of 1: the 10 fetches span at least 9/50 s, which
+	// two separate limiters (each at 50/s) would have halved.
+	if took, least := time.Since(start), 9*time.Second/50; took < least*9/10 {
+		t.Errorf("%d fetches through one fleet budget of 50/s took %v, want at least %v", n, took, least)
+	}
+	if fa, fb := a.Stats().LimiterFallbacks, b.Stats().LimiterFallbacks; fa+fb != 0 {
+		t.Errorf("%d fallbacks with Redis answering", fa+fb)
+	}
+}
+
+// TestStripeOriginFleetLimiterFallsBack: when the fleet's Redis does not answer, a fetch
+// still goes out, under the origin's own share of the limit, and the fallback is counted.
+func TestStripeOriginFleetLimiterFallsBack(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	o, _, _ := newScriptedOrigin(t, StripeOriginConfig{RateLimit: RateLimitTest, Fleet: rdb, FleetShare: 4}, originOK)
+	if _, _, _, err := o.Fetch(context.Background(), originCustomer); err != nil {
+		t.Fatalf("fetch with the fleet's Redis down: %v", err)
+	}
+	if got := o.Stats().LimiterFallbacks; got != 1 {
+		t.Errorf("LimiterFallbacks = %d, want 1", got)
+	}
+	if lim := o.limiter.Limit(); lim != 25.0/4 {
+		t.Errorf("fallback share %v/s, want 25/4", lim)
+	}
+	if _, err := NewStripeOrigin(StripeOriginConfig{Client: o.client, RateLimit: RateLimitNone, Fleet: rdb}); err == nil || !strings.Contains(err.Error(), "no limiter to share") {
+		t.Errorf("a fleet without a limiter: err = %v", err)
 	}
 }

@@ -40,6 +40,8 @@ type Result struct {
 
 	Tiers       Tiers       `json:"tiers"`
 	Origin      Origin      `json:"origin"`
+	// Limiter is the cache's client-side Stripe limit; absent in results of older runs.
+	Limiter *Limiter `json:"limiter,omitempty"`
 	Consistency Consistency `json:"consistency"`
 	Webhooks    *Webhooks   `json:"webhooks,omitempty"`
 	Lambda      *Lambda     `json:"lambda,omitempty"`
@@ -95,6 +97,16 @@ type TraceSizes struct {
 	Capped    int64   `json:"capped,omitempty"`
 	Padded    int64   `json:"padded_answers"`
 	OverSize  int64   `json:"over_size_answers"`
+}
+
+// Limiter describes the cache's client-side Stripe rate limit (stripe.limiter): Mode is
+// none, instance or fleet; over the measured part (by time), WaitMS is the time fetches
+// spent waiting for a token, summed over environments, and Fallbacks the waits for the
+// fleet's token that Redis failed to answer, served by the environment's own share.
+type Limiter struct {
+	Mode      string  `json:"mode"`
+	WaitMS    float64 `json:"wait_ms"`
+	Fallbacks int64   `json:"fallbacks"`
 }
 
 // Environment describes what answered for each tier.

@@ -129,6 +129,17 @@ func runSections(r *Result) []section {
 	if o.RateLimitShare > 0 {
 		origin.rows = append(origin.rows, []string{"share of the read rate limit", fmt.Sprintf("%.0f%%", 100*o.RateLimitShare)})
 	}
+	if l := r.Limiter; l != nil {
+		v := l.Mode
+		switch l.Mode {
+		case "fleet":
+			v = fmt.Sprintf("fleet (one limit in Redis for every environment); %d waits fell back to an environment's own share", l.Fallbacks)
+		case "instance":
+			v = "instance (each environment limits only itself: a fleet of N can send N times the limit)"
+		}
+		origin.rows = append(origin.rows, []string{"client-side rate limit", v},
+			[]string{"time fetches waited for a token (all environments)", fmt.Sprintf("%.0f ms", l.WaitMS)})
+	}
 	origin.rows = append(origin.rows, originAttributionRows(o)...)
 	out = append(out, origin)
 	if r.Servers != nil {

@@ -52,6 +52,9 @@ func WriteSummary(w io.Writer, r *Result) {
 	if o.RateLimitShare > 0 {
 		fmt.Fprintf(w, "; %.0f%% of the read limit", 100*o.RateLimitShare)
 	}
+	if l := r.Limiter; l != nil && l.Mode == "fleet" {
+		fmt.Fprintf(w, "; fleet-wide limiter, %d fallbacks", l.Fallbacks)
+	}
 	fmt.Fprintln(w)
 	c := r.Consistency
 	if c.ReadsChecked > 0 {

@@ -316,6 +316,10 @@ const (
 	StripeModeTest = "test"
 	StripeModeLive = "live"
 	StripeModeNone = "none"
+
+	LimiterNone     = "none"
+	LimiterInstance = "instance"
+	LimiterFleet    = "fleet"
 )
 
 // Stripe (stripe) is the Stripe overlay's behaviour.
@@ -323,6 +327,11 @@ type Stripe struct {
 	// Mode is the rate-limit profile: test (default, 25 req/s), live (100 req/s) or none.
 	// It applies both to the overlay's 429 emulation and to the cache's client-side limiter.
 	Mode string `yaml:"mode" json:"mode"`
+	// Limiter is where the cache's client-side rate limit is kept: instance (default: each
+	// process or Lambda environment limits only itself, so a fleet of N sends up to N
+	// times the limit), fleet (one GCRA limiter in Redis shared by every environment,
+	// each falling back to its share when Redis fails) or none (no client-side limit).
+	Limiter string `yaml:"limiter" json:"limiter"`
 	// WebhookDelay is the mean delay before an event is delivered; default 1s.
 	WebhookDelay time.Duration `yaml:"webhook_delay" json:"webhook_delay_ns"`
 	// WebhookDuplicates is the share of events delivered twice; default 0.

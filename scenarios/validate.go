@@ -50,7 +50,7 @@ func Defaults() Scenario {
 		},
 		Lambda:  Lambda{Enabled: true, MemoryMB: 512, Arch: ArchARM64, MaxConcurrency: 100, IdleTimeout: 10 * time.Minute},
 		Network: NetworkFor(ProfileNone),
-		Stripe:  Stripe{Mode: StripeModeTest, WebhookDelay: time.Second},
+		Stripe:  Stripe{Mode: StripeModeTest, Limiter: LimiterInstance, WebhookDelay: time.Second},
 		Cost:    Cost{ElastiCache: ElastiCache{Engine: EngineRedisOSS, NodeType: "cache.t4g.small", Nodes: 1}},
 	}
 }
@@ -419,6 +419,11 @@ func (c *checker) network() {
 func (c *checker) stripe() {
 	st := c.s.Stripe
 	c.choice("stripe.mode", st.Mode, stripeModes)
+	c.choice("stripe.limiter", st.Limiter, []string{LimiterNone, LimiterInstance, LimiterFleet})
+	if st.Limiter == LimiterFleet && st.Mode == StripeModeNone {
+		c.add([]string{"stripe.limiter", "stripe.mode"}, "stripe.limiter is fleet but stripe.mode is none: there is no rate limit to share",
+			"set stripe.mode: test or live, or stripe.limiter: none")
+	}
 	c.nonNegative("stripe.webhook_delay", st.WebhookDelay)
 	c.share("stripe.webhook_duplicates", st.WebhookDuplicates)
 	c.share("stripe.webhook_reorder", st.WebhookReorder)
