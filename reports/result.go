@@ -38,10 +38,10 @@ type Result struct {
 	// UpdateLatencyUS is the latency of updates (writes through the Stripe overlay).
 	UpdateLatencyUS *Latency `json:"update_latency_us,omitempty"`
 
-	Tiers       Tiers       `json:"tiers"`
-	Origin      Origin      `json:"origin"`
+	Tiers  Tiers  `json:"tiers"`
+	Origin Origin `json:"origin"`
 	// Limiter is the cache's client-side Stripe limit; absent in results of older runs.
-	Limiter *Limiter `json:"limiter,omitempty"`
+	Limiter     *Limiter    `json:"limiter,omitempty"`
 	Consistency Consistency `json:"consistency"`
 	Webhooks    *Webhooks   `json:"webhooks,omitempty"`
 	Lambda      *Lambda     `json:"lambda,omitempty"`
