@@ -69,3 +69,39 @@ stripe: {mode: test, limiter: %s}
 		t.Errorf("fleet: no time waited for a token, at four times the limit")
 	}
 }
+
+// TestFleetLimiterFallsBackWhenRedisIsDown takes Redis down for two seconds of a run with
+// the fleet limiter: the environments fall back to their own shares (counted), and no
+// fetch fails for it.
+func TestFleetLimiterFallsBackWhenRedisIsDown(t *testing.T) {
+	s := parse(t, `
+name: limiter-fallback
+warmup: 1s
+duration: 4s
+arrival: {model: constant, rate: 60}
+keys: {object: customer, count: 100000, distribution: uniform}
+cache:
+  l1: {enabled: false}
+  l2: {enabled: false}
+  l3: {enabled: false}
+lambda: {enabled: true, memory_mb: 512, max_concurrency: 20, provisioned_concurrency: 20}
+network: none
+stripe: {mode: test, limiter: fleet}
+faults:
+  - {target: redis, kind: down, at: 1s, for: 2s}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := bench.Run(ctx, s, embedded.Get(t), bench.Options{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	checkCounters(t, s, res)
+	t.Logf("limiter %+v; %d Stripe calls, %d answered 429, %d fetches failed", *res.Limiter, res.Origin.Calls, res.Origin.RateLimited, res.Origin.Errors)
+	if res.Limiter.Fallbacks == 0 {
+		t.Errorf("no fallback while Redis was down")
+	}
+	if res.Origin.Errors != 0 || res.Origin.Calls == 0 {
+		t.Errorf("%d Stripe calls, %d fetches failed; want calls and no failed fetch", res.Origin.Calls, res.Origin.Errors)
+	}
+}

@@ -239,8 +239,14 @@ func NewStripeOrigin(cfg StripeOriginConfig) (*StripeOrigin, error) {
 			for n := 1; n <= 1000 && r*float64(n) != math.Trunc(r*float64(n)); n++ {
 				period = time.Duration(n+1) * time.Second
 			}
-			o.fleetLimit = redis_rate.Limit{Rate: int(math.Round(r * period.Seconds())), Burst: burst, Period: period}
-			o.limiter = rate.NewLimiter(rate.Limit(r/share), max(1, int(math.Ceil(float64(burst)/share))))
+			// Its burst is a fifth of the bucket: tokens handed out evenly reach Stripe
+			// with the jitter of a hundred environments' networks, and the headroom left
+			// in Stripe's own bucket absorbs it. A full-size burst at the fleet would let
+			// that jitter bunch requests past Stripe's bucket (a 429 now and then).
+			o.fleetLimit = redis_rate.Limit{Rate: int(math.Round(r * period.Seconds())), Burst: max(1, burst/5), Period: period}
+			// The share's burst rounds down, so the fleet's fallbacks together burst no
+			// more than the limit allows (when the fleet is no larger than the burst).
+			o.limiter = rate.NewLimiter(rate.Limit(r/share), max(1, int(float64(burst)/share)))
 		}
 	}
 	return o, nil
