@@ -19,7 +19,7 @@
 // Every HTML page gives values on demand. Hovering a point, bar or heatmap cell shows its
 // exact value and configuration through an SVG <title> over the mark, which is the
 // browser's own tooltip and needs no script. A checkbox under each chart with several
-// series hides or shows one; that takes the only script on the page, about ten lines
+// series hides or shows one; that takes the only script on the page, six lines
 // (toggleScript), allowed by its SHA-256 in the Content-Security-Policy, which still forbids
 // any fetch and any other script. A charting library was the other choice. It would redraw
 // every chart in the browser, add hundreds of kilobytes to each report, and make its

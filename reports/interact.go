@@ -17,9 +17,9 @@ import (
 // Values on demand. Every chart carries, over its marks, invisible SVG shapes with a
 // <title>: hovering a point, bar or heatmap cell shows its exact value and configuration
 // as the browser's own tooltip, with no script at all. Under each chart with several
-// series, a checkbox per series hides or shows it; that needs the one small script below
-// (about 20 lines, no library), which finds a series' marks by the colour gonum/plot drew
-// them in. The script is allowed by its SHA-256 in the page's Content-Security-Policy, so
+// series, a checkbox per series hides or shows it. That needs the one small script below
+// (six lines, no library), which hides the marks tagSeries numbered after the colour
+// gonum/plot drew them in. The script is allowed by its SHA-256 in the page's Content-Security-Policy, so
 // the page still runs nothing else and fetches nothing. A charting library would have
 // redrawn every chart in the browser and added a few hundred kilobytes to every report,
 // and its upgrades to our upkeep; the charts stay gonum/plot's SVG, which the tests read.
