@@ -156,23 +156,32 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 // legend entry per fault. Call it before adding the data, so lines are drawn on top.
 func shadeFaults(p *plot.Plot, faults []Fault, y0, y1 float64) error {
 	for _, f := range faults {
-		end := f.EndS
-		if end <= f.StartS {
-			end = f.StartS + math.Max(f.ForS, 0.05)
-		}
-		poly, err := plotter.NewPolygon(plotter.XYs{{X: f.StartS, Y: y0}, {X: end, Y: y0}, {X: end, Y: y1}, {X: f.StartS, Y: y1}})
-		if err != nil {
-			return fmt.Errorf("chart %q, fault window: %w", p.Title.Text, err)
-		}
 		col, ok := faultColors[f.Target]
 		if !ok {
 			col = faultDefault
 		}
-		poly.Color = col
-		poly.LineStyle.Width = 0
-		p.Add(poly)
-		p.Legend.Add(fmt.Sprintf("fault: %s %s (%.1f–%.1f s)", f.Target, f.Kind, f.StartS, end), swatch{col})
+		if err := shadeFault(p, f, y0, y1, col, "fault: "); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// shadeFault adds a band of colour col over fault f's window, from y0 to y1, and its
+// legend entry: prefix, then the fault and its window.
+func shadeFault(p *plot.Plot, f Fault, y0, y1 float64, col color.Color, prefix string) error {
+	end := f.EndS
+	if end <= f.StartS {
+		end = f.StartS + math.Max(f.ForS, 0.05)
+	}
+	poly, err := plotter.NewPolygon(plotter.XYs{{X: f.StartS, Y: y0}, {X: end, Y: y0}, {X: end, Y: y1}, {X: f.StartS, Y: y1}})
+	if err != nil {
+		return fmt.Errorf("chart %q, fault window: %w", p.Title.Text, err)
+	}
+	poly.Color = col
+	poly.LineStyle.Width = 0
+	p.Add(poly)
+	p.Legend.Add(fmt.Sprintf("%s%s %s (%.1f–%.1f s)", prefix, f.Target, f.Kind, f.StartS, end), swatch{col})
 	return nil
 }
 
@@ -345,32 +354,50 @@ func spectrumChart(r *Result) (chart, error) {
 		errs = append(errs, errors.New("no latency histogram with values in this result"))
 		return chart{}, errors.Join(errs...)
 	}
+	lines := make([]spectrumLine, len(hists))
+	for i, h := range hists {
+		lines[i] = spectrumLine{name: names[i], colour: i, h: h}
+	}
+	c, err := drawSpectrum(title, lines)
+	return c, errors.Join(append(errs, err)...)
+}
+
+// spectrumLine is one line of a percentile spectrum: its name, its colour's index in
+// seriesColors, and the histogram it is read from.
+type spectrumLine struct {
+	name   string
+	colour int
+	h      *hdrhistogram.Histogram
+}
+
+// drawSpectrum plots latency percentile spectra the way HdrHistogram's plotter does: x is
+// the percentile on a log scale of 1/(1-p), y the latency at that percentile, each line
+// up to the percentile its sample can resolve (1 - 1/count).
+func drawSpectrum(title string, lines []spectrumLine) (chart, error) {
 	p := newPlot(title, "percentile (log scale of 1/(1−p))", "latency (ms)")
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = percentileTicks{}
 	p.Legend.Left = true
 	var xmax float64
 	in := &interact{}
-	for i, h := range hists {
-		// Up to the percentile the sample can resolve: 1 - 1/count.
-		top := math.Max(10, float64(h.TotalCount()))
+	for _, l := range lines {
+		top := math.Max(10, float64(l.h.TotalCount()))
 		xmax = math.Max(xmax, top)
 		const steps = 240
 		xys := make(plotter.XYs, 0, steps+1)
 		for k := 0; k <= steps; k++ {
 			x := math.Pow(top, float64(k)/steps)
-			q := 100 * (1 - 1/x)
-			xys = append(xys, plotter.XY{X: x, Y: float64(h.ValueAtQuantile(q)) / 1e3})
+			xys = append(xys, plotter.XY{X: x, Y: float64(l.h.ValueAtQuantile(100*(1-1/x))) / 1e3})
 		}
-		if err := addLine(p, names[i], xys, i, in, nil); err != nil {
+		if err := addLine(p, l.name, xys, l.colour, in, nil); err != nil {
 			return chart{}, err
 		}
-		markSpectrum(in, len(in.series)-1, names[i], h, top)
+		markSpectrum(in, len(in.series)-1, l.name, l.h, top)
 	}
 	p.X.Min, p.X.Max = 1, xmax
 	p.Y.Min = 0
 	svg, err := renderSVG(p, in)
-	return chart{Title: title, SVG: svg, Series: togglable(in)}, errors.Join(append(errs, err)...)
+	return chart{Title: title, SVG: svg, Series: togglable(in)}, err
 }
 
 // costChart is a bar chart of the run's simulated cost by item.
@@ -412,28 +439,39 @@ func (usdTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
+// chartSet gathers the charts of a page and says why any is missing.
+type chartSet struct {
+	charts  []chart
+	skipped []string
+}
+
+// add keeps c when it was drawn, and err's reason when there is one: a chart left out,
+// or a part of one (a run whose histogram did not decode).
+func (cs *chartSet) add(c chart, err error) {
+	if err != nil {
+		cs.skipped = append(cs.skipped, err.Error())
+	}
+	if c.SVG != "" {
+		cs.charts = append(cs.charts, c)
+	}
+}
+
+// skip says why a chart is left out.
+func (cs *chartSet) skip(reason string) { cs.skipped = append(cs.skipped, reason) }
+
 // runCharts draws every chart of a run report. A chart that cannot be drawn is left out
 // and its reason returned in skipped, so the page says what is missing.
 func runCharts(r *Result) (charts []chart, skipped []string) {
-	add := func(c chart, e error) {
-		if e != nil && c.SVG == "" {
-			skipped = append(skipped, e.Error())
-			return
-		}
-		if e != nil {
-			skipped = append(skipped, e.Error())
-		}
-		charts = append(charts, c)
-	}
-	add(spectrumChart(r))
+	var cs chartSet
+	cs.add(spectrumChart(r))
 	if len(r.Timeline) == 0 {
-		skipped = append(skipped, "no per-second timeline in this result: the charts over time are left out")
+		cs.skip("no per-second timeline in this result: the charts over time are left out")
 	} else {
-		add(timelineChart(r, "Read latency over time (from intended start)", "latency (ms)", []timeSeries{
+		cs.add(timelineChart(r, "Read latency over time (from intended start)", "latency (ms)", []timeSeries{
 			{"p50", func(s Second) float64 { return s.P50US / 1e3 }},
 			{"p99", func(s Second) float64 { return s.P99US / 1e3 }},
 		}, 0))
-		add(timelineChart(r, "Throughput over time", "requests completed per second (1/s)", []timeSeries{
+		cs.add(timelineChart(r, "Throughput over time", "requests completed per second (1/s)", []timeSeries{
 			// A partial last second is scaled by its length, not drawn as a drop.
 			{"requests", func(s Second) float64 { return s.Rate() }},
 		}, 0))
@@ -452,20 +490,20 @@ func runCharts(r *Result) (charts []chart, skipped []string) {
 			}
 		}
 		if len(tiers) == 0 {
-			skipped = append(skipped, "every cache tier was off: no hit-ratio chart")
+			cs.skip("every cache tier was off: no hit-ratio chart")
 		} else {
-			add(timelineChart(r, "Hit ratio per tier over time", "hit ratio (%)", tiers, 100))
+			cs.add(timelineChart(r, "Hit ratio per tier over time", "hit ratio (%)", tiers, 100))
 		}
-		add(timelineChart(r, "Errors and Stripe 429s over time", "count per second (1/s)", []timeSeries{
+		cs.add(timelineChart(r, "Errors and Stripe 429s over time", "count per second (1/s)", []timeSeries{
 			// Per second of the second's length, as throughput: a partial last second is no dip.
 			{"errors", func(s Second) float64 { return float64(s.Errors) / s.Length() }},
 			{"Stripe 429 (rate limited)", func(s Second) float64 { return float64(s.RateLimited) / s.Length() }},
 		}, 0))
 	}
 	if r.CostUSD != nil {
-		add(costChart(r.CostUSD))
+		cs.add(costChart(r.CostUSD))
 	}
-	return charts, skipped
+	return cs.charts, cs.skipped
 }
 
 // sweepChart plots one figure against the sweep's points, marking the Pareto frontier and
@@ -620,35 +658,27 @@ func optValue(p *float64, scale float64) (float64, bool) {
 
 // sweepCharts draws the charts of a sweep report.
 func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
-	add := func(c chart, e error) {
-		if e != nil {
-			skipped = append(skipped, e.Error())
-		}
-		if c.SVG != "" {
-			charts = append(charts, c)
-		}
-	}
+	var cs chartSet
 	if len(s.Points) == 0 {
-		return nil, []string{"no points: no charts"}
+		cs.skip("no points: no charts")
+		return cs.charts, cs.skipped
 	}
 	if g, ok := newSweepGrid(s); ok {
 		// Two keys: a heatmap per figure shows the whole surface.
-		hc, hs := sweepHeatmaps(s, &g)
-		charts = append(charts, hc...)
-		skipped = append(skipped, hs...)
+		sweepHeatmaps(&cs, s, &g)
 	} else {
 		if n := len(s.varyingKeys()); n >= 3 {
-			skipped = append(skipped, fmt.Sprintf("the sweep varies %d keys: no heatmap (a surface has two); the charts below string the points in the table's order, and the table lists every combination", n))
+			cs.skip(fmt.Sprintf("the sweep varies %d keys: no heatmap (a surface has two); the charts below string the points in the table's order, and the table lists every combination", n))
 		}
-		add(sweepChart(s, "p99 read latency by sweep point", "p99 latency from intended start (ms)", []sweepSeries{
+		cs.add(sweepChart(s, "p99 read latency by sweep point", "p99 latency from intended start (ms)", []sweepSeries{
 			{"p99", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }},
 		}, bound{"p99", 1e3}))
-		add(sweepChart(s, "Hit ratio per tier by sweep point", "hit ratio (%)", []sweepSeries{
+		cs.add(sweepChart(s, "Hit ratio per tier by sweep point", "hit ratio (%)", []sweepSeries{
 			{"L1 in-process", func(p SweepPoint) (float64, bool) { return optValue(p.L1HitRatio, 100) }},
 			{"L2 Redis", func(p SweepPoint) (float64, bool) { return optValue(p.L2HitRatio, 100) }},
 			{"L3 DynamoDB", func(p SweepPoint) (float64, bool) { return optValue(p.L3HitRatio, 100) }},
 		}, bound{"l1.hit_ratio", 100}, bound{"l2.hit_ratio", 100}, bound{"l3.hit_ratio", 100}))
-		add(sweepChart(s, "Stale read ratio by sweep point", "stale reads (% of reads checked)", []sweepSeries{
+		cs.add(sweepChart(s, "Stale read ratio by sweep point", "stale reads (% of reads checked)", []sweepSeries{
 			{"stale ratio", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true }},
 		}, bound{"stale_ratio", 100}))
 		haveCost := false
@@ -658,11 +688,11 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 			}
 		}
 		if haveCost {
-			add(sweepChart(s, "Cost per million requests by sweep point", "simulated cost (USD per million requests)", []sweepSeries{
+			cs.add(sweepChart(s, "Cost per million requests by sweep point", "simulated cost (USD per million requests)", []sweepSeries{
 				{"$ per million requests", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }},
 			}, bound{"cost.per_million_requests", 1}))
 		} else {
-			skipped = append(skipped, "no point has cost figures: no cost chart")
+			cs.skip("no point has cost figures: no cost chart")
 		}
 	}
 	fleet, cold := false, false
@@ -674,11 +704,11 @@ func sweepCharts(s SweepReport) (charts []chart, skipped []string) {
 	}
 	switch {
 	case cold:
-		add(sweepChart(s, "Lambda cold starts by sweep point", "cold starts in the measured part (count)", []sweepSeries{
+		cs.add(sweepChart(s, "Lambda cold starts by sweep point", "cold starts in the measured part (count)", []sweepSeries{
 			{"cold starts", func(p SweepPoint) (float64, bool) { return optValue(p.ColdStarts, 1) }},
 		}, bound{"cold_starts", 1}))
 	case fleet:
-		skipped = append(skipped, "no point had a Lambda cold start in its measured part: no cold-start chart")
+		cs.skip("no point had a Lambda cold start in its measured part: no cold-start chart")
 	}
-	return charts, skipped
+	return cs.charts, cs.skipped
 }

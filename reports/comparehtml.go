@@ -149,65 +149,38 @@ func better(a, b float64, d Direction) bool {
 // compareCharts draws the comparison's charts; a chart that cannot be drawn is left out
 // and its reason returned.
 func compareCharts(c Comparison) (charts []chart, skipped []string) {
-	add := func(ch chart, err error) {
-		if err != nil {
-			skipped = append(skipped, err.Error())
-		}
-		if ch.SVG != "" {
-			charts = append(charts, ch)
-		}
-	}
-	add(compareSpectrum(c))
-	add(compareBars(c, "Hit ratio per tier", "hit ratio (%)", 100, []barCategory{
+	var cs chartSet
+	cs.add(compareSpectrum(c))
+	cs.add(compareBars(c, "Hit ratio per tier", "hit ratio (%)", 100, []barCategory{
 		{"L1 in-process", "l1.hit_ratio"}, {"L2 Redis", "l2.hit_ratio"}, {"L3 DynamoDB", "l3.hit_ratio"}}))
-	add(compareBars(c, "Stripe calls and 429s", "requests to Stripe in the measured part", 1, []barCategory{
+	cs.add(compareBars(c, "Stripe calls and 429s", "requests to Stripe in the measured part", 1, []barCategory{
 		{"calls", "origin.calls"}, {"429 (rate limited)", "origin.rate_limited"}}))
-	add(compareBars(c, "Stale reads", "stale read ratio (%)", 100, []barCategory{{"stale reads", "stale_ratio"}}))
-	add(compareBars(c, "Cost per million requests", "simulated cost (USD per million requests)", 1, []barCategory{{"cost", "cost.per_million_requests"}}))
-	add(compareTimeline(c, "Read latency p99 over time (each side's first run)", "p99 latency (ms)", func(s Second) float64 { return s.P99US / 1e3 }))
-	add(compareTimeline(c, "Throughput over time (each side's first run)", "requests completed per second (1/s)", func(s Second) float64 { return s.Rate() }))
-	return charts, skipped
+	cs.add(compareBars(c, "Stale reads", "stale read ratio (%)", 100, []barCategory{{"stale reads", "stale_ratio"}}))
+	cs.add(compareBars(c, "Cost per million requests", "simulated cost (USD per million requests)", 1, []barCategory{{"cost", "cost.per_million_requests"}}))
+	cs.add(compareTimeline(c, "Read latency p99 over time (each side's first run)", "p99 latency (ms)", func(s Second) float64 { return s.P99US / 1e3 }))
+	cs.add(compareTimeline(c, "Throughput over time (each side's first run)", "requests completed per second (1/s)", func(s Second) float64 { return s.Rate() }))
+	return cs.charts, cs.skipped
 }
 
 // compareSpectrum overlays the sides' read latency percentile spectra, each from its
 // runs' merged histograms.
 func compareSpectrum(c Comparison) (chart, error) {
 	const title = "Read latency by percentile (from intended start; repeats pooled)"
-	p := newPlot(title, "percentile (log scale of 1/(1−p))", "latency (ms)")
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = percentileTicks{}
-	p.Legend.Left = true
-	var xmax float64
+	var lines []spectrumLine
 	var errs []error
-	drawn := 0
-	in := &interact{}
 	for i, runs := range c.runs {
 		h, ok := pooledHistogram(runs, latencyHist)
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: no latency histogram that decodes: left out of the spectrum", c.Groups[i].Label))
 			continue
 		}
-		top := math.Max(10, float64(h.TotalCount()))
-		xmax = math.Max(xmax, top)
-		const steps = 240
-		xys := make(plotter.XYs, 0, steps+1)
-		for k := 0; k <= steps; k++ {
-			x := math.Pow(top, float64(k)/steps)
-			xys = append(xys, plotter.XY{X: x, Y: float64(h.ValueAtQuantile(100*(1-1/x))) / 1e3})
-		}
-		if err := addLine(p, c.Groups[i].Label, xys, i, in, nil); err != nil {
-			return chart{}, err
-		}
-		markSpectrum(in, len(in.series)-1, c.Groups[i].Label, h, top)
-		drawn++
+		lines = append(lines, spectrumLine{name: c.Groups[i].Label, colour: i, h: h})
 	}
-	if drawn == 0 {
+	if len(lines) == 0 {
 		return chart{}, errors.Join(append(errs, errors.New("no side has a latency histogram: no spectrum"))...)
 	}
-	p.X.Min, p.X.Max = 1, xmax
-	p.Y.Min = 0
-	svg, err := renderSVG(p, in)
-	return chart{Title: title, SVG: svg, Series: togglable(in)}, errors.Join(append(errs, err)...)
+	ch, err := drawSpectrum(title, lines)
+	return ch, errors.Join(append(errs, err)...)
 }
 
 // barCategory is one group of bars: a label and the metric (keyMetrics key) it shows.
@@ -352,22 +325,13 @@ func compareTimeline(c Comparison, title, yLabel string, y func(Second) float64)
 	}
 	ymax *= 1.35
 	for i, runs := range c.runs {
-		base := seriesColors[i%len(seriesColors)].(color.NRGBA)
+		// A side's fault windows in a light shade of its colour.
+		shade := seriesColors[i%len(seriesColors)].(color.NRGBA)
+		shade.A = 0x30
 		for _, f := range runs[0].Faults {
-			end := f.EndS
-			if end <= f.StartS {
-				end = f.StartS + math.Max(f.ForS, 0.05)
+			if err := shadeFault(p, f, 0, ymax, shade, c.Groups[i].Label+": "); err != nil {
+				return chart{}, err
 			}
-			poly, err := plotter.NewPolygon(plotter.XYs{{X: f.StartS, Y: 0}, {X: end, Y: 0}, {X: end, Y: ymax}, {X: f.StartS, Y: ymax}})
-			if err != nil {
-				return chart{}, fmt.Errorf("chart %q, fault window: %w", title, err)
-			}
-			shade := base
-			shade.A = 0x30
-			poly.Color = shade
-			poly.LineStyle.Width = 0
-			p.Add(poly)
-			p.Legend.Add(fmt.Sprintf("%s: %s %s", c.Groups[i].Label, f.Target, f.Kind), swatch{shade})
 		}
 	}
 	in := &interact{}

@@ -210,20 +210,12 @@ func (hollowBox) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	})
 }
 
-// sweepHeatmaps draws the heatmaps of a two-key sweep: p99, hit ratio per enabled tier,
-// stale ratio and cost per million requests.
-func sweepHeatmaps(s SweepReport, g *sweepGrid) (charts []chart, skipped []string) {
-	add := func(c chart, e error) {
-		if e != nil {
-			skipped = append(skipped, e.Error())
-		}
-		if c.SVG != "" {
-			charts = append(charts, c)
-		}
-	}
+// sweepHeatmaps adds to cs the heatmaps of a two-key sweep: p99, hit ratio per enabled
+// tier, stale ratio and cost per million requests.
+func sweepHeatmaps(cs *chartSet, s SweepReport, g *sweepGrid) {
 	ms := func(v float64) string { return FormatUS(v * 1e3) }
 	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", v) }
-	add(sweepHeatmap(s, g, "p99 read latency (ms)", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }, ms, LowerIsBetter))
+	cs.add(sweepHeatmap(s, g, "p99 read latency (ms)", func(p SweepPoint) (float64, bool) { return p.P99US / 1e3, true }, ms, LowerIsBetter))
 	for _, t := range []struct {
 		name string
 		get  func(SweepPoint) *float64
@@ -237,15 +229,14 @@ func sweepHeatmaps(s SweepReport, g *sweepGrid) (charts []chart, skipped []strin
 			on = on || t.get(p) != nil
 		}
 		if on {
-			add(sweepHeatmap(s, g, t.name+" hit ratio (%)", func(p SweepPoint) (float64, bool) { return optValue(t.get(p), 100) }, pct, HigherIsBetter))
+			cs.add(sweepHeatmap(s, g, t.name+" hit ratio (%)", func(p SweepPoint) (float64, bool) { return optValue(t.get(p), 100) }, pct, HigherIsBetter))
 		}
 	}
-	add(sweepHeatmap(s, g, "Stale read ratio (% of reads checked)", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true },
+	cs.add(sweepHeatmap(s, g, "Stale read ratio (% of reads checked)", func(p SweepPoint) (float64, bool) { return 100 * p.StaleRatio, true },
 		func(v float64) string { return fmt.Sprintf("%.2f%%", v) }, LowerIsBetter))
-	add(sweepHeatmap(s, g, "Cost per million requests (USD)", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }, formatUSD, LowerIsBetter))
+	cs.add(sweepHeatmap(s, g, "Cost per million requests (USD)", func(p SweepPoint) (float64, bool) { return optValue(p.PerMillionUSD, 1) }, formatUSD, LowerIsBetter))
 	if g.missingCombos > 0 {
-		skipped = append(skipped, fmt.Sprintf("no heatmap cell for %d of the %d combinations of %s and %s, which did not run (grey)",
+		cs.skip(fmt.Sprintf("no heatmap cell for %d of the %d combinations of %s and %s, which did not run (grey)",
 			g.missingCombos, len(g.xVals)*len(g.yVals), g.xKey, g.yKey))
 	}
-	return charts, skipped
 }
