@@ -1,50 +1,40 @@
 package bench_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/cachebench/cachebench/bench"
-	"github.com/cachebench/cachebench/reports"
 )
 
-// TestFleetLimiterKeepsTheFleetUnderStripesLimit drives 100 Lambda environments with
-// all-miss traffic at four times Stripe's test-mode read limit. With stripe.limiter:
-// instance each environment limits only itself, so together they draw 429s; with fleet
-// the one limit in Redis keeps every environment together under it: no 429 at all.
-func TestFleetLimiterKeepsTheFleetUnderStripesLimit(t *testing.T) {
-	scenario := func(limiter string) string {
-		return fmt.Sprintf(`
+// limiterScenario is all-miss traffic at rate a second for seconds, through envs
+// provisioned Lambda environments, against Stripe's test-mode limit with the given
+// stripe.limiter; extra is appended (faults).
+func limiterScenario(limiter string, rate, envs, seconds int, extra string) string {
+	return fmt.Sprintf(`
 name: limiter-%s
 warmup: 1s
-duration: 3s
-arrival: {model: constant, rate: 100}
+duration: %ds
+arrival: {model: constant, rate: %d}
 keys: {object: customer, count: 100000, distribution: uniform}
 cache:
   l1: {enabled: false}
   l2: {enabled: false}
   l3: {enabled: false}
-lambda: {enabled: true, memory_mb: 512, max_concurrency: 100, provisioned_concurrency: 100}
+lambda: {enabled: true, memory_mb: 512, max_concurrency: %d, provisioned_concurrency: %d}
 network: none
 stripe: {mode: test, limiter: %s}
-`, limiter, limiter)
-	}
-	// Failed fetches (429s with instance, Lambda throttles with fleet) are the point here.
-	runAllowingErrors := func(yaml string) *reports.Result {
-		s := parse(t, yaml)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		res, err := bench.Run(ctx, s, embedded.Get(t), bench.Options{})
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-		checkCounters(t, s, res)
-		return res
-	}
-	inst := runAllowingErrors(scenario("instance"))
-	fleet := runAllowingErrors(scenario("fleet"))
+%s`, limiter, seconds, rate, envs, envs, limiter, extra)
+}
+
+// TestFleetLimiterKeepsTheFleetUnderStripesLimit drives 100 Lambda environments with
+// all-miss traffic at four times Stripe's test-mode read limit. With stripe.limiter:
+// instance each environment limits only itself, so together they draw 429s; with fleet
+// the one limit in Redis keeps every environment together under it: no 429 at all.
+// Failed fetches (429s with instance, Lambda throttles with fleet) are the point here.
+func TestFleetLimiterKeepsTheFleetUnderStripesLimit(t *testing.T) {
+	inst := runAllowingErrors(t, parse(t, limiterScenario("instance", 100, 100, 3, "")), bench.Options{})
+	fleet := runAllowingErrors(t, parse(t, limiterScenario("fleet", 100, 100, 3, "")), bench.Options{})
 	for _, r := range []struct {
 		name string
 		o    int64
@@ -74,29 +64,8 @@ stripe: {mode: test, limiter: %s}
 // the fleet limiter: the environments fall back to their own shares (counted), and no
 // fetch fails for it.
 func TestFleetLimiterFallsBackWhenRedisIsDown(t *testing.T) {
-	s := parse(t, `
-name: limiter-fallback
-warmup: 1s
-duration: 4s
-arrival: {model: constant, rate: 60}
-keys: {object: customer, count: 100000, distribution: uniform}
-cache:
-  l1: {enabled: false}
-  l2: {enabled: false}
-  l3: {enabled: false}
-lambda: {enabled: true, memory_mb: 512, max_concurrency: 20, provisioned_concurrency: 20}
-network: none
-stripe: {mode: test, limiter: fleet}
-faults:
-  - {target: redis, kind: down, at: 1s, for: 2s}
-`)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := bench.Run(ctx, s, embedded.Get(t), bench.Options{})
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	checkCounters(t, s, res)
+	s := parse(t, limiterScenario("fleet", 60, 20, 4, "faults: [{target: redis, kind: down, at: 1s, for: 2s}]\n"))
+	res := runAllowingErrors(t, s, bench.Options{})
 	t.Logf("limiter %+v; %d Stripe calls, %d answered 429, %d fetches failed", *res.Limiter, res.Origin.Calls, res.Origin.RateLimited, res.Origin.Errors)
 	if res.Limiter.Fallbacks == 0 {
 		t.Errorf("no fallback while Redis was down")

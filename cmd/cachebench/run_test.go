@@ -32,6 +32,24 @@ func exitCode(t *testing.T, cmd *exec.Cmd) (int, string, string) {
 	return 0, "", ""
 }
 
+// badInput runs cmd and checks that it was refused as bad input: exit 2, a message on
+// stderr naming every one of want, and no panic.
+func badInput(t *testing.T, cmd *exec.Cmd, want ...string) {
+	t.Helper()
+	code, stdout, stderr := exitCode(t, cmd)
+	if code != exitBadInput {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitBadInput, stdout, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr %q lacks %q", stderr, w)
+		}
+	}
+	if strings.Contains(stderr+stdout, "panic") {
+		t.Errorf("panic: %s%s", stdout, stderr)
+	}
+}
+
 // TestList checks that every built-in scenario is listed with its description.
 func TestList(t *testing.T) {
 	bin := buildCLI(t)
@@ -187,13 +205,7 @@ func TestRunBadInput(t *testing.T) {
 					cmd.Env = append(cmd.Env, kv)
 				}
 			}
-			code, _, stderr := exitCode(t, cmd)
-			if code != exitBadInput {
-				t.Fatalf("exit %d, want %d; stderr: %s", code, exitBadInput, stderr)
-			}
-			if !strings.Contains(stderr, tc.want) {
-				t.Errorf("stderr %q does not mention %q", stderr, tc.want)
-			}
+			badInput(t, cmd, tc.want)
 			// Refused input leaves no folder that looks like a run's.
 			if _, err := os.Stat(filepath.Join(dir, "o")); !os.IsNotExist(err) {
 				entries, _ := os.ReadDir(filepath.Join(dir, "o"))
