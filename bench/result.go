@@ -35,13 +35,13 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		Interrupted: interrupted,
 		Notes:       append([]string(nil), r.notes...),
 	}
+	ov := r.world.Overlay.Stats()
 	if tr := r.gen.Trace(); tr != nil {
 		res.Scenario.Trace = &reports.TraceInfo{
 			File: workload.TracePath(s), Format: tr.Format(), Rows: int64(tr.Len()), DistinctKeys: int64(tr.Count()),
 		}
 		if tr.Sized() && s.Keys.TraceSizes {
 			keys, mean, largest, capped := tr.SizeSummary()
-			ov := r.world.Overlay.Stats()
 			res.Scenario.Trace.Sizes = &reports.TraceSizes{
 				Keys: int64(keys), MeanBytes: mean, MaxBytes: int64(largest), Capped: int64(capped),
 				Padded: int64(ov.Padded), OverSize: int64(ov.OverSize),
@@ -80,7 +80,6 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 
 	// The origin's counters are the measured reads' own (cachecore.Trace); background
 	// refreshes, which belong to no read, are counted apart by time.
-	ov := r.world.Overlay.Stats()
 	res.Origin = reports.Origin{
 		Calls:              c.calls,
 		RateLimited:        c.rateLimited,
