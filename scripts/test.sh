@@ -53,5 +53,12 @@ echo "== provisioning $((t1 - t0))s, checks and tests $((t2 - t1))s"
 # One summary line over every test and subtest.
 count() { grep -cE "^[[:space:]]*--- $1" "$log" || true; }
 echo "tests: $(count PASS) passed, $(count FAIL) failed, $(count SKIP) skipped"
+# The failures again, each with the lines its test logged, so the end of the log says what broke.
+if [ "$(count FAIL)" -gt 0 ]; then
+	echo "failed:"
+	awk '/^=== RUN/ { n = 0; next }
+	     /_test\.go:[0-9]+: / { if (n < 8) buf[n++] = $0; next }
+	     /^[[:space:]]*--- FAIL/ { print "  " $0; for (i = 0; i < n; i++) print "      " buf[i]; n = 0 }' "$log"
+fi
 rm -f "$log"
 exit "$status"
