@@ -181,6 +181,11 @@ func (c Config) Validate() error {
 	if c.LeaseTTL > 0 && c.Redis == nil {
 		errs = append(errs, errors.New("cachecore: LeaseTTL needs Config.Redis"))
 	}
+	if tc := c.L1.trackingClient(); tc != nil {
+		if rt, ok := c.L2.(*RedisTier); !ok || rt.base != redis.UniversalClient(tc) {
+			errs = append(errs, errors.New("cachecore: a tracking L1 is the L2 client's own cache: make L2 a RedisTier over the client NewTrackingL1 returned"))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -221,6 +226,9 @@ func New(cfg Config) (*Cache, error) {
 	c.bgCtx, c.stop = context.WithCancel(context.Background())
 	if cfg.L2 != nil {
 		c.l2 = newGuardedTier(cfg.L2, cfg.L2Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l2)
+	}
+	if cfg.L1.trackingClient() != nil {
+		cfg.L2.(*RedisTier).tracked.Store(true)
 	}
 	if cfg.L3 != nil {
 		c.l3 = newGuardedTier(cfg.L3, cfg.L3Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l3)
@@ -264,6 +272,10 @@ func (c *Cache) Get(ctx context.Context, ref Ref) (Result, error) {
 // An L1 hit makes no allocation.
 func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	now := c.cfg.Now()
+	if c.l1 != nil && c.l1.trk != nil {
+		// The L1 lookup is the L2 read itself (see NewTrackingL1); load tells them apart.
+		return c.loadCoalesced(ctx, key, c.load)
+	}
 	if c.l1 != nil {
 		if e, ok := c.l1.Get(key, now); ok && !e.Tombstone {
 			c.stats.l1.hits.Add(1)
@@ -350,7 +362,33 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 	var floor int64 = math.MinInt64 // highest tombstone version seen: older data must not come back
 	var missed, failed TierSet
 	for _, t := range c.lower {
-		e, ok, bad := t.g.get(ctx, key)
+		tctx := ctx
+		var mark *trackMark
+		if t.id == TierL2 && c.l1 != nil && c.l1.trk != nil {
+			mark = new(trackMark)
+			tctx = withTrackMark(ctx, mark)
+		}
+		e, ok, bad := t.g.get(tctx, key)
+		if mark != nil {
+			if mark.local.Load() {
+				if ok && e.Version >= floor && !e.Tombstone && e.Servable(now) {
+					// Answered by the client's own cache: an L1 hit, and no L2 lookup.
+					c.stats.l1.hits.Add(1)
+					stale := !e.Fresh(now)
+					if stale {
+						c.stats.l1.staleHits.Add(1)
+						c.refreshInBackground(key, e.Version, refreshStale)
+					}
+					res, err := resultOf(&e, TierL1, stale)
+					res.Trace.Failed = failed
+					return res, err
+				}
+				// A cached value the cache cannot serve: Redis would have answered the
+				// same, so it counts as a miss of both.
+			}
+			c.stats.l1.misses.Add(1)
+			missed = missed.With(TierL1)
+		}
 		if bad {
 			failed = failed.With(t.id)
 		}

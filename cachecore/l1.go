@@ -19,8 +19,10 @@ const entryOverhead = 100
 
 // L1 policies.
 const (
-	l1PolicyLRU     = "lru"
-	l1PolicyTinyLFU = "tinylfu"
+	l1PolicyLRU      = "lru"
+	l1PolicyTinyLFU  = "tinylfu"
+	l1PolicyMap      = "map"
+	l1PolicyTracking = "tracking"
 )
 
 // L1 defaults.
@@ -35,17 +37,21 @@ const l1Forever = time.Duration(math.MaxInt64)
 
 // L1Config configures the in-process tier. Zero values mean the documented defaults.
 type L1Config struct {
-	// Policy is the eviction policy: "lru" (least recently used, hashicorp/golang-lru) or
-	// "tinylfu" (W-TinyLFU, maypok86/otter). "" means "tinylfu".
+	// Policy is the eviction policy: "lru" (least recently used, hashicorp/golang-lru),
+	// "tinylfu" (W-TinyLFU, maypok86/otter), "map" (a plain Go map with no bound and no
+	// eviction, the baseline), or "tracking" (go-redis's client-side cache, which Redis
+	// invalidates; built by NewTrackingL1, not NewL1). "" means "tinylfu".
 	Policy string
-	// MaxEntries bounds the number of entries. 0 means 10000.
+	// MaxEntries bounds the number of entries. 0 means 10000. The map policy ignores it.
 	MaxEntries int
 	// MaxBytes bounds the entries' total weight, len(key)+len(Value)+entryOverhead (100)
-	// each. 0 means 64 MiB. An entry heavier than the bound is never stored.
+	// each. 0 means 64 MiB. An entry heavier than the bound is never stored. The map
+	// policy ignores it.
 	MaxBytes int64
 	// TTL caps how long an entry is fresh in L1, from the write: its ExpiresAt is clamped
 	// to now+TTL (a zero ExpiresAt becomes now+TTL), and its stale window, if any, follows.
-	// 0 means only the entry's own ExpiresAt/StaleUntil.
+	// 0 means only the entry's own ExpiresAt/StaleUntil. With tracking it is go-redis's
+	// MaxStaleness: how long a value is served without an invalidation.
 	TTL time.Duration
 }
 
@@ -54,10 +60,10 @@ type L1Config struct {
 func (c L1Config) Validate() error {
 	var errs []error
 	switch c.Policy {
-	case "", l1PolicyLRU, l1PolicyTinyLFU:
+	case "", l1PolicyLRU, l1PolicyTinyLFU, l1PolicyMap, l1PolicyTracking:
 	default:
-		errs = append(errs, fmt.Errorf("L1Config.Policy %q is unknown: use %q, %q, or \"\" for %q",
-			c.Policy, l1PolicyLRU, l1PolicyTinyLFU, l1PolicyTinyLFU))
+		errs = append(errs, fmt.Errorf("L1Config.Policy %q is unknown: use %q, %q, %q, %q, or \"\" for %q",
+			c.Policy, l1PolicyLRU, l1PolicyTinyLFU, l1PolicyMap, l1PolicyTracking, l1PolicyTinyLFU))
 	}
 	if c.MaxEntries < 0 {
 		errs = append(errs, fmt.Errorf("L1Config.MaxEntries is %d: use a positive count, or 0 for the default %d",
@@ -86,14 +92,22 @@ type L1Stats struct {
 	// Evictions counts entries dropped to keep within MaxEntries and MaxBytes.
 	Evictions uint64
 	// Expirations counts entries dropped because their retention (ExpiresAt, or StaleUntil
-	// when later, capped by TTL) ended.
+	// when later, capped by TTL) ended. The tracking policy reports neither Evictions nor
+	// Expirations: go-redis does not count them.
 	Expirations uint64
+
+	// Invalidations counts the keys Redis invalidated in a tracking L1 (0 for the other
+	// policies). InvalidationsHeld of them arrived while the L1 was frozen and waited for
+	// the thaw, HeldTotal in all and HeldMax the longest.
+	Invalidations, InvalidationsHeld uint64
+	HeldTotal, HeldMax               time.Duration
 }
 
 // L1 is the in-process tier: a bounded, concurrency-safe map from key to Entry, guarded by
 // version, that forgets entries once their retention ends. A hit allocates nothing.
 //
-// Both policies hold L1 to both bounds, MaxEntries and MaxBytes:
+// The map policy has no bound (see l1Map), and the tracking policy is go-redis's own
+// cache (see NewTrackingL1). The other two hold L1 to both bounds, MaxEntries and MaxBytes:
 //
 //   - "lru" keeps a golang-lru list under a mutex and, after each write, drops the least
 //     recently used entries until both bounds hold.
@@ -119,7 +133,19 @@ type L1 struct {
 	ttl      time.Duration
 	maxBytes int64 // an entry weighing more is not stored
 	tiny     *l1Tiny
-	lru      *l1LRU
+	// store is the lru or map policy when tiny is nil.
+	store l1Store
+	// trk is the tracking policy; then tiny and store are nil (see NewTrackingL1).
+	trk *l1Tracking
+}
+
+// l1Store is a policy held under its own lock: lru or map. tinylfu's reads are written
+// out in L1.Get, one frame fewer on the hit path.
+type l1Store interface {
+	get(key string, now time.Time) (Entry, bool)
+	setIfNewer(key string, e Entry, storable bool, now time.Time) bool
+	delete(key string)
+	stats() L1Stats
 }
 
 // NewL1 returns an empty L1 configured by cfg, with the defaults applied to its zero fields.
@@ -135,6 +161,9 @@ func newL1(cfg L1Config, clock otter.Clock) (*L1, error) {
 	if cfg.Policy == "" {
 		cfg.Policy = l1PolicyTinyLFU
 	}
+	if cfg.Policy == l1PolicyTracking {
+		return nil, errors.New("L1 tracking: it is go-redis's client-side cache and needs Redis: build it with NewTrackingL1")
+	}
 	if cfg.MaxEntries == 0 {
 		cfg.MaxEntries = l1DefaultMaxEntries
 	}
@@ -143,9 +172,12 @@ func newL1(cfg L1Config, clock otter.Clock) (*L1, error) {
 	}
 	l := &L1{policy: cfg.Policy, ttl: cfg.TTL, maxBytes: cfg.MaxBytes}
 	var err error
-	if cfg.Policy == l1PolicyLRU {
-		l.lru, err = newL1LRU(cfg.MaxEntries, cfg.MaxBytes)
-	} else {
+	switch cfg.Policy {
+	case l1PolicyLRU:
+		l.store, err = newL1LRU(cfg.MaxEntries, cfg.MaxBytes)
+	case l1PolicyMap:
+		l.store, l.maxBytes = newL1Map(), math.MaxInt64
+	default:
 		l.tiny, l.maxBytes, err = newL1Tiny(cfg.MaxEntries, cfg.MaxBytes, clock)
 	}
 	if err != nil {
@@ -154,7 +186,7 @@ func newL1(cfg L1Config, clock otter.Clock) (*L1, error) {
 	return l, nil
 }
 
-// Policy returns the eviction policy in use: "lru" or "tinylfu".
+// Policy returns the policy in use: "lru", "tinylfu", "map" or "tracking".
 func (l *L1) Policy() string { return l.policy }
 
 // Get returns the entry held for key if it is present and its retention (ExpiresAt, or
@@ -162,7 +194,10 @@ func (l *L1) Policy() string { return l.policy }
 // dropped. A hit allocates nothing.
 func (l *L1) Get(key string, now time.Time) (Entry, bool) {
 	if l.tiny == nil {
-		return l.lru.get(key, now)
+		if l.trk != nil {
+			return Entry{}, false
+		}
+		return l.store.get(key, now)
 	}
 	// The tinylfu read is written out here: one frame, and one copy of the entry, fewer.
 	it, ok := l.tiny.c.GetIfPresent(key)
@@ -206,7 +241,11 @@ func (l *L1) SetIfNewer(key string, e Entry, now time.Time) bool {
 	if l.tiny != nil {
 		return l.tiny.setIfNewer(key, e, life, storable, now)
 	}
-	return l.lru.setIfNewer(key, e, storable, now)
+	if l.trk != nil {
+		// go-redis fills its cache from the reads it serves, and Redis invalidates it.
+		return false
+	}
+	return l.store.setIfNewer(key, e, storable, now)
 }
 
 // TTL returns the cap on an entry's fresh life in L1 (0 = none).
@@ -218,7 +257,10 @@ func (l *L1) Delete(key string) {
 		l.tiny.c.Invalidate(key)
 		return
 	}
-	l.lru.delete(key)
+	if l.trk != nil {
+		return
+	}
+	l.store.delete(key)
 }
 
 // Stats returns L1's account of what it holds and what it dropped. With "tinylfu", entries
@@ -228,7 +270,10 @@ func (l *L1) Stats() L1Stats {
 	if l.tiny != nil {
 		return l.tiny.stats()
 	}
-	return l.lru.stats()
+	if l.trk != nil {
+		return l.trk.stats()
+	}
+	return l.store.stats()
 }
 
 // cleanUp runs otter's pending maintenance (evictions and expirations), for tests.

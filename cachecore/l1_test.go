@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-var l1TestPolicies = []string{l1PolicyLRU, l1PolicyTinyLFU}
+var l1TestPolicies = []string{l1PolicyLRU, l1PolicyTinyLFU, l1PolicyMap}
 
 // l1T0 is the tests' now: explicit times, no sleeping.
 var l1T0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -218,6 +218,13 @@ func TestL1ConcurrentAccounting(t *testing.T) {
 			wg.Wait()
 			n := l1Audit(t, l, keys, l1T0)
 			s := l.Stats()
+			if policy == l1PolicyMap {
+				// No bound: the map holds what was written and never evicts.
+				if n == 0 || s.Evictions != 0 {
+					t.Fatalf("map holds %d entries, %d evictions; want entries and no evictions", n, s.Evictions)
+				}
+				return
+			}
 			if n > 50 || s.Bytes > 50*1024 {
 				t.Fatalf("holds %d entries, %d bytes; bounds are 50 entries, %d bytes", n, s.Bytes, 50*1024)
 			}
@@ -381,6 +388,9 @@ func TestL1TinyLFUExpiresByItself(t *testing.T) {
 
 func TestL1Bounds(t *testing.T) {
 	for _, policy := range l1TestPolicies {
+		if policy == l1PolicyMap {
+			continue // TestL1MapUnbounded
+		}
 		t.Run(policy, func(t *testing.T) {
 			t.Run("MaxEntries", func(t *testing.T) {
 				l := newTestL1(t, L1Config{Policy: policy, MaxEntries: 100})
@@ -462,6 +472,7 @@ func TestL1ConfigValidate(t *testing.T) {
 		{"zero", L1Config{}, nil},
 		{"full", L1Config{Policy: "lru", MaxEntries: 10, MaxBytes: 1 << 20, TTL: time.Minute}, nil},
 		{"tinylfu", L1Config{Policy: "tinylfu"}, nil},
+		{"map", L1Config{Policy: "map", MaxEntries: 5}, nil},
 		{"unknown policy", L1Config{Policy: "LFU"}, []string{"Policy"}},
 		{"negative entries", L1Config{MaxEntries: -1}, []string{"MaxEntries"}},
 		{"negative bytes", L1Config{MaxBytes: -1}, []string{"MaxBytes"}},
@@ -514,5 +525,37 @@ func TestL1GetHitAllocs(t *testing.T) {
 				t.Fatalf("Get hit allocates %v times, want 0", allocs)
 			}
 		})
+	}
+}
+
+// TestL1MapUnbounded: the map policy ignores MaxEntries and MaxBytes (it is the baseline
+// with no bound), keeps every entry written, and drops an entry only when a read or a
+// write finds it dead.
+func TestL1MapUnbounded(t *testing.T) {
+	l := newTestL1(t, L1Config{Policy: l1PolicyMap, MaxEntries: 10, MaxBytes: 1000})
+	keys := make([]string, 500)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("customer:cus_%04d", i)
+		if !l.SetIfNewer(keys[i], Entry{Value: make([]byte, 2000), Version: 1, ExpiresAt: l1T0.Add(time.Minute)}, l1T0) {
+			t.Fatalf("SetIfNewer %s = false", keys[i])
+		}
+	}
+	if n := l1Audit(t, l, keys, l1T0); n != len(keys) {
+		t.Fatalf("holds %d entries, want all %d", n, len(keys))
+	}
+	s := l.Stats()
+	if s.Evictions != 0 || s.Bytes != int64(len(keys))*(int64(len(keys[0]))+2000+entryOverhead) {
+		t.Fatalf("Stats() = %+v, want no evictions and every entry's bytes", s)
+	}
+	// Past their expiry the entries stay until something touches them.
+	later := l1T0.Add(2 * time.Minute)
+	if s := l.Stats(); s.Entries != len(keys) {
+		t.Fatalf("before any read past expiry: %d entries", s.Entries)
+	}
+	if _, ok := l.Get(keys[0], later); ok {
+		t.Fatal("an expired entry was served")
+	}
+	if s := l.Stats(); s.Entries != len(keys)-1 || s.Expirations != 1 {
+		t.Fatalf("after one read past expiry: Stats() = %+v, want %d entries and 1 expiration", s, len(keys)-1)
 	}
 }

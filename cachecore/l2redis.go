@@ -152,8 +152,10 @@ type RedisTier struct {
 	// setIfNewer is the version guard script (redisSetIfNewerSrc); each tier has its own,
 	// as the package keeps no global state.
 	setIfNewer *redis.Script
-	stats      tierStatCounters
-	now        func() time.Time
+	// tracked is set by New when the client is a tracking L1's (NewTrackingL1).
+	tracked atomic.Bool
+	stats   tierStatCounters
+	now     func() time.Time
 }
 
 var _ Tier = (*RedisTier)(nil)
@@ -247,8 +249,22 @@ func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 
 // Get returns the entry stored for key.
 func (r *RedisTier) Get(ctx context.Context, key string) (Entry, bool, error) {
-	r.stats.gets.Add(1)
 	b, err := r.client.Get(ctx, r.key(key)).Bytes()
+	if r.tracked.Load() {
+		if m, _ := ctx.Value(trackMarkKey{}).(*trackMark); m != nil && m.local.Load() {
+			// The tracking L1 answered from the client's own cache: the tier's counters
+			// are the calls Redis served, so this read is not one of them.
+			if err != nil {
+				return Entry{}, false, nil
+			}
+			e, derr := DecodeEntry(b)
+			if derr != nil || e.retention(r.now()) < 0 {
+				return Entry{}, false, nil
+			}
+			return e, true, nil
+		}
+	}
+	r.stats.gets.Add(1)
 	if errors.Is(err, redis.Nil) {
 		r.stats.misses.Add(1)
 		return Entry{}, false, nil

@@ -114,6 +114,16 @@ func (e *Env) NewRedisClient() redis.UniversalClient {
 	return redis.NewUniversalClient(&opts)
 }
 
+// RedisOptions returns the options of a standalone client for the same Redis, for a
+// caller that builds its own *redis.Client (a tracking L1 does), or nil when the Redis is
+// a cluster. The caller may change the copy.
+func (e *Env) RedisOptions() *redis.Options {
+	if e.Redis.Cluster || len(e.redisOptions.Addrs) != 1 {
+		return nil
+	}
+	return e.redisOptions.Simple()
+}
+
 // Describe returns one line per service naming its endpoint and backend.
 func (e *Env) Describe() string {
 	var b strings.Builder

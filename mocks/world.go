@@ -257,6 +257,21 @@ func (w *World) RedisClient() redis.UniversalClient {
 	return redis.NewUniversalClient(&opts)
 }
 
+// RedisOptions is RedisClient's options for a standalone *redis.Client, or nil when the
+// Redis is a cluster (see Env.RedisOptions).
+func (w *World) RedisOptions() *redis.Options {
+	if w.Env.Redis.Cluster || len(w.redisAddrs) != 1 {
+		return nil
+	}
+	u := *w.Env.redisOptions
+	u.Addrs = append([]string(nil), w.redisAddrs...)
+	o := u.Simple()
+	if o.PoolSize == 0 {
+		o.PoolSize = min(w.cfg.MaxConns, redisPoolSize)
+	}
+	return o
+}
+
 // HTTPClient returns the World's HTTP client for the caches' DynamoDB and Stripe
 // clients. Every cache instance shares it: one pool per service of at most MaxConns
 // connections, all kept alive for reuse, so a fleet of thousands of simulated Lambda
