@@ -35,8 +35,8 @@ type executor interface {
 	tierStats() (l2, l3 cachecore.TierStats)
 	// cacheStats sums the cache counters of every instance, past and present.
 	cacheStats() cachecore.Stats
-	// l1Held sums what the L1s of the instances alive now hold.
-	l1Held() cachecore.L1Stats
+	// l1Held sums what the L1s of the instances alive now hold, and counts them.
+	l1Held() (cachecore.L1Stats, int)
 	// lambda returns the fleet's figures, nil for a single process.
 	lambda() *reports.Lambda
 	// mark takes the baseline at the start of the measured part, so the fleet's figures
@@ -72,7 +72,7 @@ func (s *single) cacheStats() cachecore.Stats { return s.inst.cache.Stats() }
 
 func (s *single) lambda() *reports.Lambda { return nil }
 
-func (s *single) l1Held() cachecore.L1Stats { return s.inst.cache.Stats().L1Size }
+func (s *single) l1Held() (cachecore.L1Stats, int) { return s.inst.cache.Stats().L1Size, 1 }
 
 func (s *single) sample() (int64, int64) { return 0, 0 }
 
@@ -144,4 +144,8 @@ func addStats(a *cachecore.Stats, b cachecore.Stats) {
 	a.EventsStale += b.EventsStale
 	a.InvalidationsSent += b.InvalidationsSent
 	a.InvalidationsReceived += b.InvalidationsReceived
+	a.L1Size.Invalidations += b.L1Size.Invalidations
+	a.L1Size.InvalidationsHeld += b.L1Size.InvalidationsHeld
+	a.L1Size.HeldTotal += b.L1Size.HeldTotal
+	a.L1Size.HeldMax = max(a.L1Size.HeldMax, b.L1Size.HeldMax)
 }

@@ -169,6 +169,8 @@ func (f *fleet) start(ctx context.Context) (*environment, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An environment not running an invocation is frozen (see instance.freeze).
+	inst.freeze()
 	now := time.Now()
 	env := &environment{inst: inst, created: now, lastUsed: now, idleLimit: f.drawIdle()}
 	f.mu.Lock()
@@ -224,6 +226,7 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 		inv.Cold, inv.InitBilledMS = true, initMS
 	}
 	began := time.Now()
+	env.inst.thaw()
 	cpu, err := fn(env.inst)
 	// Below one vCPU the CPU-bound work (the decoding fn measured, and HandlerCPU) takes
 	// longer; the environment stays busy, and billed, for it and for HandlerTime.
@@ -231,6 +234,7 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 	if wait := f.handlerTime + scaled - cpu; wait > 0 {
 		time.Sleep(wait)
 	}
+	env.inst.freeze()
 	ms := billedMS(time.Since(began))
 	f.mu.Lock()
 	f.invocations++
@@ -387,7 +391,7 @@ func (f *fleet) cacheStats() cachecore.Stats {
 	return s
 }
 
-func (f *fleet) l1Held() cachecore.L1Stats {
+func (f *fleet) l1Held() (cachecore.L1Stats, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var s cachecore.L1Stats
@@ -398,7 +402,7 @@ func (f *fleet) l1Held() cachecore.L1Stats {
 		s.Evictions += l.Evictions
 		s.Expirations += l.Expirations
 	}
-	return s
+	return s, len(f.all)
 }
 
 func (f *fleet) sample() (int64, int64) {

@@ -19,6 +19,7 @@ import (
 // Lambda fleet has one; with it, each execution environment has one.
 type instance struct {
 	cache  *cachecore.Cache
+	l1     *cachecore.L1
 	origin *cachecore.StripeOrigin
 	redis  redis.UniversalClient
 	l2     *cachecore.RedisTier
@@ -45,7 +46,17 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	}()
 	fleetLimit := s.Stripe.Limiter == scenarios.LimiterFleet
 	if s.Cache.L2.Enabled || s.Cache.Lease > 0 || fleetLimit {
-		inst.redis = w.RedisClient()
+		if s.Cache.L1.Enabled && s.Cache.L1.Policy == scenarios.PolicyTracking {
+			// The tracking L1 is the L2 client's own cache: that client serves L2, the
+			// lease, pub/sub and the fleet limiter alike.
+			l1, rc, err := cachecore.NewTrackingL1(l1Config(s), w.RedisOptions())
+			if err != nil {
+				return nil, fmt.Errorf("l1: %w", err)
+			}
+			inst.l1, inst.redis = l1, rc
+		} else {
+			inst.redis = w.RedisClient()
+		}
 		if err := inst.redis.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("redis: connect: %w", err)
 		}
@@ -82,16 +93,14 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		InstanceID:           id,
 	}
 	if s.Cache.L1.Enabled {
-		l1, err := cachecore.NewL1(cachecore.L1Config{
-			Policy:     s.Cache.L1.Policy,
-			MaxEntries: s.Cache.L1.MaxEntries,
-			MaxBytes:   int64(s.Cache.L1.MaxBytes),
-			TTL:        s.Cache.L1.TTL,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("l1: %w", err)
+		if inst.l1 == nil {
+			l1, err := cachecore.NewL1(l1Config(s))
+			if err != nil {
+				return nil, fmt.Errorf("l1: %w", err)
+			}
+			inst.l1 = l1
 		}
-		cfg.L1 = l1
+		cfg.L1 = inst.l1
 	}
 	if s.Cache.L2.Enabled || s.Cache.Lease > 0 {
 		cfg.Redis = inst.redis
@@ -126,6 +135,33 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	inst.cache = c
 	ok = true
 	return inst, nil
+}
+
+// freeze and thaw mark the time a Lambda environment spends between invocations, when
+// its process is not scheduled. Of the cache only a tracking L1 sees it: the invalidations
+// Redis sends meanwhile wait for the thaw (cachecore.L1.Freeze). The rest of the
+// environment is not suspended: its connections and timers run on, which a frozen process
+// would not; only the tracking L1 depends on it for what it serves.
+func (in *instance) freeze() {
+	if in.l1 != nil {
+		in.l1.Freeze()
+	}
+}
+
+func (in *instance) thaw() {
+	if in.l1 != nil {
+		in.l1.Thaw()
+	}
+}
+
+// l1Config is the scenario's cache.l1 for cachecore.
+func l1Config(s *scenarios.Scenario) cachecore.L1Config {
+	return cachecore.L1Config{
+		Policy:     s.Cache.L1.Policy,
+		MaxEntries: s.Cache.L1.MaxEntries,
+		MaxBytes:   int64(s.Cache.L1.MaxBytes),
+		TTL:        s.Cache.L1.TTL,
+	}
 }
 
 // close releases the instance's cache and connections.

@@ -71,9 +71,9 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 	tr := tierRatios(&c, s.Cache.L1.Enabled, s.Cache.L2.Enabled, s.Cache.L3.Enabled)
 	res.Tiers = reports.Tiers{L1: tr[0], L2: tr[1], L3: tr[2]}
 	if s.Cache.L1.Enabled {
-		if held := r.exec.l1Held(); held.Entries > 0 {
+		if held, caches := r.exec.l1Held(); held.Entries > 0 {
 			l1 := &res.Tiers.L1
-			l1.EntriesHeld, l1.BytesHeld = int64(held.Entries), held.Bytes
+			l1.Caches, l1.EntriesHeld, l1.BytesHeld = int64(caches), int64(held.Entries), held.Bytes
 			l1.BytesPerEntry = float64(held.Bytes) / float64(held.Entries)
 		}
 	}
@@ -101,6 +101,9 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 	// fetch (a fetch may make several calls).
 	res.Origin.CallsSaved = max(c.gets-c.incomplete-c.fetched, 0)
 	res.Origin.Refreshes = refreshes(s, col.cacheAt, col.cacheNow)
+	if s.Cache.L1.Enabled && s.Cache.L1.Policy == scenarios.PolicyTracking {
+		res.Tiers.L1.Invalidations = invalidations(col.cacheAt.L1Size, r.exec.cacheStats().L1Size)
+	}
 	if limit := readLimit(s.Stripe.Mode); limit > 0 && measuredFor > 0 {
 		all := res.Origin.Calls
 		if res.Origin.Refreshes != nil {
@@ -255,4 +258,18 @@ func lambdaByRequest(l *reports.Lambda, c *counts) {
 	l.ProvisionedBilledMS = c.provMS
 	l.CPUMS = float64(c.cpuNS) / 1e6
 	l.GBSeconds = pricing.GBSeconds(l.MemoryMB, l.BilledMS)
+}
+
+// invalidations are the tracking L1s' invalidations from the counters at the start of the
+// measured part (at) to the end (end).
+func invalidations(at, end cachecore.L1Stats) *reports.Invalidations {
+	inv := &reports.Invalidations{
+		Received:  int64(end.Invalidations - at.Invalidations),
+		Held:      int64(end.InvalidationsHeld - at.InvalidationsHeld),
+		HeldMaxMS: float64(end.HeldMax) / 1e6,
+	}
+	if inv.Held > 0 {
+		inv.HeldMeanMS = float64(end.HeldTotal-at.HeldTotal) / 1e6 / float64(inv.Held)
+	}
+	return inv
 }

@@ -93,6 +93,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if err != nil {
 		return nil, err
 	}
+	if err := trackingSupported(s, env); err != nil {
+		return nil, err
+	}
 
 	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelSetup()
@@ -686,4 +689,20 @@ func (r *runner) dropNamespace(env *mocks.Env) {
 	if r.s.Cache.L3.Enabled {
 		_ = mocks.DropTable(ctx, env, r.ns.table)
 	}
+}
+
+// trackingSupported refuses the tracking L1 where it cannot run: the embedded Redis
+// (miniredis) has no CLIENT TRACKING, and go-redis's client-side caching is for a
+// standalone client here, not a cluster.
+func trackingSupported(s *scenarios.Scenario, env *mocks.Env) error {
+	if !s.Cache.L1.Enabled || s.Cache.L1.Policy != scenarios.PolicyTracking {
+		return nil
+	}
+	if env.Provider == mocks.ProviderEmbedded {
+		return errors.New("cache.l1.policy tracking needs Redis's CLIENT TRACKING, which the embedded Redis lacks: run with --env docker or --env local")
+	}
+	if env.RedisOptions() == nil {
+		return errors.New("cache.l1.policy tracking runs on a standalone Redis, and this one is a cluster: point CACHEBENCH_REDIS_URL at a standalone server, or choose lru, tinylfu or map")
+	}
+	return nil
 }

@@ -168,11 +168,27 @@ type TierStats struct {
 	// tier shows here rather than as a low hit ratio with no cause.
 	Failed int64 `json:"failed,omitempty"`
 	// For L1, what the caches alive at the end held, summed over execution environments:
-	// EntriesHeld entries of BytesHeld bytes (key, value and per-entry overhead), so
-	// BytesPerEntry bytes each.
+	// EntriesHeld entries of BytesHeld bytes (key, value and per-entry overhead; with the
+	// tracking policy, go-redis's own estimate of its entries), so BytesPerEntry bytes
+	// each, in Caches L1s (the environments alive at the end, or the one process).
+	Caches        int64   `json:"caches,omitempty"`
 	EntriesHeld   int64   `json:"entries_held,omitempty"`
 	BytesHeld     int64   `json:"bytes_held,omitempty"`
 	BytesPerEntry float64 `json:"bytes_per_entry,omitempty"`
+	// Invalidations is set for L1 with the tracking policy (Redis's client-side caching).
+	Invalidations *Invalidations `json:"invalidations,omitempty"`
+}
+
+// Invalidations are what Redis told the tracking L1s of the measured part, summed over
+// execution environments: Received keys invalidated, Held of them while an environment
+// was frozen between invocations (they wait for its next invocation, and its L1 serves
+// the old value until they are applied), HeldMeanMS and HeldMaxMS how long those waited
+// (the longest over the whole run).
+type Invalidations struct {
+	Received   int64   `json:"received"`
+	Held       int64   `json:"held"`
+	HeldMeanMS float64 `json:"held_mean_ms"`
+	HeldMaxMS  float64 `json:"held_max_ms"`
 }
 
 // Origin counts calls to the Stripe API made by the cache for the measured reads, each

@@ -115,6 +115,10 @@ func runSections(r *Result) []section {
 		tiers.note += fmt.Sprintf(" At the end the L1s held %d entries in %s, %.0f bytes an entry (key, value and overhead).",
 			l1.EntriesHeld, formatBytes(l1.BytesHeld), l1.BytesPerEntry)
 	}
+	if inv := r.Tiers.L1.Invalidations; inv != nil {
+		tiers.note += fmt.Sprintf(" Redis invalidated %d keys in the tracking L1s; %d of them reached an environment frozen between invocations and waited for its next one (%.1f ms on average, %.1f ms at most), its L1 serving the old value meanwhile.",
+			inv.Received, inv.Held, inv.HeldMeanMS, inv.HeldMaxMS)
+	}
 	out = append(out, tiers)
 
 	o := r.Origin

@@ -60,6 +60,10 @@ type SweepPoint struct {
 	// ColdStarts is the Lambda cold starts in the measured part; nil when a run of the
 	// point had no Lambda fleet.
 	ColdStarts *float64
+	// L1BytesPerCache is what one L1 held at the end, in bytes (tiers.l1.bytes_held over
+	// tiers.l1.caches: per execution environment with a fleet); nil when a run of the
+	// point does not say.
+	L1BytesPerCache *float64
 	// Interrupted counts the runs of the point that were stopped early.
 	Interrupted int
 	// ThresholdsOK is true when every threshold of every run passed (and there was at
@@ -264,6 +268,13 @@ func Sweep(results []*Result) SweepReport {
 			}
 			return float64(r.Lambda.ColdStarts), true
 		})
+		p.L1BytesPerCache = optMean(func(r *Result) (float64, bool) {
+			l1 := r.Tiers.L1
+			if l1.Caches <= 0 {
+				return 0, false
+			}
+			return float64(l1.BytesHeld) / float64(l1.Caches), true
+		})
 		for _, r := range a.runs {
 			if r.Interrupted {
 				p.Interrupted++
@@ -408,17 +419,24 @@ func (s *SweepReport) recommend(anyThreshold, haveCost bool) {
 // frontier's figures (p99, stale ratio, cost) come first, then Lambda cold starts when
 // the runs had a Lambda fleet, then the hit ratios.
 func sweepRows(s SweepReport) (header []string, rows [][]string) {
-	lambda := false
+	lambda, memory := false, false
 	for _, p := range s.Points {
 		if p.ColdStarts != nil {
 			lambda = true
+		}
+		if p.L1BytesPerCache != nil {
+			memory = true
 		}
 	}
 	header = []string{"#", "point", "runs", "p99", "stale ratio", "$ per M requests"}
 	if lambda {
 		header = append(header, "cold starts")
 	}
-	header = append(header, "L1 hit", "L2 hit", "L3 hit", "thresholds", "Pareto", "recommended")
+	header = append(header, "L1 hit", "L2 hit", "L3 hit")
+	if memory {
+		header = append(header, "L1 memory per env")
+	}
+	header = append(header, "thresholds", "Pareto", "recommended")
 	ratio := func(p *float64) string {
 		if p == nil {
 			return "off"
@@ -461,7 +479,15 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 			}
 			row = append(row, cold)
 		}
-		row = append(row, ratio(p.L1HitRatio), ratio(p.L2HitRatio), ratio(p.L3HitRatio), th, pareto, rec)
+		row = append(row, ratio(p.L1HitRatio), ratio(p.L2HitRatio), ratio(p.L3HitRatio))
+		if memory {
+			mem := "n/a"
+			if p.L1BytesPerCache != nil {
+				mem = formatBytes(int64(*p.L1BytesPerCache))
+			}
+			row = append(row, mem)
+		}
+		row = append(row, th, pareto, rec)
 		rows = append(rows, row)
 	}
 	return header, rows

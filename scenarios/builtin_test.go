@@ -11,7 +11,7 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := []string{
-		"baseline", "cold-start-storm", "l1-memory-sweep", "lambda-memory-sweep", "redis-outage",
+		"baseline", "cold-start-storm", "l1-memory-sweep", "l1-strategies", "lambda-memory-sweep", "redis-outage",
 		"stripe-rate-limit", "trace-replay", "ttl-sweep", "webhook-invalidation", "zipf-read-heavy",
 	}
 	list := List()
@@ -129,6 +129,7 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 	sweeps := map[string][]string{
 		"ttl-sweep":           {"cache.l1.ttl", "cache.l2.ttl"},
 		"l1-memory-sweep":     {"cache.l1.max_entries"},
+		"l1-strategies":       {"cache.l1.policy"},
 		"lambda-memory-sweep": {"lambda.memory_mb"},
 	}
 	for name, keys := range sweeps {

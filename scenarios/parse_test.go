@@ -89,6 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown model", "arrival:\n  model: burst\n", 3, []string{`arrival.model: unknown value "burst"`, "constant, poisson, ramp, steps or closed"}},
 		{"misspelt distribution", "keys:\n  distribution: zipff\n", 3, []string{`unknown value "zipff"`, "did you mean zipf?"}},
 		{"unknown policy", "cache:\n  l1: {policy: lfu}\n", 3, []string{`cache.l1.policy: unknown value "lfu"`}},
+		{"tracking without l2", "cache:\n  l1: {policy: tracking}\n  l2: {enabled: false}\n", 3, []string{"cache.l1.policy tracking", "set cache.l2.enabled: true"}},
 		{"unknown target", "faults:\n  - {at: 1s, for: 1s, target: postgres, kind: down}\n", 3, []string{`faults[0].target: unknown value "postgres"`, "redis, dynamodb or stripe"}},
 		{"unknown kind", "faults:\n  - at: 1s\n    for: 1s\n    target: redis\n    kind: explode\n", 6, []string{`faults[0].kind: unknown value "explode"`}},
 		{"fault past the end", "duration: 20s\nfaults:\n  - {at: 15s, for: 10s, target: redis, kind: down}\n", 4, []string{"faults[0] runs from 15s to 25s, past the end of the run at 20s"}},

@@ -201,8 +201,10 @@ type Cache struct {
 
 // L1 policies (cache.l1.policy).
 const (
-	PolicyLRU     = "lru"
-	PolicyTinyLFU = "tinylfu"
+	PolicyLRU      = "lru"
+	PolicyTinyLFU  = "tinylfu"
+	PolicyMap      = "map"
+	PolicyTracking = "tracking"
 )
 
 // Invalidation modes (cache.invalidation) and webhook event modes (cache.event_mode).
@@ -216,7 +218,9 @@ const (
 // L1 (cache.l1) is the in-process tier.
 type L1 struct {
 	Enabled bool `yaml:"enabled" json:"enabled"` // default true
-	// Policy is lru or tinylfu (default).
+	// Policy is lru, tinylfu (default), map (a plain map: no bound, no eviction) or
+	// tracking (go-redis's client-side cache on the L2 client, invalidated by Redis;
+	// needs cache.l2 and a real Redis).
 	Policy string `yaml:"policy" json:"policy"`
 	// MaxEntries bounds entries; default 10000; at least 1.
 	MaxEntries int `yaml:"max_entries" json:"max_entries"`

@@ -60,7 +60,7 @@ var (
 	arrivalModels  = []string{ArrivalConstant, ArrivalPoisson, ArrivalRamp, ArrivalSteps, ArrivalClosed}
 	distributions  = []string{DistUniform, DistZipf, DistHotspot, DistTrace}
 	objects        = []string{"customer", "subscription", "price", "invoice", "product"}
-	policies       = []string{PolicyLRU, PolicyTinyLFU}
+	policies       = []string{PolicyLRU, PolicyTinyLFU, PolicyMap, PolicyTracking}
 	evictions      = []string{"allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "noeviction"}
 	invalidations  = []string{InvalidationWebhook, InvalidationTTLOnly}
 	eventModes     = []string{EventModeRefresh, EventModeInvalidate}
@@ -326,6 +326,10 @@ func (c *checker) cache() {
 		c.addf("cache.l1.max_bytes", "use a size such as 64MiB", "cache.l1.max_bytes is %v; it must be at least 1KiB", k.L1.MaxBytes)
 	}
 	c.nonNegative("cache.l1.ttl", k.L1.TTL)
+	if k.L1.Enabled && k.L1.Policy == PolicyTracking && !k.L2.Enabled {
+		c.addf("cache.l1.policy", "set cache.l2.enabled: true, or choose lru, tinylfu or map",
+			"cache.l1.policy tracking is Redis's client-side caching of the L2 client, and cache.l2 is off")
+	}
 	c.positive("cache.l2.ttl", k.L2.TTL, "give Redis entries a lifetime such as 5m, or set cache.l2.enabled: false")
 	if j := k.L2.TTLJitter; j < 0 || j > MaxTTLJitter {
 		c.addf("cache.l2.ttl_jitter", "use a fraction from 0 to 0.5, such as 0.1 for ±10%", "cache.l2.ttl_jitter is %s; it must be between 0 and %s", fmtFloat(j), fmtFloat(MaxTTLJitter))
