@@ -113,6 +113,13 @@ type Config struct {
 	// through (half-open); 0 means 5s.
 	BreakerCooldown time.Duration
 
+	// HotKeys, when > 0, makes the cache tally the keys it reads (one read in 16) into a
+	// sorted set in Redis (HotKeysKey; "" means "cachebench:hot") every HotKeysEvery (0
+	// means 1s), keeping the 4*HotKeys most read: the list Warm loads from. Needs Redis.
+	HotKeys      int
+	HotKeysKey   string
+	HotKeysEvery time.Duration
+
 	// InstanceID names this cache in pub/sub messages; "" means a random ID.
 	InstanceID string
 	// Now is the clock; nil means time.Now. Tests set it.
@@ -128,6 +135,10 @@ func (c *Config) applyDefaults() {
 	def(&c.L2TTL, 5*time.Minute)
 	def(&c.L3TTL, 24*time.Hour)
 	def(&c.NegativeTTL, 30*time.Second)
+	def(&c.HotKeysEvery, time.Second)
+	if c.HotKeysKey == "" {
+		c.HotKeysKey = DefaultHotKeysKey
+	}
 	def(&c.TombstoneTTL, time.Minute)
 	def(&c.L2Timeout, 100*time.Millisecond)
 	def(&c.L3Timeout, 300*time.Millisecond)
@@ -181,6 +192,12 @@ func (c Config) Validate() error {
 	if c.LeaseTTL > 0 && c.Redis == nil {
 		errs = append(errs, errors.New("cachecore: LeaseTTL needs Config.Redis"))
 	}
+	if c.HotKeys < 0 || c.HotKeysEvery < 0 {
+		errs = append(errs, fmt.Errorf("cachecore: HotKeys %d and HotKeysEvery %v must not be negative", c.HotKeys, c.HotKeysEvery))
+	}
+	if c.HotKeys > 0 && c.Redis == nil {
+		errs = append(errs, errors.New("cachecore: HotKeys needs Config.Redis, where the hot list is kept"))
+	}
 	if tc := c.L1.trackingClient(); tc != nil {
 		if rt, ok := c.L2.(*RedisTier); !ok || rt.base != redis.UniversalClient(tc) {
 			errs = append(errs, errors.New("cachecore: a tracking L1 is the L2 client's own cache: make L2 a RedisTier over the client NewTrackingL1 returned"))
@@ -214,6 +231,8 @@ type Cache struct {
 	stop     context.CancelFunc
 	bgCtx    context.Context
 	pubsub   *redis.PubSub
+	// hot is the tally of sampled reads when HotKeys > 0.
+	hot *hotKeys
 }
 
 // New returns a Cache for cfg, and starts its pub/sub listener when cfg.Redis is set.
@@ -244,6 +263,9 @@ func New(cfg Config) (*Cache, error) {
 			return nil, err
 		}
 	}
+	if cfg.HotKeys > 0 {
+		c.startHotKeys()
+	}
 	return c, nil
 }
 
@@ -272,6 +294,9 @@ func (c *Cache) Get(ctx context.Context, ref Ref) (Result, error) {
 // An L1 hit makes no allocation.
 func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	now := c.cfg.Now()
+	if c.hot != nil {
+		c.hot.saw(key)
+	}
 	if c.l1 != nil && c.l1.trk != nil {
 		// The L1 lookup is the L2 read itself (see NewTrackingL1); load tells them apart.
 		return c.loadCoalesced(ctx, key, c.load)

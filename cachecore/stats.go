@@ -36,6 +36,7 @@ type counters struct {
 	leaseErrors                                 atomic.Uint64
 	eventsApplied, eventsIgnored, eventsStale   atomic.Uint64
 	invalidationsSent, invalidationsReceived    atomic.Uint64
+	warmed                                      atomic.Uint64
 }
 
 // TierCounts are one tier's outcomes as the cache saw them. Hits include stale hits; a
@@ -77,6 +78,9 @@ type Stats struct {
 	EventsApplied, EventsIgnored, EventsStale uint64
 	// InvalidationsSent and InvalidationsReceived count pub/sub messages.
 	InvalidationsSent, InvalidationsReceived uint64
+	// Warmed counts entries Warm stored in L1; HotKeyFlushes the flushes of the hot-key
+	// tally to Redis, HotKeyErrors those that failed.
+	Warmed, HotKeyFlushes, HotKeyErrors uint64
 }
 
 // RefreshCounts are the origin work of finished background refreshes.
@@ -105,6 +109,10 @@ func (c *Cache) Stats() Stats {
 	s.Refresh.Calls = c.stats.refreshCalls.Load()
 	s.Refresh.Retries = c.stats.refreshRetries.Load()
 	s.Refresh.RateLimited = c.stats.refreshRateLimited.Load()
+	s.Warmed = c.stats.warmed.Load()
+	if c.hot != nil {
+		s.HotKeyFlushes, s.HotKeyErrors = c.hot.flushes.Load(), c.hot.flushErrors.Load()
+	}
 	if c.l1 != nil {
 		s.L1Size = c.l1.Stats()
 	}
