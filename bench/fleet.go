@@ -92,6 +92,11 @@ type fleet struct {
 	retiredL3     cachecore.TierStats
 	// base is the fleet's figures at the start of the measured part.
 	base reports.Lambda
+	// warming sums cache.l1.warm at cold starts since the start (warmingMax the longest,
+	// over the measured part: reset by mark), and warmingBase at the mark.
+	warming, warmingBase reports.Warming
+	warmingNanos         int64
+	warmingBaseNanos     int64
 
 	stop chan struct{}
 	done chan struct{}
@@ -218,6 +223,9 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 			f.mu.Unlock()
 			return inv, fmt.Errorf("lambda: cold start: %w", err)
 		}
+		// Warming is the last part of INIT, before the first request.
+		f.warm(ctx, env)
+		env.created = began
 		initMS := billedMS(time.Since(began))
 		f.mu.Lock()
 		f.coldStarts++
@@ -226,6 +234,7 @@ func (f *fleet) invoke(ctx context.Context, fn func(*instance) (time.Duration, e
 		inv.Cold, inv.InitBilledMS = true, initMS
 	}
 	began := time.Now()
+	inv.Age = began.Sub(env.created)
 	env.inst.thaw()
 	cpu, err := fn(env.inst)
 	// Below one vCPU the CPU-bound work (the decoding fn measured, and HandlerCPU) takes
@@ -411,11 +420,54 @@ func (f *fleet) sample() (int64, int64) {
 	return int64(f.live), f.coldStarts
 }
 
+// warm runs cache.l1.warm in a new environment, within its budget, and counts it.
+func (f *fleet) warm(ctx context.Context, env *environment) {
+	w := f.r.s.Cache.L1.Warm
+	if w.Keys <= 0 || !f.r.s.Cache.L1.Enabled {
+		return
+	}
+	rep, err := env.inst.cache.Warm(ctx, cachecore.WarmOptions{Keys: w.Keys, Budget: w.Budget})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.warming.ColdStarts++
+	f.warming.KeysListed += int64(rep.Listed)
+	f.warming.KeysLoaded += int64(rep.Loaded)
+	f.warmingNanos += int64(rep.Took)
+	f.warming.MSMax = max(f.warming.MSMax, float64(rep.Took)/1e6)
+	if rep.OverBudget {
+		f.warming.OverBudget++
+	}
+	if err != nil {
+		f.warming.Errors++
+	}
+}
+
+// warmed is cache.l1.warm's figures over the measured part, or nil when it is off.
+func (f *fleet) warmed() *reports.Warming {
+	if f.r.s.Cache.L1.Warm.Keys <= 0 || !f.r.s.Cache.L1.Enabled {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w, b := f.warming, f.warmingBase
+	out := &reports.Warming{
+		ColdStarts: w.ColdStarts - b.ColdStarts, KeysListed: w.KeysListed - b.KeysListed,
+		KeysLoaded: w.KeysLoaded - b.KeysLoaded, MSMax: w.MSMax,
+		OverBudget: w.OverBudget - b.OverBudget, Errors: w.Errors - b.Errors,
+	}
+	if out.ColdStarts > 0 {
+		out.MSMean = float64(f.warmingNanos-f.warmingBaseNanos) / 1e6 / float64(out.ColdStarts)
+	}
+	return out
+}
+
 // mark takes the baseline of the measured part and restarts the peaks from the
 // environments alive, and busy, now.
 func (f *fleet) mark() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.warmingBase, f.warmingBaseNanos = f.warming, f.warmingNanos
+	f.warming.MSMax = 0
 	now := time.Now()
 	f.advanceBusy(now)
 	f.base = f.totals()

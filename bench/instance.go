@@ -106,6 +106,10 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		cfg.Redis = inst.redis
 		cfg.LeaseTTL = s.Cache.Lease
 	}
+	if w := s.Cache.L1.Warm; w.Keys > 0 && s.Cache.L1.Enabled && s.Cache.L2.Enabled {
+		// Every environment feeds the hot list its successors warm from.
+		cfg.HotKeys, cfg.HotKeysKey = w.Keys, ns.redisPrefix+"hot"
+	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
 			Client: inst.redis, Prefix: ns.redisPrefix, AutoPipeline: s.Cache.L2.AutoPipeline,

@@ -49,7 +49,14 @@ type counts struct {
 	// INIT milliseconds, the part in provisioned environments, CPU-bound nanoseconds.
 	invocations, coldStarts, throttled int64
 	billedMS, initMS, provMS, cpuNS    int64
+	// youngReads counts the reads served by an environment in its first minute
+	// (youngAge), and youngL1Hits those of them L1 answered.
+	youngReads, youngL1Hits int64
 }
+
+// youngAge is how long an environment counts as new: the reads in its first minute show
+// what a cold start, and warming, do.
+const youngAge = time.Minute
 
 func (c *counts) add(o *counts) {
 	c.gets += o.gets
@@ -66,6 +73,8 @@ func (c *counts) add(o *counts) {
 		c.failed[i] += o.failed[i]
 	}
 	c.incomplete += o.incomplete
+	c.youngReads += o.youngReads
+	c.youngL1Hits += o.youngL1Hits
 	c.fetched += o.fetched
 	c.shared += o.shared
 	c.calls += o.calls
@@ -129,6 +138,9 @@ type Invocation struct {
 	// part (cold starts); CPU the CPU-bound part, scaled to the memory size.
 	BilledMS, InitBilledMS int64
 	CPU                    time.Duration
+	// Age is how long the environment had existed when the invocation began, from the
+	// start of its cold start.
+	Age time.Duration
 }
 
 func (c *counts) invocation(inv Invocation) {
@@ -151,15 +163,16 @@ func (c *counts) invocation(inv Invocation) {
 
 // interval is what one recorder gathered since the collector last took it.
 type interval struct {
-	lat, svc, upd *hdrhistogram.Histogram
-	stale         *hdrhistogram.Histogram
-	c             counts
-	errKinds      map[string]int64
+	// young is the latency of the reads served by environments in their first minute.
+	lat, svc, upd, young *hdrhistogram.Histogram
+	stale                *hdrhistogram.Histogram
+	c                    counts
+	errKinds             map[string]int64
 }
 
 func newInterval() *interval {
 	return &interval{
-		lat: newLatencyHist(), svc: newLatencyHist(), upd: newLatencyHist(),
+		lat: newLatencyHist(), svc: newLatencyHist(), upd: newLatencyHist(), young: newLatencyHist(),
 		stale: newStaleHist(), errKinds: map[string]int64{},
 	}
 }
@@ -168,6 +181,7 @@ func (iv *interval) reset() {
 	iv.lat.Reset()
 	iv.svc.Reset()
 	iv.upd.Reset()
+	iv.young.Reset()
 	iv.stale.Reset()
 	iv.c = counts{}
 	clear(iv.errKinds)
@@ -178,6 +192,7 @@ func (iv *interval) merge(o *interval) {
 	iv.lat.Merge(o.lat)
 	iv.svc.Merge(o.svc)
 	iv.upd.Merge(o.upd)
+	iv.young.Merge(o.young)
 	iv.stale.Merge(o.stale)
 	iv.c.add(&o.c)
 	for k, n := range o.errKinds {
@@ -228,6 +243,13 @@ func (r *Recorder) Read(latency, service time.Duration, o *ReadOutcome) {
 	iv.c.gets++
 	iv.c.trace(o.Served, &o.Trace)
 	iv.c.invocation(o.Invocation)
+	if o.Invocation.Invoked && o.Invocation.Age < youngAge {
+		iv.c.youngReads++
+		if o.Served == cachecore.TierL1 {
+			iv.c.youngL1Hits++
+		}
+		recordUS(iv.young, latency)
+	}
 	notFound, checked, stale, staleBy := o.NotFound, o.Checked, o.Stale, o.StaleBy
 	if notFound {
 		iv.c.notFound++

@@ -131,6 +131,15 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 	res.Lambda = r.exec.lambda()
 	if res.Lambda != nil {
 		lambdaByRequest(res.Lambda, &c)
+		if c.youngReads > 0 {
+			res.Lambda.FirstMinute = &reports.FirstMinute{
+				Reads: c.youngReads, L1Hits: c.youngL1Hits, L1HitRatio: float64(c.youngL1Hits) / float64(c.youngReads),
+				P50US: float64(t.young.ValueAtQuantile(50)), P99US: float64(t.young.ValueAtQuantile(99)),
+			}
+		}
+		if f, ok := r.exec.(*fleet); ok {
+			res.Lambda.Warming = f.warmed()
+		}
 	}
 	res.Servers = r.serversOver(col.servers0, r.readServers())
 	r.valueBytes = c.bytes

@@ -316,6 +316,36 @@ type Lambda struct {
 	// part of BilledMS their invocations took, billed at the provisioned duration price.
 	ProvisionedConcurrency int   `json:"provisioned_concurrency,omitempty"`
 	ProvisionedBilledMS    int64 `json:"provisioned_billed_ms,omitempty"`
+	// FirstMinute is the reads served by environments in the first minute of their life
+	// (from the start of their cold start): what a cold start, and warming, change.
+	FirstMinute *FirstMinute `json:"first_minute,omitempty"`
+	// Warming is what cache.l1.warm did at the cold starts of the measured part.
+	Warming *Warming `json:"warming,omitempty"`
+}
+
+// FirstMinute is the reads of the measured part served by an environment less than a
+// minute old: their number, their L1 hit ratio, and their latency percentiles (from
+// intended start, as latency_us).
+type FirstMinute struct {
+	Reads      int64   `json:"reads"`
+	L1Hits     int64   `json:"l1_hits"`
+	L1HitRatio float64 `json:"l1_hit_ratio"`
+	P50US      float64 `json:"p50_us"`
+	P99US      float64 `json:"p99_us"`
+}
+
+// Warming is cache warming at cold starts (cache.l1.warm): ColdStarts warmed, KeysListed
+// asked for from the hot list and KeysLoaded stored in L1 in all, MSMean and MSMax the
+// warming's time (part of INIT), OverBudget the warmings the budget cut short, Errors those
+// whose read failed.
+type Warming struct {
+	ColdStarts int64   `json:"cold_starts"`
+	KeysListed int64   `json:"keys_listed"`
+	KeysLoaded int64   `json:"keys_loaded"`
+	MSMean     float64 `json:"ms_mean"`
+	MSMax      float64 `json:"ms_max"`
+	OverBudget int64   `json:"over_budget"`
+	Errors     int64   `json:"errors"`
 }
 
 // Cost is the simulated cost of the run in US dollars.

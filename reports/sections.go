@@ -191,6 +191,15 @@ func runSections(r *Result) []section {
 		if lm.ProvisionedConcurrency > 0 {
 			ls.rows = append(ls.rows, []string{"provisioned concurrency", fmt.Sprintf("%d environments; their invocations billed %d ms", lm.ProvisionedConcurrency, lm.ProvisionedBilledMS)})
 		}
+		if fm := lm.FirstMinute; fm != nil {
+			ls.rows = append(ls.rows, []string{"reads in an environment's first minute",
+				fmt.Sprintf("%d: L1 hit ratio %s, p50 %s, p99 %s", fm.Reads, formatPct(fm.L1HitRatio), FormatUS(fm.P50US), FormatUS(fm.P99US))})
+		}
+		if w := lm.Warming; w != nil {
+			ls.rows = append(ls.rows, []string{"cache warming at cold starts",
+				fmt.Sprintf("%d warmed: %d of %d keys asked for loaded; %.1f ms on average, %.1f ms at most (part of INIT); %d cut short by the budget, %d failed",
+					w.ColdStarts, w.KeysLoaded, w.KeysListed, w.MSMean, w.MSMax, w.OverBudget, w.Errors)})
+		}
 		out = append(out, ls)
 	}
 

@@ -64,6 +64,10 @@ type SweepPoint struct {
 	// tiers.l1.caches: per execution environment with a fleet); nil when a run of the
 	// point does not say.
 	L1BytesPerCache *float64
+	// FirstMinuteL1 and FirstMinuteP99US are the L1 hit ratio and p99 of the reads served
+	// by environments in their first minute (lambda.first_minute; the mean over runs);
+	// nil when a run of the point has none.
+	FirstMinuteL1, FirstMinuteP99US *float64
 	// Interrupted counts the runs of the point that were stopped early.
 	Interrupted int
 	// ThresholdsOK is true when every threshold of every run passed (and there was at
@@ -268,6 +272,18 @@ func Sweep(results []*Result) SweepReport {
 			}
 			return float64(r.Lambda.ColdStarts), true
 		})
+		p.FirstMinuteL1 = optMean(func(r *Result) (float64, bool) {
+			if r.Lambda == nil || r.Lambda.FirstMinute == nil {
+				return 0, false
+			}
+			return r.Lambda.FirstMinute.L1HitRatio, true
+		})
+		p.FirstMinuteP99US = optMean(func(r *Result) (float64, bool) {
+			if r.Lambda == nil || r.Lambda.FirstMinute == nil {
+				return 0, false
+			}
+			return r.Lambda.FirstMinute.P99US, true
+		})
 		p.L1BytesPerCache = optMean(func(r *Result) (float64, bool) {
 			l1 := r.Tiers.L1
 			if l1.Caches <= 0 {
@@ -419,10 +435,13 @@ func (s *SweepReport) recommend(anyThreshold, haveCost bool) {
 // frontier's figures (p99, stale ratio, cost) come first, then Lambda cold starts when
 // the runs had a Lambda fleet, then the hit ratios.
 func sweepRows(s SweepReport) (header []string, rows [][]string) {
-	lambda, memory := false, false
+	lambda, memory, young := false, false, false
 	for _, p := range s.Points {
 		if p.ColdStarts != nil {
 			lambda = true
+		}
+		if p.FirstMinuteL1 != nil {
+			young = true
 		}
 		if p.L1BytesPerCache != nil {
 			memory = true
@@ -431,6 +450,9 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 	header = []string{"#", "point", "runs", "p99", "stale ratio", "$ per M requests"}
 	if lambda {
 		header = append(header, "cold starts")
+	}
+	if young {
+		header = append(header, "first minute: L1 hit", "first minute: p99")
 	}
 	header = append(header, "L1 hit", "L2 hit", "L3 hit")
 	if memory {
@@ -478,6 +500,16 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 				cold = trimFloat(*p.ColdStarts)
 			}
 			row = append(row, cold)
+		}
+		if young {
+			l1, p99 := "n/a", "n/a"
+			if p.FirstMinuteL1 != nil {
+				l1 = formatPct(*p.FirstMinuteL1)
+			}
+			if p.FirstMinuteP99US != nil {
+				p99 = FormatUS(*p.FirstMinuteP99US)
+			}
+			row = append(row, l1, p99)
 		}
 		row = append(row, ratio(p.L1HitRatio), ratio(p.L2HitRatio), ratio(p.L3HitRatio))
 		if memory {

@@ -11,7 +11,7 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := []string{
-		"baseline", "cold-start-storm", "l1-memory-sweep", "l1-strategies", "lambda-memory-sweep", "redis-outage",
+		"baseline", "cold-start-storm", "cold-start-warming", "l1-memory-sweep", "l1-strategies", "lambda-memory-sweep", "redis-outage",
 		"stripe-rate-limit", "trace-replay", "ttl-sweep", "webhook-invalidation", "zipf-read-heavy",
 	}
 	list := List()
@@ -130,6 +130,7 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 		"ttl-sweep":           {"cache.l1.ttl", "cache.l2.ttl"},
 		"l1-memory-sweep":     {"cache.l1.max_entries"},
 		"l1-strategies":       {"cache.l1.policy"},
+		"cold-start-warming":  {"cache.l1.warm.keys"},
 		"lambda-memory-sweep": {"lambda.memory_mb"},
 	}
 	for name, keys := range sweeps {

@@ -228,6 +228,19 @@ type L1 struct {
 	MaxBytes ByteSize `yaml:"max_bytes" json:"max_bytes"`
 	// TTL caps an entry's fresh life in L1; default 30s; 0 = no expiry of L1's own.
 	TTL time.Duration `yaml:"ttl" json:"ttl_ns"`
+	// Warm pre-loads a new Lambda environment's L1 from L2 during its INIT.
+	Warm Warm `yaml:"warm" json:"warm"`
+}
+
+// Warm (cache.l1.warm) is cache warming: on a cold start an environment reads the Keys
+// hottest keys (a list the caches keep in Redis) from L2 in one pipelined read, within
+// Budget, before its first request. The time is part of INIT, billed as INIT is.
+type Warm struct {
+	// Keys is how many keys to load; default 0 (off). Needs cache.l2 and a policy that
+	// holds entries (not tracking).
+	Keys int `yaml:"keys" json:"keys"`
+	// Budget bounds the warming; default 200ms; at most 10s (INIT itself is at most 10s).
+	Budget time.Duration `yaml:"budget" json:"budget_ns"`
 }
 
 // L2 (cache.l2) is Redis.

@@ -40,7 +40,8 @@ func Defaults() Scenario {
 		},
 		Ops: Ops{Get: 1},
 		Cache: Cache{
-			L1:           L1{Enabled: true, Policy: PolicyTinyLFU, MaxEntries: 10000, MaxBytes: 64 << 20, TTL: 30 * time.Second},
+			L1: L1{Enabled: true, Policy: PolicyTinyLFU, MaxEntries: 10000, MaxBytes: 64 << 20, TTL: 30 * time.Second,
+				Warm: Warm{Budget: 200 * time.Millisecond}},
 			L2:           L2{Enabled: true, TTL: 5 * time.Minute, TTLJitter: 0.1, Eviction: "allkeys-lru"},
 			L3:           L3{Enabled: true, TTL: 24 * time.Hour},
 			Coalesce:     true,
@@ -326,6 +327,19 @@ func (c *checker) cache() {
 		c.addf("cache.l1.max_bytes", "use a size such as 64MiB", "cache.l1.max_bytes is %v; it must be at least 1KiB", k.L1.MaxBytes)
 	}
 	c.nonNegative("cache.l1.ttl", k.L1.TTL)
+	if w := k.L1.Warm; w.Keys < 0 {
+		c.addf("cache.l1.warm.keys", "use a count such as 1000, or 0 for no warming", "cache.l1.warm.keys is %d; it cannot be negative", w.Keys)
+	} else if w.Keys > 0 && k.L1.Enabled {
+		if w.Budget <= 0 || w.Budget > 10*time.Second {
+			c.addf("cache.l1.warm.budget", "use a duration such as 200ms (Lambda's INIT phase lasts at most 10s)", "cache.l1.warm.budget is %v; it must be above 0 and at most 10s", w.Budget)
+		}
+		if !k.L2.Enabled {
+			c.addf("cache.l1.warm.keys", "set cache.l2.enabled: true, or cache.l1.warm.keys: 0", "cache.l1.warm loads L1 from L2, and cache.l2 is off")
+		}
+		if k.L1.Policy == PolicyTracking {
+			c.addf("cache.l1.warm.keys", "choose lru, tinylfu or map, or cache.l1.warm.keys: 0", "cache.l1.warm cannot fill a tracking L1: go-redis fills it from the reads it serves")
+		}
+	}
 	if k.L1.Enabled && k.L1.Policy == PolicyTracking && !k.L2.Enabled {
 		c.addf("cache.l1.policy", "set cache.l2.enabled: true, or choose lru, tinylfu or map",
 			"cache.l1.policy tracking is Redis's client-side caching of the L2 client, and cache.l2 is off")
