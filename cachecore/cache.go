@@ -397,6 +397,9 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 	c.stats.originFetches.Add(1)
 	value, version, hasVersion, info, err := c.fetchOrigin(ctx, ref)
 	trace := Trace{Origin: OriginFetched, Calls: info.Calls, Retries: info.Retries, RateLimited: info.RateLimited}
+	c.stats.originCalls.Add(uint64(info.Calls))
+	c.stats.originRetries.Add(uint64(info.Retries))
+	c.stats.originRateLimited.Add(uint64(info.RateLimited))
 	took := c.cfg.Now().Sub(start)
 	c.observeOrigin(took)
 	if !hasVersion {
