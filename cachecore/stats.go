@@ -100,12 +100,15 @@ func (c *Cache) Stats() Stats {
 		L1: c.stats.l1.snapshot(), L2: c.stats.l2.snapshot(), L3: c.stats.l3.snapshot(),
 		OriginFetches: c.stats.originFetches.Load(), OriginNotFound: c.stats.originNotFound.Load(), OriginErrors: c.stats.originErrors.Load(),
 		OriginCalls: c.stats.originCalls.Load(), OriginRetries: c.stats.originRetries.Load(), OriginRateLimited: c.stats.originRateLimited.Load(),
-		Coalesced:      c.stats.flightCalls.Load() - c.stats.flightLoads.Load(),
 		EarlyRefreshes: c.stats.earlyRefreshes.Load(), BackgroundRefreshes: c.stats.backgroundRefreshes.Load(), BackgroundErrors: c.stats.backgroundErrors.Load(),
 		LeasesAcquired: c.stats.leasesAcquired.Load(), LeaseWaits: c.stats.leaseWaits.Load(), LeaseTimeouts: c.stats.leaseTimeouts.Load(), LeaseErrors: c.stats.leaseErrors.Load(),
 		EventsApplied: c.stats.eventsApplied.Load(), EventsIgnored: c.stats.eventsIgnored.Load(), EventsStale: c.stats.eventsStale.Load(),
 		InvalidationsSent: c.stats.invalidationsSent.Load(), InvalidationsReceived: c.stats.invalidationsReceived.Load(),
 	}
+	// Loads first: a caller counts its call before its load, so calls read later are
+	// never fewer (read the other way round, a load in between made this wrap around).
+	loads := c.stats.flightLoads.Load()
+	s.Coalesced = c.stats.flightCalls.Load() - loads
 	// Done first: a refresh counts its calls before it counts itself done.
 	s.Refresh.Done = c.stats.refreshesDone.Load()
 	s.Refresh.Fetches = c.stats.refreshFetches.Load()
