@@ -116,7 +116,7 @@ type Config struct {
 
 	// MeterProvider, when set, receives the cache's OpenTelemetry metrics: per-tier hits,
 	// misses and failures, origin fetches, requests and 429s, and read latency (the list is
-	// at newCacheMetrics; the instrumentation scope is MeterName). nil means no metrics, at
+	// at MeterName, their instrumentation scope). nil means no metrics, at
 	// no cost. The cache uses only the OpenTelemetry API: the caller brings the SDK and the
 	// exporter. Counts are observed from the counters Stats reads, when the provider
 	// collects; only latency is recorded as reads happen, and of L1 hits one in 64.

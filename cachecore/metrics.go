@@ -10,7 +10,41 @@ import (
 	"go.opentelemetry.io/otel/metric"
 )
 
-// MeterName is the instrumentation scope of the cache's OpenTelemetry metrics.
+// MeterName is the instrumentation scope of the cache's OpenTelemetry metrics, which a
+// Cache reports when Config.MeterProvider is set.
+//
+// Observable counters, totals since New (an exporter may ask the SDK for deltas), with the
+// attribute tier = l1, l2 or l3 for each configured tier:
+//
+//	cachecore.hits            {hit}      reads a tier answered (stale hits included)
+//	cachecore.misses          {miss}     reads a tier did not answer (failures included)
+//	cachecore.stale_hits      {hit}      hits served past their fresh life
+//	cachecore.backfills       {entry}    entries copied up from a lower tier
+//	cachecore.tier.errors     {error}    tier calls that failed; error.type = error,
+//	                                     timeout or circuit_open (skipped by the breaker)
+//
+// and without attributes:
+//
+//	cachecore.origin.fetches       {fetch}    origin fetches (reads and background refreshes)
+//	cachecore.origin.not_found     {fetch}    fetches answered "does not exist"
+//	cachecore.origin.errors        {fetch}    fetches that failed
+//	cachecore.origin.calls         {request}  their HTTP requests, retries included
+//	cachecore.origin.retries       {request}  the retries among them
+//	cachecore.origin.rate_limited  {request}  requests answered 429
+//	cachecore.coalesced            {request}  reads that shared another read's lookup
+//	cachecore.refreshes            {refresh}  background refreshes started; reason = stale
+//	                                          (stale-while-revalidate) or early (XFetch)
+//	cachecore.refresh.errors       {refresh}  background refreshes that failed
+//	cachecore.l1.evictions         {entry}    L1 entries dropped; reason = size or expired
+//
+// Observable up-down counters: cachecore.l1.entries {entry} and cachecore.l1.size (By).
+//
+// Histograms, in seconds: cachecore.get.duration, the time of Get and GetKey by the tier
+// that served the read (tier = l1, l2, l3, origin, or none for a read that failed), and
+// cachecore.origin.duration, the time of each origin fetch. Of L1 hits one in 64 is timed,
+// so the histogram's count for tier=l1 is a 64th of the L1 hits: timing each one would
+// have cost far more than the 5% the L1-hit path may spend on measuring. GetMany's reads
+// are counted but not timed.
 const MeterName = "github.com/cachebench/cachebench/cachecore"
 
 // l1HitSampleEvery: one L1 hit in this many is timed in cachecore.get.duration. Timing
@@ -38,40 +72,8 @@ type cacheMetrics struct {
 	coalesced atomic.Uint64
 }
 
-// newCacheMetrics creates the cache's instruments with mp's meter and registers the
-// callback that observes c's counters.
-//
-// Observable counters (monotonic, cumulative since New; attribute tier = l1, l2 or l3 for
-// the configured tiers):
-//
-//	cachecore.hits            {hit}      reads a tier answered (stale hits included)
-//	cachecore.misses          {miss}     reads a tier did not answer (failures included)
-//	cachecore.stale_hits      {hit}      hits served past their fresh life
-//	cachecore.backfills       {entry}    entries copied up from a lower tier
-//	cachecore.tier.errors     {error}    tier calls that failed; error.type = error,
-//	                                     timeout or circuit_open (skipped by the breaker)
-//
-// and without attributes:
-//
-//	cachecore.origin.fetches       {fetch}    origin fetches (reads and background refreshes)
-//	cachecore.origin.not_found     {fetch}    fetches answered "does not exist"
-//	cachecore.origin.errors        {fetch}    fetches that failed
-//	cachecore.origin.calls         {request}  their HTTP requests, retries included
-//	cachecore.origin.retries       {request}  the retries among them
-//	cachecore.origin.rate_limited  {request}  requests answered 429
-//	cachecore.coalesced            {request}  reads that shared another read's lookup
-//	cachecore.refreshes            {refresh}  background refreshes started; reason = stale
-//	                                          (stale-while-revalidate) or early (XFetch)
-//	cachecore.refresh.errors       {refresh}  background refreshes that failed
-//	cachecore.l1.evictions         {entry}    L1 entries dropped; reason = size or expired
-//
-// Observable up-down counters: cachecore.l1.entries {entry} and cachecore.l1.size (By).
-//
-// Histograms, in seconds: cachecore.get.duration, the time of Get and GetKey by the tier
-// that served the read (tier = l1, l2, l3, origin, or none for a read that failed), with
-// one L1 hit in l1HitSampleEvery timed (so its count for tier=l1 is about 1/64 of the L1
-// hits); GetMany's reads are counted but not timed. cachecore.origin.duration is the time
-// of each origin fetch.
+// newCacheMetrics creates the cache's instruments (listed at MeterName) with mp's meter
+// and registers the callback that observes c's counters.
 func newCacheMetrics(c *Cache, mp metric.MeterProvider) (*cacheMetrics, error) {
 	m := &cacheMetrics{}
 	meter := mp.Meter(MeterName)
