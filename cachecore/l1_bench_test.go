@@ -57,12 +57,6 @@ var l1BenchSink atomic.Int64
 // l1BenchRun runs get over the picked keys, serially or from GOMAXPROCS goroutines, and
 // fails the benchmark if any read misses. get returns the length of the value it read.
 func l1BenchRun(b *testing.B, d *l1BenchData, get func(key string) (int, bool)) {
-	l1BenchRunThen(b, d, get, nil)
-}
-
-// l1BenchRunThen is l1BenchRun, calling done (when not nil) with the stopped timer at the
-// end of each run of the "serial" and "parallel" sub-benchmarks.
-func l1BenchRunThen(b *testing.B, d *l1BenchData, get func(key string) (int, bool), done func(b *testing.B, mode string)) {
 	var misses atomic.Int64
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
@@ -76,12 +70,8 @@ func l1BenchRunThen(b *testing.B, d *l1BenchData, get func(key string) (int, boo
 			}
 			size += n
 		}
-		b.StopTimer()
 		misses.Add(int64(miss))
 		l1BenchSink.Add(int64(size))
-		if done != nil {
-			done(b, "serial")
-		}
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
@@ -102,10 +92,6 @@ func l1BenchRunThen(b *testing.B, d *l1BenchData, get func(key string) (int, boo
 			misses.Add(int64(miss))
 			l1BenchSink.Add(int64(size))
 		})
-		b.StopTimer()
-		if done != nil {
-			done(b, "parallel")
-		}
 	})
 	if n := misses.Load(); n > 0 {
 		b.Fatalf("%d reads missed a warmed cache", n)
