@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -120,6 +121,14 @@ type Config struct {
 	HotKeysKey   string
 	HotKeysEvery time.Duration
 
+	// MeterProvider, when set, receives the cache's OpenTelemetry metrics: per-tier hits,
+	// misses and failures, origin fetches, requests and 429s, and read latency (the list is
+	// at MeterName, their instrumentation scope). nil means no metrics, at
+	// no cost. The cache uses only the OpenTelemetry API: the caller brings the SDK and the
+	// exporter. Counts are observed from the counters Stats reads, when the provider
+	// collects; only latency is recorded as reads happen, and of L1 hits one in 64.
+	MeterProvider metric.MeterProvider
+
 	// InstanceID names this cache in pub/sub messages; "" means a random ID.
 	InstanceID string
 	// Now is the clock; nil means time.Now. Tests set it.
@@ -225,6 +234,8 @@ type Cache struct {
 	originNanos atomic.Int64
 
 	stats counters
+	// met is nil without Config.MeterProvider.
+	met *cacheMetrics
 
 	bg       sync.WaitGroup
 	stopOnce sync.Once
@@ -257,9 +268,20 @@ func New(cfg Config) (*Cache, error) {
 			c.lower = append(c.lower, t)
 		}
 	}
+	if cfg.MeterProvider != nil {
+		m, err := newCacheMetrics(c, cfg.MeterProvider)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.met = m
+	}
 	if cfg.Redis != nil {
 		if err := c.subscribe(); err != nil {
 			c.stop()
+			if c.met != nil {
+				_ = c.met.close()
+			}
 			return nil, err
 		}
 	}
@@ -269,16 +291,23 @@ func New(cfg Config) (*Cache, error) {
 	return c, nil
 }
 
-// Close stops background refreshes and the pub/sub listener, waiting for them to end.
+// Close stops background refreshes and the pub/sub listener, waiting for them to end, and
+// unregisters the cache's metrics from the MeterProvider.
 func (c *Cache) Close() error {
+	var err error
 	c.stopOnce.Do(func() {
 		c.stop()
 		if c.pubsub != nil {
 			_ = c.pubsub.Close()
 		}
+		if c.met != nil {
+			if uerr := c.met.close(); uerr != nil {
+				err = fmt.Errorf("cachecore: close: unregister metrics: %w", uerr)
+			}
+		}
 	})
 	c.bg.Wait()
-	return nil
+	return err
 }
 
 // Get returns the object named by ref. A missing object is ErrNotFound (with the Result
@@ -291,19 +320,15 @@ func (c *Cache) Get(ctx context.Context, ref Ref) (Result, error) {
 }
 
 // GetKey is Get for a key made by Ref.Key, for callers that keep keys rather than Refs.
-// An L1 hit makes no allocation.
+// An L1 hit makes no allocation, with metrics or without.
 func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	now := c.cfg.Now()
 	if c.hot != nil {
 		c.hot.saw(key)
 	}
-	if c.l1 != nil && c.l1.trk != nil {
-		// The L1 lookup is the L2 read itself (see NewTrackingL1); load tells them apart.
-		return c.loadCoalesced(ctx, key, c.load)
-	}
-	if c.l1 != nil {
+	if c.l1 != nil && c.l1.trk == nil {
 		if e, ok := c.l1.Get(key, now); ok && !e.Tombstone {
-			c.stats.l1.hits.Add(1)
+			n := c.stats.l1.hits.Add(1)
 			fresh := e.Fresh(now)
 			if !fresh {
 				c.stats.l1.staleHits.Add(1)
@@ -311,14 +336,26 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 			} else if c.shouldRefreshEarly(&e, now) {
 				c.refreshInBackground(key, e.Version, refreshEarly)
 			}
+			if c.met != nil && n%l1HitSampleEvery == 0 {
+				c.met.recordGet(ctx, TierL1, c.cfg.Now().Sub(now))
+			}
 			return resultOf(&e, TierL1, !fresh)
 		}
 		c.stats.l1.misses.Add(1)
 		res, err := c.loadCoalesced(ctx, key, c.load)
 		res.Trace.Missed = res.Trace.Missed.With(TierL1)
+		if c.met != nil {
+			c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
+		}
 		return res, err
 	}
-	return c.loadCoalesced(ctx, key, c.load)
+	// No L1, or a tracking L1, whose lookup is the L2 read itself (see NewTrackingL1):
+	// load tells them apart.
+	res, err := c.loadCoalesced(ctx, key, c.load)
+	if c.met != nil {
+		c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
+	}
+	return res, err
 }
 
 // fetchCoalesced goes straight to the origin for key (the tiers were already asked),
@@ -460,8 +497,14 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 	c.stats.originFetches.Add(1)
 	value, version, hasVersion, info, err := c.fetchOrigin(ctx, ref)
 	trace := Trace{Origin: OriginFetched, Calls: info.Calls, Retries: info.Retries, RateLimited: info.RateLimited}
+	c.stats.originCalls.Add(uint64(info.Calls))
+	c.stats.originRetries.Add(uint64(info.Retries))
+	c.stats.originRateLimited.Add(uint64(info.RateLimited))
 	took := c.cfg.Now().Sub(start)
 	c.observeOrigin(took)
+	if c.met != nil {
+		c.met.originDuration.Record(ctx, took.Seconds())
+	}
 	if !hasVersion {
 		// The state read is at least as new as the moment the fetch started.
 		version = start.UnixNano()

@@ -26,6 +26,8 @@ type counters struct {
 	l1, l2, l3 tierCounters
 
 	originFetches, originNotFound, originErrors atomic.Uint64
+	originCalls, originRetries                  atomic.Uint64
+	originRateLimited                           atomic.Uint64
 	flightCalls, flightLoads                    atomic.Uint64 // coalesced = calls - loads
 	earlyRefreshes, backgroundRefreshes         atomic.Uint64
 	backgroundErrors                            atomic.Uint64
@@ -61,6 +63,10 @@ type Stats struct {
 	// the origin's own Stats count those); OriginNotFound and OriginErrors are their
 	// outcomes.
 	OriginFetches, OriginNotFound, OriginErrors uint64
+	// OriginCalls, OriginRetries and OriginRateLimited are the HTTP requests of every
+	// origin fetch, reads' and background refreshes' alike (Trace counts a read's, Refresh
+	// the refreshes'): requests, the retries among them, and the answers 429.
+	OriginCalls, OriginRetries, OriginRateLimited uint64
 	// Coalesced counts reads that shared another read's lookup instead of making one.
 	Coalesced uint64
 	// EarlyRefreshes counts XFetch refreshes started; BackgroundRefreshes all background
@@ -97,12 +103,16 @@ func (c *Cache) Stats() Stats {
 	s := Stats{
 		L1: c.stats.l1.snapshot(), L2: c.stats.l2.snapshot(), L3: c.stats.l3.snapshot(),
 		OriginFetches: c.stats.originFetches.Load(), OriginNotFound: c.stats.originNotFound.Load(), OriginErrors: c.stats.originErrors.Load(),
-		Coalesced:      c.stats.flightCalls.Load() - c.stats.flightLoads.Load(),
+		OriginCalls: c.stats.originCalls.Load(), OriginRetries: c.stats.originRetries.Load(), OriginRateLimited: c.stats.originRateLimited.Load(),
 		EarlyRefreshes: c.stats.earlyRefreshes.Load(), BackgroundRefreshes: c.stats.backgroundRefreshes.Load(), BackgroundErrors: c.stats.backgroundErrors.Load(),
 		LeasesAcquired: c.stats.leasesAcquired.Load(), LeaseWaits: c.stats.leaseWaits.Load(), LeaseTimeouts: c.stats.leaseTimeouts.Load(), LeaseErrors: c.stats.leaseErrors.Load(),
 		EventsApplied: c.stats.eventsApplied.Load(), EventsIgnored: c.stats.eventsIgnored.Load(), EventsStale: c.stats.eventsStale.Load(),
 		InvalidationsSent: c.stats.invalidationsSent.Load(), InvalidationsReceived: c.stats.invalidationsReceived.Load(),
 	}
+	// Loads first: a caller counts its call before its load, so calls read later are
+	// never fewer (read the other way round, a load in between made this wrap around).
+	loads := c.stats.flightLoads.Load()
+	s.Coalesced = c.stats.flightCalls.Load() - loads
 	// Done first: a refresh counts its calls before it counts itself done.
 	s.Refresh.Done = c.stats.refreshesDone.Load()
 	s.Refresh.Fetches = c.stats.refreshFetches.Load()
