@@ -221,7 +221,7 @@ func subTier(a, b cachecore.TierStats) cachecore.TierStats {
 		Corrupt: a.Corrupt - b.Corrupt, Errors: a.Errors - b.Errors,
 		ReadUnits: a.ReadUnits - b.ReadUnits, WriteUnits: a.WriteUnits - b.WriteUnits, Oversize: a.Oversize - b.Oversize,
 		ReportedReadUnits: a.ReportedReadUnits - b.ReportedReadUnits, ReportedWriteUnits: a.ReportedWriteUnits - b.ReportedWriteUnits,
-		CapacityReports: a.CapacityReports - b.CapacityReports,
+		CapacityReports: a.CapacityReports - b.CapacityReports, SetBytes: a.SetBytes - b.SetBytes,
 	}
 }
 
