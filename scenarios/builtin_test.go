@@ -11,7 +11,7 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := []string{
-		"baseline", "cold-start-storm", "l1-memory-sweep", "lambda-memory-sweep", "redis-outage",
+		"baseline", "cold-start-storm", "l1-memory-sweep", "lambda-memory-sweep", "payload-shape", "redis-outage",
 		"stripe-rate-limit", "trace-replay", "ttl-sweep", "webhook-invalidation", "zipf-read-heavy",
 	}
 	list := List()
@@ -130,6 +130,7 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 		"ttl-sweep":           {"cache.l1.ttl", "cache.l2.ttl"},
 		"l1-memory-sweep":     {"cache.l1.max_entries"},
 		"lambda-memory-sweep": {"lambda.memory_mb"},
+		"payload-shape":       {"cache.shape"},
 	}
 	for name, keys := range sweeps {
 		var got []string
@@ -142,6 +143,15 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 	}
 	if s := load("lambda-memory-sweep"); !slices.Equal(s.Sweep[0].Values, []string{"128", "256", "512", "1024", "1769", "3008"}) {
 		t.Errorf("lambda-memory-sweep values %v", s.Sweep[0].Values)
+	}
+	if points, err := Expand(load("payload-shape")); err != nil || len(points) != 2 ||
+		points[0].Cache.Shape != ShapeFull || points[0].Cache.Fields != nil ||
+		points[1].Cache.Shape != ShapeFields || !slices.Equal(points[1].Cache.Fields, []string{"id", "email", "metadata"}) ||
+		!points[1].Cache.L1.Enabled || !points[1].Cache.L2.Enabled || !points[1].Cache.L3.Enabled {
+		t.Errorf("payload-shape points: %v", err)
+		for _, p := range points {
+			t.Logf("%s: %+v", p.Point, p.Cache)
+		}
 	}
 	if s := load("ttl-sweep"); s.Ops.Update == 0 {
 		t.Error("ttl-sweep has no updates, so no stale reads")
