@@ -81,6 +81,9 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		InvalidationChannel:  ns.channel,
 		InstanceID:           id,
 	}
+	if s.Cache.Shape == scenarios.ShapeFields {
+		cfg.Fields = s.Cache.Fields
+	}
 	if s.Cache.L1.Enabled {
 		l1, err := cachecore.NewL1(cachecore.L1Config{
 			Policy:     s.Cache.L1.Policy,

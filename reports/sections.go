@@ -115,6 +115,19 @@ func runSections(r *Result) []section {
 		tiers.note += fmt.Sprintf(" At the end the L1s held %d entries in %s, %.0f bytes an entry (key, value and overhead).",
 			l1.EntriesHeld, formatBytes(l1.BytesHeld), l1.BytesPerEntry)
 	}
+	if l2 := r.Tiers.L2; l2.BytesPerEntry > 0 {
+		if l2.BytesMeasure == "redis_memory_usage" {
+			tiers.note += fmt.Sprintf(" In Redis an entry takes %.0f bytes (MEMORY USAGE of %d of the run's keys; the stored value %.0f bytes).",
+				l2.BytesPerEntry, l2.SampledEntries, l2.ValueBytesPerEntry)
+		} else {
+			tiers.note += fmt.Sprintf(" In Redis an entry's key and stored value take %.0f bytes (%d of the run's keys; this server has no MEMORY USAGE, so Redis's own overhead is not counted).",
+				l2.BytesPerEntry, l2.SampledEntries)
+		}
+	}
+	if l3 := r.Tiers.L3; l3.BytesPerEntry > 0 {
+		tiers.note += fmt.Sprintf(" DynamoDB items written: %d of %.0f bytes each on average, as DynamoDB counts an item's size.",
+			l3.EntriesWritten, l3.BytesPerEntry)
+	}
 	out = append(out, tiers)
 
 	o := r.Origin
