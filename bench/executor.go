@@ -111,6 +111,7 @@ func addTierStats(a *cachecore.TierStats, b cachecore.TierStats) {
 	a.ReportedWriteUnits += b.ReportedWriteUnits
 	a.CapacityReports += b.CapacityReports
 	a.Oversize += b.Oversize
+	a.SetBytes += b.SetBytes
 }
 
 // addTier adds b's counters to a.

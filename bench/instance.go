@@ -92,6 +92,9 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		InvalidationChannel:  ns.channel,
 		InstanceID:           id,
 	}
+	if s.Cache.Shape == scenarios.ShapeFields {
+		cfg.Fields = s.Cache.Fields
+	}
 	if s.Cache.L1.Enabled {
 		if inst.l1 == nil {
 			l1, err := cachecore.NewL1(l1Config(s))

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -75,6 +76,20 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 			l1 := &res.Tiers.L1
 			l1.Caches, l1.EntriesHeld, l1.BytesHeld = int64(caches), int64(held.Entries), held.Bytes
 			l1.BytesPerEntry = float64(held.Bytes) / float64(held.Entries)
+			l1.BytesMeasure = "l1_accounting"
+		}
+	}
+	if s.Cache.L2.Enabled {
+		if note := r.l2Footprint(&res.Tiers.L2); note != "" {
+			res.Notes = append(res.Notes, note)
+		}
+	}
+	if s.Cache.L3.Enabled {
+		if _, l3 := r.exec.tierStats(); l3.Sets > 0 {
+			t := &res.Tiers.L3
+			t.EntriesWritten, t.BytesWritten = int64(l3.Sets), int64(l3.SetBytes)
+			t.BytesPerEntry = float64(l3.SetBytes) / float64(l3.Sets)
+			t.BytesMeasure = "dynamodb_item_size"
 		}
 	}
 
@@ -233,7 +248,7 @@ func subTier(a, b cachecore.TierStats) cachecore.TierStats {
 		Corrupt: a.Corrupt - b.Corrupt, Errors: a.Errors - b.Errors,
 		ReadUnits: a.ReadUnits - b.ReadUnits, WriteUnits: a.WriteUnits - b.WriteUnits, Oversize: a.Oversize - b.Oversize,
 		ReportedReadUnits: a.ReportedReadUnits - b.ReportedReadUnits, ReportedWriteUnits: a.ReportedWriteUnits - b.ReportedWriteUnits,
-		CapacityReports: a.CapacityReports - b.CapacityReports,
+		CapacityReports: a.CapacityReports - b.CapacityReports, SetBytes: a.SetBytes - b.SetBytes,
 	}
 }
 
@@ -281,4 +296,41 @@ func invalidations(at, end cachecore.L1Stats) *reports.Invalidations {
 		inv.HeldMeanMS = float64(end.HeldTotal-at.HeldTotal) / 1e6 / float64(inv.Held)
 	}
 	return inv
+}
+
+// footprintSample bounds the L2 keys measured at the end of a run.
+const footprintSample = 200
+
+// l2Footprint measures what the run's L2 entries take in Redis from a sample of them
+// (cachecore.RedisTier.Footprint), read directly from the server like INFO, not through
+// the network profile or its faults. It returns a note when Redis could not be read.
+func (r *runner) l2Footprint(t *reports.TierStats) string {
+	env := r.world.Env
+	if env == nil || env.RedisClient == nil {
+		return ""
+	}
+	tier, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: env.RedisClient, Prefix: r.ns.redisPrefix})
+	if err != nil {
+		return "l2 bytes per entry: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), serverInfoTimeout)
+	defer cancel()
+	f, err := tier.Footprint(ctx, footprintSample)
+	if err != nil {
+		return "l2 bytes per entry not measured: " + err.Error()
+	}
+	if f.Entries == 0 {
+		return ""
+	}
+	n := float64(f.Entries)
+	t.SampledEntries, t.SampledKeyBytes, t.SampledValueBytes = int64(f.Entries), f.KeyBytes, f.ValueBytes
+	t.ValueBytesPerEntry = float64(f.ValueBytes) / n
+	if f.MemoryReported {
+		m := f.MemoryBytes
+		t.SampledMemoryBytes = &m
+		t.BytesPerEntry, t.BytesMeasure = float64(m)/n, "redis_memory_usage"
+	} else {
+		t.BytesPerEntry, t.BytesMeasure = float64(f.KeyBytes+f.ValueBytes)/n, "redis_stored_bytes"
+	}
+	return ""
 }

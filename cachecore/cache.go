@@ -84,6 +84,11 @@ type Config struct {
 	// a fresh hit triggers a background refresh with a probability that rises as expiry
 	// nears, scaled by the origin's recent fetch time. 1 is the paper's default; 0 is off.
 	XFetchBeta float64
+	// Fields, when not empty, makes the cache hold a projection of each object: only these
+	// top-level fields, plus "id" and "object" (see Projection). It applies to what the
+	// origin returns and to the objects of webhook events (Apply) alike, so L1, L2 and L3
+	// hold one shape. Empty (the default) keeps whole objects.
+	Fields []string
 	// NoCoalesce turns request coalescing off: every miss makes its own lookups. For
 	// measuring what coalescing saves; leave it false in production.
 	NoCoalesce bool
@@ -212,6 +217,11 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("cachecore: a tracking L1 is the L2 client's own cache: make L2 a RedisTier over the client NewTrackingL1 returned"))
 		}
 	}
+	if len(c.Fields) > 0 {
+		if _, err := NewProjection(c.Fields); err != nil {
+			errs = append(errs, fmt.Errorf("cachecore: Fields: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -224,6 +234,8 @@ type Cache struct {
 	// lower lists the configured tiers below L1 in read order.
 	lower  []lowerTier
 	origin Origin
+	// proj is Config.Fields compiled; nil keeps whole objects.
+	proj *Projection
 
 	flight singleflight.Group
 	// refreshing holds the keys with a background refresh running, so a key has at most
@@ -253,6 +265,9 @@ func New(cfg Config) (*Cache, error) {
 	}
 	cfg.applyDefaults()
 	c := &Cache{cfg: cfg, l1: cfg.L1, origin: cfg.Origin}
+	if len(cfg.Fields) > 0 {
+		c.proj, _ = NewProjection(cfg.Fields) // Validate checked it
+	}
 	c.bgCtx, c.stop = context.WithCancel(context.Background())
 	if cfg.L2 != nil {
 		c.l2 = newGuardedTier(cfg.L2, cfg.L2Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l2)
@@ -496,6 +511,12 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 	start := c.cfg.Now()
 	c.stats.originFetches.Add(1)
 	value, version, hasVersion, info, err := c.fetchOrigin(ctx, ref)
+	if err == nil && c.proj != nil {
+		// The version was read from the whole object; the tiers get the projection.
+		if value, err = c.proj.Apply(value); err != nil {
+			err = fmt.Errorf("origin answer for %s: %w", key, err)
+		}
+	}
 	trace := Trace{Origin: OriginFetched, Calls: info.Calls, Retries: info.Retries, RateLimited: info.RateLimited}
 	c.stats.originCalls.Add(uint64(info.Calls))
 	c.stats.originRetries.Add(uint64(info.Retries))

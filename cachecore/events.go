@@ -63,7 +63,7 @@ func eventVersion(ev *stripe.Event) int64 {
 // Redis pub/sub when Config.Redis is set.
 //
 // Events apply to the object's key without expansions; expanded variants live out their
-// TTL.
+// TTL. With Config.Fields the stored object is projected, as a fetched one is.
 func (c *Cache) Apply(ctx context.Context, ev *stripe.Event) error {
 	if ev == nil || ev.Data == nil {
 		return fmt.Errorf("cachecore: apply: event has no data")
@@ -96,6 +96,13 @@ func (c *Cache) Apply(ctx context.Context, ev *stripe.Event) error {
 				return fmt.Errorf("cachecore: apply %s %s: %w", ev.Type, ev.ID, err)
 			}
 			raw = b
+		}
+		if c.proj != nil {
+			p, err := c.proj.Apply(raw)
+			if err != nil {
+				return fmt.Errorf("cachecore: apply %s %s: %w", ev.Type, ev.ID, err)
+			}
+			raw = p
 		}
 		e = Entry{Value: raw, Version: version, FetchedAt: now}
 	}

@@ -83,6 +83,11 @@ type TierStats struct {
 	// Oversize counts entries not written to DynamoDB because the item would exceed
 	// its 400 KB limit even compressed. Zero for Redis.
 	Oversize uint64
+	// SetBytes is the size of the items Sets counts, as DynamoDB counts an item's size
+	// (each attribute's name plus its value: the key, the envelope, the version and the
+	// expiry), so SetBytes/Sets is the mean item written. Zero for Redis (see
+	// RedisTier.Footprint).
+	SetBytes uint64
 }
 
 // tierStatCounters are the atomic counters behind TierStats.
@@ -91,6 +96,7 @@ type tierStatCounters struct {
 	readUnits, writeUnits                                                      atomicFloat
 	reportedRead, reportedWrite                                                atomicFloat
 	capacityReports                                                            atomic.Uint64
+	setBytes                                                                   atomic.Uint64
 }
 
 func (c *tierStatCounters) snapshot() TierStats {
@@ -100,7 +106,7 @@ func (c *tierStatCounters) snapshot() TierStats {
 		Corrupt: c.corrupt.Load(), Errors: c.errors.Load(),
 		ReadUnits: c.readUnits.Load(), WriteUnits: c.writeUnits.Load(), Oversize: c.oversize.Load(),
 		ReportedReadUnits: c.reportedRead.Load(), ReportedWriteUnits: c.reportedWrite.Load(),
-		CapacityReports: c.capacityReports.Load(),
+		CapacityReports: c.capacityReports.Load(), SetBytes: c.setBytes.Load(),
 	}
 }
 

@@ -464,6 +464,43 @@ func testRedisTier(t *testing.T, client redis.UniversalClient, env *mocks.Env) {
 		}
 	})
 
+	t.Run("Footprint", func(t *testing.T) {
+		ctx := tierCtx(t)
+		r, prefix := newTestRedisTier(t, client)
+		if f, err := r.Footprint(ctx, 10); err != nil || f.Entries != 0 {
+			t.Fatalf("Footprint of an empty prefix = %+v, %v; want nothing", f, err)
+		}
+		now := time.Now()
+		small := []byte(`{"id":"cus_1","object":"customer"}`)
+		for i := range 5 {
+			e := Entry{Value: small, Version: 1, FetchedAt: now, ExpiresAt: now.Add(time.Minute)}
+			if ok, err := r.SetIfNewer(ctx, fmt.Sprintf("customer:cus_%d", i), e); !ok || err != nil {
+				t.Fatalf("SetIfNewer = %v, %v", ok, err)
+			}
+		}
+		// Not a cache key: skipped.
+		if err := client.Set(ctx, prefix+"stripe-limit", "x", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := r.Footprint(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantValue := int64(envelopeHeaderSize + len(small))
+		if f.Entries != 3 || f.ValueBytes != 3*wantValue || f.KeyBytes != 3*int64(len(prefix+"customer:cus_0")) {
+			t.Errorf("Footprint(3) = %+v; want 3 entries of %d value bytes and %d key bytes", f, wantValue, len(prefix+"customer:cus_0"))
+		}
+		if f, _ = r.Footprint(ctx, 100); f.Entries != 5 {
+			t.Errorf("Footprint(100) sampled %d entries, want the 5 cache keys", f.Entries)
+		}
+		switch {
+		case miniredis && f.MemoryReported:
+			t.Errorf("miniredis reported MEMORY USAGE: %+v", f)
+		case !miniredis && (!f.MemoryReported || f.MemoryBytes < f.ValueBytes+f.KeyBytes):
+			t.Errorf("Footprint = %+v; want MEMORY USAGE reported, at least key and value bytes", f)
+		}
+	})
+
 	t.Run("Info", func(t *testing.T) {
 		ctx := tierCtx(t)
 		r, _ := newTestRedisTier(t, client)

@@ -496,6 +496,7 @@ func (d *DynamoTier) SetIfNewer(ctx context.Context, key string, e Entry) (bool,
 	}
 	d.addCapacityPtr(false, out.ConsumedCapacity)
 	d.stats.sets.Add(1)
+	d.stats.setBytes.Add(uint64(size))
 	return true, nil
 }
 

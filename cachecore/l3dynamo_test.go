@@ -545,6 +545,11 @@ func testDynamoTier(t *testing.T, env *mocks.Env) {
 		if w := eventual.Stats().WriteUnits; w != 2 {
 			t.Errorf("after a refused write: %.2f write units, want 2", w)
 		}
+		// SetBytes counts the stored item only: pk "k", the envelope of "{}", version, no expiry.
+		want := uint64(len("pk") + 1 + len("env") + envelopeHeaderSize + 2 + len("version") + 21)
+		if st := eventual.Stats(); st.Sets != 1 || st.SetBytes != want {
+			t.Errorf("Sets %d, SetBytes %d; want 1 item of %d bytes", st.Sets, st.SetBytes, want)
+		}
 	})
 }
 

@@ -182,7 +182,7 @@ func WriteSweepHTML(w io.Writer, s SweepReport) error {
 	if len(s.Keys) > 0 {
 		page.Preamble = append(page.Preamble, "Swept: "+strings.Join(s.Keys, ", ")+".")
 	}
-	page.Preamble = append(page.Preamble, "p99 is read latency from intended start; $ per M requests is the simulated cost per million requests (USD).")
+	page.Preamble = append(page.Preamble, "p99 is read latency from intended start; $ per M requests is the simulated cost per million requests (USD)."+sizeLegend(s))
 	page.Before = []htmlSection{{
 		Title:  "Points",
 		Header: header,

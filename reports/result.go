@@ -169,12 +169,37 @@ type TierStats struct {
 	Failed int64 `json:"failed,omitempty"`
 	// For L1, what the caches alive at the end held, summed over execution environments:
 	// EntriesHeld entries of BytesHeld bytes (key, value and per-entry overhead; with the
-	// tracking policy, go-redis's own estimate of its entries), so BytesPerEntry bytes
-	// each, in Caches L1s (the environments alive at the end, or the one process).
-	Caches        int64   `json:"caches,omitempty"`
-	EntriesHeld   int64   `json:"entries_held,omitempty"`
-	BytesHeld     int64   `json:"bytes_held,omitempty"`
+	// tracking policy, go-redis's own estimate of its entries), in Caches L1s (the
+	// environments alive at the end, or the one process).
+	Caches      int64 `json:"caches,omitempty"`
+	EntriesHeld int64 `json:"entries_held,omitempty"`
+	BytesHeld   int64 `json:"bytes_held,omitempty"`
+	// BytesPerEntry is what one entry takes in the tier, measured as BytesMeasure says:
+	//   - l1_accounting (L1): BytesHeld / EntriesHeld, the L1's own count of key, value
+	//     and per-entry overhead;
+	//   - redis_memory_usage (L2): SampledMemoryBytes / SampledEntries, Redis's MEMORY
+	//     USAGE (key, value and Redis's own overhead) of a sample of the run's keys;
+	//   - redis_stored_bytes (L2, a server without MEMORY USAGE such as miniredis):
+	//     (SampledKeyBytes + SampledValueBytes) / SampledEntries, the key and the stored
+	//     value only;
+	//   - dynamodb_item_size (L3): BytesWritten / EntriesWritten, the items the tier
+	//     wrote, sized as DynamoDB counts an item (attribute names and values).
 	BytesPerEntry float64 `json:"bytes_per_entry,omitempty"`
+	BytesMeasure  string  `json:"bytes_measure,omitempty"`
+	// ValueBytesPerEntry (L2) is SampledValueBytes / SampledEntries: the stored value,
+	// a 34-byte envelope header and the object's JSON (s2-compressed from 1 KiB).
+	ValueBytesPerEntry float64 `json:"value_bytes_per_entry,omitempty"`
+	// For L2, the entries sampled at the end of the run (SCAN of the run's keys, at most
+	// 200) and their key bytes, STRLEN and MEMORY USAGE (absent when the server does
+	// not answer it).
+	SampledEntries     int64  `json:"sampled_entries,omitempty"`
+	SampledKeyBytes    int64  `json:"sampled_key_bytes,omitempty"`
+	SampledValueBytes  int64  `json:"sampled_value_bytes,omitempty"`
+	SampledMemoryBytes *int64 `json:"sampled_memory_bytes,omitempty"`
+	// For L3, the items the run's tiers wrote (warm-up included: a size is a state, not
+	// a rate) and their size as DynamoDB counts it.
+	EntriesWritten int64 `json:"entries_written,omitempty"`
+	BytesWritten   int64 `json:"bytes_written,omitempty"`
 	// Invalidations is set for L1 with the tracking policy (Redis's client-side caching).
 	Invalidations *Invalidations `json:"invalidations,omitempty"`
 }

@@ -119,6 +119,19 @@ func runSections(r *Result) []section {
 		tiers.note += fmt.Sprintf(" Redis invalidated %d keys in the tracking L1s; %d of them reached an environment frozen between invocations and waited for its next one (%.1f ms on average, %.1f ms at most), its L1 serving the old value meanwhile.",
 			inv.Received, inv.Held, inv.HeldMeanMS, inv.HeldMaxMS)
 	}
+	if l2 := r.Tiers.L2; l2.BytesPerEntry > 0 {
+		if l2.BytesMeasure == "redis_memory_usage" {
+			tiers.note += fmt.Sprintf(" In Redis an entry takes %.0f bytes (MEMORY USAGE of %d of the run's keys; the stored value %.0f bytes).",
+				l2.BytesPerEntry, l2.SampledEntries, l2.ValueBytesPerEntry)
+		} else {
+			tiers.note += fmt.Sprintf(" In Redis an entry's key and stored value take %.0f bytes (%d of the run's keys; this server has no MEMORY USAGE, so Redis's own overhead is not counted).",
+				l2.BytesPerEntry, l2.SampledEntries)
+		}
+	}
+	if l3 := r.Tiers.L3; l3.BytesPerEntry > 0 {
+		tiers.note += fmt.Sprintf(" DynamoDB items written: %d of %.0f bytes each on average, as DynamoDB counts an item's size.",
+			l3.EntriesWritten, l3.BytesPerEntry)
+	}
 	out = append(out, tiers)
 
 	o := r.Origin

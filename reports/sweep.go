@@ -68,6 +68,10 @@ type SweepPoint struct {
 	// by environments in their first minute (lambda.first_minute; the mean over runs);
 	// nil when a run of the point has none.
 	FirstMinuteL1, FirstMinuteP99US *float64
+	// L1BytesPerEntry, L2BytesPerEntry and L3BytesPerEntry are each tier's
+	// tiers.*.bytes_per_entry (measured as its bytes_measure says); nil when a run of the
+	// point lacks the figure.
+	L1BytesPerEntry, L2BytesPerEntry, L3BytesPerEntry *float64
 	// Interrupted counts the runs of the point that were stopped early.
 	Interrupted int
 	// ThresholdsOK is true when every threshold of every run passed (and there was at
@@ -266,6 +270,10 @@ func Sweep(results []*Result) SweepReport {
 			}
 			return r.CostUSD.PerMillionRequests, true
 		})
+		bytesOf := func(get func(r *Result) (float64, bool)) *float64 { return optMean(get) }
+		p.L1BytesPerEntry = bytesOf(func(r *Result) (float64, bool) { return r.Tiers.L1.BytesPerEntry, r.Tiers.L1.BytesPerEntry > 0 })
+		p.L2BytesPerEntry = bytesOf(func(r *Result) (float64, bool) { return r.Tiers.L2.BytesPerEntry, r.Tiers.L2.BytesPerEntry > 0 })
+		p.L3BytesPerEntry = bytesOf(func(r *Result) (float64, bool) { return r.Tiers.L3.BytesPerEntry, r.Tiers.L3.BytesPerEntry > 0 })
 		p.ColdStarts = optMean(func(r *Result) (float64, bool) {
 			if r.Lambda == nil {
 				return 0, false
@@ -435,7 +443,7 @@ func (s *SweepReport) recommend(anyThreshold, haveCost bool) {
 // frontier's figures (p99, stale ratio, cost) come first, then Lambda cold starts when
 // the runs had a Lambda fleet, then the hit ratios.
 func sweepRows(s SweepReport) (header []string, rows [][]string) {
-	lambda, memory, young := false, false, false
+	lambda, memory, young, sized := false, false, false, false
 	for _, p := range s.Points {
 		if p.ColdStarts != nil {
 			lambda = true
@@ -446,6 +454,9 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 		if p.L1BytesPerCache != nil {
 			memory = true
 		}
+		if p.L1BytesPerEntry != nil || p.L2BytesPerEntry != nil || p.L3BytesPerEntry != nil {
+			sized = true
+		}
 	}
 	header = []string{"#", "point", "runs", "p99", "stale ratio", "$ per M requests"}
 	if lambda {
@@ -453,6 +464,9 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 	}
 	if young {
 		header = append(header, "first minute: L1 hit", "first minute: p99")
+	}
+	if sized {
+		header = append(header, "p50", "bytes/entry L1 · L2 · L3")
 	}
 	header = append(header, "L1 hit", "L2 hit", "L3 hit")
 	if memory {
@@ -511,6 +525,15 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 			}
 			row = append(row, l1, p99)
 		}
+		if sized {
+			bytes := func(v *float64) string {
+				if v == nil {
+					return "-"
+				}
+				return fmt.Sprintf("%.0f", *v)
+			}
+			row = append(row, FormatUS(p.P50US), bytes(p.L1BytesPerEntry)+" · "+bytes(p.L2BytesPerEntry)+" · "+bytes(p.L3BytesPerEntry))
+		}
 		row = append(row, ratio(p.L1HitRatio), ratio(p.L2HitRatio), ratio(p.L3HitRatio))
 		if memory {
 			mem := "n/a"
@@ -534,7 +557,7 @@ func WriteSweepMarkdown(w io.Writer, s SweepReport) error {
 	if len(s.Keys) > 0 {
 		fmt.Fprintf(bw, "Swept: %s. ", mdEscape(strings.Join(s.Keys, ", ")))
 	}
-	fmt.Fprintf(bw, "p99 is read latency from intended start; $ per M requests is the simulated cost per million requests (USD).\n\n")
+	fmt.Fprintf(bw, "p99 is read latency from intended start; $ per M requests is the simulated cost per million requests (USD).%s\n\n", sizeLegend(s))
 	header, rows := sweepRows(s)
 	writeMarkdownTable(bw, header, rows)
 	fmt.Fprintf(bw, "\n★ marks the Pareto frontier over %s (all lower is better): no other point is at least as good on all of them and better on one.\n\n",
@@ -561,4 +584,16 @@ func indexOf(xs []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// sizeLegend says how the table's bytes per entry were measured, when it has them.
+func sizeLegend(s SweepReport) string {
+	for _, p := range s.Points {
+		if p.L1BytesPerEntry != nil || p.L2BytesPerEntry != nil || p.L3BytesPerEntry != nil {
+			return " Bytes per entry: L1 by its own count of key, value and overhead; L2 by Redis's MEMORY USAGE of up to 200 of the run's keys" +
+				" (key and stored value only where the server lacks MEMORY USAGE, as miniredis does; each result's tiers.l2.bytes_measure says which);" +
+				" L3 the mean item written, sized as DynamoDB counts it. L1 memory per env is what one L1 held at the end."
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // checkFields returns every figure of r that no run can produce (a missing scenario name,
@@ -65,6 +66,9 @@ func checkFields(r *Result) error {
 		if t.s.Coalesced < 0 || t.s.Coalesced > t.s.Hits+t.s.Misses {
 			bad("%s.coalesced is %d; coalesced lookups are among the %d lookups", t.key, t.s.Coalesced, t.s.Hits+t.s.Misses)
 		}
+		if msg := checkBytesPerEntry(t.s); msg != "" {
+			bad("%s.%s", t.key, msg)
+		}
 	}
 	for i, s := range r.Timeline {
 		switch {
@@ -84,4 +88,41 @@ func checkFields(r *Result) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkBytesPerEntry says what is wrong with a tier's bytes_per_entry: it must follow from
+// the counters its bytes_measure names (TierStats.BytesPerEntry).
+func checkBytesPerEntry(t TierStats) string {
+	ratio := func(num, den int64) (float64, bool) {
+		if num < 0 || den <= 0 {
+			return 0, false
+		}
+		return float64(num) / float64(den), true
+	}
+	var want float64
+	var ok bool
+	switch t.BytesMeasure {
+	case "":
+		if t.BytesPerEntry == 0 {
+			return ""
+		}
+		// Results written before bytes_measure: only the L1's figure existed.
+		want, ok = ratio(t.BytesHeld, t.EntriesHeld)
+	case "l1_accounting":
+		want, ok = ratio(t.BytesHeld, t.EntriesHeld)
+	case "redis_memory_usage":
+		if t.SampledMemoryBytes != nil {
+			want, ok = ratio(*t.SampledMemoryBytes, t.SampledEntries)
+		}
+	case "redis_stored_bytes":
+		want, ok = ratio(t.SampledKeyBytes+t.SampledValueBytes, t.SampledEntries)
+	case "dynamodb_item_size":
+		want, ok = ratio(t.BytesWritten, t.EntriesWritten)
+	default:
+		return fmt.Sprintf("bytes_measure %q is not one cachebench writes", t.BytesMeasure)
+	}
+	if !ok || math.Abs(t.BytesPerEntry-want) > 1e-6*math.Max(1, want) {
+		return fmt.Sprintf("bytes_per_entry is %v, but its %s counters give %v", t.BytesPerEntry, t.BytesMeasure, want)
+	}
+	return ""
 }

@@ -46,6 +46,14 @@ func TestParseRejectsInsaneFigures(t *testing.T) {
 		{"more failed than misses", func(m map[string]any) {
 			m["tiers"].(map[string]any)["l2"].(map[string]any)["failed"] = 1 << 40
 		}, "tiers.l2.failed is 1099511627776; failed lookups are among the"},
+		{"bytes per entry not from its counters", func(m map[string]any) {
+			l3 := m["tiers"].(map[string]any)["l3"].(map[string]any)
+			l3["bytes_measure"], l3["entries_written"], l3["bytes_written"], l3["bytes_per_entry"] = "dynamodb_item_size", 10, 2000, 300
+		}, "tiers.l3.bytes_per_entry is 300, but its dynamodb_item_size counters give 200"},
+		{"unknown bytes measure", func(m map[string]any) {
+			l2 := m["tiers"].(map[string]any)["l2"].(map[string]any)
+			l2["bytes_measure"], l2["bytes_per_entry"] = "guess", 100
+		}, `tiers.l2.bytes_measure "guess" is not one cachebench writes`},
 		{"timeline out of order", func(m map[string]any) {
 			tl := m["timeline"].([]any)
 			tl[1].(map[string]any)["t_s"] = 0

@@ -11,7 +11,8 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := []string{
-		"baseline", "cold-start-storm", "cold-start-warming", "l1-memory-sweep", "l1-strategies", "lambda-memory-sweep", "redis-outage",
+		"baseline", "cold-start-storm", "cold-start-warming", "l1-memory-sweep", "l1-strategies", "lambda-memory-sweep",
+		"payload-shape", "redis-outage",
 		"stripe-rate-limit", "trace-replay", "ttl-sweep", "webhook-invalidation", "zipf-read-heavy",
 	}
 	list := List()
@@ -132,6 +133,7 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 		"l1-strategies":       {"cache.l1.policy"},
 		"cold-start-warming":  {"cache.l1.warm.keys"},
 		"lambda-memory-sweep": {"lambda.memory_mb"},
+		"payload-shape":       {"cache.shape"},
 	}
 	for name, keys := range sweeps {
 		var got []string
@@ -144,6 +146,15 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 	}
 	if s := load("lambda-memory-sweep"); !slices.Equal(s.Sweep[0].Values, []string{"128", "256", "512", "1024", "1769", "3008"}) {
 		t.Errorf("lambda-memory-sweep values %v", s.Sweep[0].Values)
+	}
+	if points, err := Expand(load("payload-shape")); err != nil || len(points) != 2 ||
+		points[0].Cache.Shape != ShapeFull || points[0].Cache.Fields != nil ||
+		points[1].Cache.Shape != ShapeFields || !slices.Equal(points[1].Cache.Fields, []string{"id", "email", "metadata"}) ||
+		!points[1].Cache.L1.Enabled || !points[1].Cache.L2.Enabled || !points[1].Cache.L3.Enabled {
+		t.Errorf("payload-shape points: %v", err)
+		for _, p := range points {
+			t.Logf("%s: %+v", p.Point, p.Cache)
+		}
 	}
 	if s := load("ttl-sweep"); s.Ops.Update == 0 {
 		t.Error("ttl-sweep has no updates, so no stale reads")

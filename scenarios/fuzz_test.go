@@ -22,6 +22,7 @@ func FuzzParse(f *testing.F) {
 		"name: x\na: &a 5\nseed: *a\n",
 		"name: x\nsweep: {cache.l1.ttl: [1s, 2s], network: [none, aws-same-az]}\n",
 		"name: x\narrival: {model: steps, steps: [{rate: 10, for: 1s}]}\nfaults: [{at: 1s, for: 1s, target: stripe, kind: errors, rate: 0.5}]\n",
+		"name: x\ncache: {shape: fields, fields: [id, email, metadata]}\nsweep: {cache.shape: [full, fields]}\n",
 		"<<: {a: 1}\n",
 		"- 1\n- 2\n",
 		"name: x\n---\nname: y\n",

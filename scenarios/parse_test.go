@@ -56,6 +56,12 @@ func TestParseErrors(t *testing.T) {
 		line int
 		want []string // substrings of the error (message and hint)
 	}{
+		{"unknown shape", "cache:\n  shape: partial\n", 3, []string{"cache.shape", "partial", "full", "fields"}},
+		{"shape fields without fields", "cache:\n  shape: fields\n", 3, []string{"cache.shape is fields but cache.fields names none", "cache.fields: [id, email, metadata]"}},
+		{"fields with shape full", "cache:\n  fields: [id, email]\n", 3, []string{"cache.shape is full", "set cache.shape: fields"}},
+		{"nested field", "cache:\n  shape: fields\n  fields: [id, metadata.plan]\n", 4, []string{`cache.fields[1] is "metadata.plan", a nested path`, "hint: keep the whole top-level field instead: metadata"}},
+		{"empty field", "cache: {shape: fields, fields: [id, \"\"]}\n", 2, []string{"cache.fields[1] is empty"}},
+		{"fields not a list", "cache: {shape: fields, fields: email}\n", 2, []string{"cache.fields must be a list", "[email]"}},
 		{"unknown top-level key", "duraton: 10s\n", 2, []string{`unknown key "duraton"`, "hint: did you mean duration?"}},
 		{"unknown key nested", "cache:\n  l1:\n    tll: 5s\n", 4, []string{`unknown key "tll" in cache.l1`, "did you mean ttl?"}},
 		{"key in the wrong section", "keys:\n  rate: 5\n", 3, []string{`unknown key "rate" in keys`, "arrival.rate"}},

@@ -197,7 +197,20 @@ type Cache struct {
 	// Lease (lease) makes a fleet of instances take a Redis lease before an origin call;
 	// default 0 (off).
 	Lease time.Duration `yaml:"lease" json:"lease_ns"`
+	// Shape (shape) is what every tier holds of each object: full (default, the whole
+	// object as Stripe sent it) or fields (only Fields, plus id and object).
+	Shape string `yaml:"shape" json:"shape"`
+	// Fields (fields) names the top-level fields kept when Shape is fields, such as [id,
+	// email, metadata]: required then, and an error with shape full, except in a sweep
+	// over cache.shape, whose full points leave them out.
+	Fields []string `yaml:"fields" json:"fields,omitempty"`
 }
+
+// Object shapes (cache.shape).
+const (
+	ShapeFull   = "full"
+	ShapeFields = "fields"
+)
 
 // L1 policies (cache.l1.policy).
 const (

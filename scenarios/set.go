@@ -330,6 +330,7 @@ func (s *Scenario) Clone() *Scenario {
 	c.Keys.Expand = slices.Clone(s.Keys.Expand)
 	c.Faults = slices.Clone(s.Faults)
 	c.Thresholds = slices.Clone(s.Thresholds)
+	c.Cache.Fields = slices.Clone(s.Cache.Fields)
 	c.Sweep = nil
 	for _, ax := range s.Sweep {
 		c.Sweep = append(c.Sweep, SweepAxis{Key: ax.Key, Values: slices.Clone(ax.Values)})

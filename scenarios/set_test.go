@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,9 @@ func TestSet(t *testing.T) {
 		{"keys.distribution", "hotspot", func(s *Scenario) bool { return s.Keys.Distribution == DistHotspot }},
 		{"cache.l2.maxmemory", "512MiB", func(s *Scenario) bool { return s.Cache.L2.Maxmemory == 512<<20 }},
 		{"seed", "99", func(s *Scenario) bool { return s.Seed == 99 }},
+		{"cache", "{shape: fields, fields: [id, email]}", func(s *Scenario) bool {
+			return s.Cache.Shape == ShapeFields && slices.Equal(s.Cache.Fields, []string{"id", "email"}) && s.Cache.L1.Enabled
+		}},
 		{"name", "renamed", func(s *Scenario) bool { return s.Name == "renamed" }},
 		{"description", "reads: 95%, #1", func(s *Scenario) bool { return s.Description == "reads: 95%, #1" }},
 		{"duration", "45s", func(s *Scenario) bool { return s.Duration == 45*time.Second && s.Requests == 0 }},

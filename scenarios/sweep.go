@@ -49,6 +49,7 @@ func Expand(s *Scenario) ([]*Scenario, error) {
 			perrs = append(perrs, p.set(ax.Key, val, o)...)
 		}
 		p.Point = strings.Join(parts, ",")
+		p.fullShapePoint(s.Sweep)
 		if len(perrs) == 0 {
 			perrs = p.problems(false)
 		}
@@ -158,6 +159,7 @@ func (c *checker) sweepValues() {
 				c.errs = append(c.errs, errs...)
 				continue
 			}
+			p.fullShapePoint(s.Sweep)
 			for _, e := range p.problems(false) {
 				if base[e.Key+"\x00"+e.Msg] {
 					continue
@@ -172,4 +174,23 @@ func (c *checker) sweepValues() {
 			}
 		}
 	}
+}
+
+// fullShapePoint drops cache.fields from a point of a sweep over cache.shape whose shape
+// is full: a sweep of [full, fields] names the fields once, for its fields points, and
+// its full points keep whole objects.
+func (p *Scenario) fullShapePoint(axes []SweepAxis) {
+	if varies(axes, "cache.shape") && p.Cache.Shape == ShapeFull {
+		p.Cache.Fields = nil
+	}
+}
+
+// varies reports whether a sweep has an axis for key.
+func varies(axes []SweepAxis, key string) bool {
+	for _, ax := range axes {
+		if ax.Key == key {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,49 @@ func seq(n int) []string {
 		out[i] = string(rune('1'+i%9)) + strings.Repeat("0", i/9)
 	}
 	return out
+}
+
+// TestExpandShapeSweep: a sweep over cache.shape names the fields once; its full points
+// keep whole objects (no fields), and without fields its fields point is an error.
+func TestExpandShapeSweep(t *testing.T) {
+	s, err := Parse([]byte("name: t\ncache: {fields: [id, email]}\nsweep: {cache.shape: [full, fields]}\n"), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	points, err := Expand(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != 2 || points[0].Cache.Shape != ShapeFull || points[0].Cache.Fields != nil ||
+		points[1].Cache.Shape != ShapeFields || !slices.Equal(points[1].Cache.Fields, []string{"id", "email"}) {
+		t.Errorf("points %+v, %+v", points[0].Cache, points[1].Cache)
+	}
+	if err := points[0].Validate(); err != nil {
+		t.Errorf("the full point: %v", err)
+	}
+
+	_, err = Parse([]byte("name: t\nsweep: {cache.shape: [full, fields]}\n"), "t.yaml")
+	if err == nil || !strings.Contains(err.Error(), "cache.fields names none") {
+		t.Errorf("a shape sweep without fields: %v, want the fields point refused", err)
+	}
+	// Without the sweep, fields with shape full are refused again.
+	s.Sweep = nil
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "cache.shape is full") {
+		t.Errorf("fields with shape full and no sweep: %v", err)
+	}
+}
+
+// TestSetShapeAndFields: --set cache.shape=fields with --set cache.fields=[...] is a
+// valid scenario; either alone on a default scenario is refused with the fix.
+func TestSetShapeAndFields(t *testing.T) {
+	if s, err := Load("baseline", []string{"cache.shape=fields", "cache.fields=[id, email]"}); err != nil ||
+		s.Cache.Shape != ShapeFields || !slices.Equal(s.Cache.Fields, []string{"id", "email"}) {
+		t.Errorf("Load with both = %v", err)
+	}
+	if _, err := Load("baseline", []string{"cache.shape=fields"}); err == nil || !strings.Contains(err.Error(), "cache.fields names none") {
+		t.Errorf("shape alone: %v", err)
+	}
+	if _, err := Load("baseline", []string{"cache.fields=[email]"}); err == nil || !strings.Contains(err.Error(), "set cache.shape: fields") {
+		t.Errorf("fields alone: %v", err)
+	}
 }

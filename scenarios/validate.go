@@ -48,6 +48,7 @@ func Defaults() Scenario {
 			Invalidation: InvalidationWebhook,
 			EventMode:    EventModeRefresh,
 			NegativeTTL:  30 * time.Second,
+			Shape:        ShapeFull,
 		},
 		Lambda:  Lambda{Enabled: true, MemoryMB: 512, Arch: ArchARM64, MaxConcurrency: 100, IdleTimeout: 10 * time.Minute},
 		Network: NetworkFor(ProfileNone),
@@ -65,6 +66,7 @@ var (
 	evictions      = []string{"allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "noeviction"}
 	invalidations  = []string{InvalidationWebhook, InvalidationTTLOnly}
 	eventModes     = []string{EventModeRefresh, EventModeInvalidate}
+	shapes         = []string{ShapeFull, ShapeFields}
 	arches         = []string{ArchARM64, ArchX8664}
 	stripeModes    = []string{StripeModeTest, StripeModeLive, StripeModeNone}
 	faultTargets   = []string{TargetRedis, TargetDynamoDB, TargetStripe}
@@ -361,6 +363,31 @@ func (c *checker) cache() {
 		c.addf("cache.xfetch_beta", "use 0 (off) or a small factor such as 1", "cache.xfetch_beta is %s; it must be between 0 and 100", fmtFloat(k.XFetchBeta))
 	}
 	c.nonNegative("cache.lease", k.Lease)
+	c.shape()
+}
+
+// shape checks cache.shape against cache.fields.
+func (c *checker) shape() {
+	k := c.s.Cache
+	c.choice("cache.shape", k.Shape, shapes)
+	switch {
+	case k.Shape == ShapeFields && len(k.Fields) == 0:
+		c.add([]string{"cache.fields", "cache.shape"}, "cache.shape is fields but cache.fields names none",
+			"name the fields to keep, such as cache.fields: [id, email, metadata], or use cache.shape: full")
+	case k.Shape == ShapeFull && len(k.Fields) > 0 && !varies(c.s.Sweep, "cache.shape"):
+		c.add([]string{"cache.fields", "cache.shape"}, fmt.Sprintf("cache.fields is [%s] but cache.shape is full, which keeps every field", strings.Join(k.Fields, ", ")),
+			"set cache.shape: fields to cache only these fields, or remove cache.fields to cache whole objects")
+	}
+	for i, f := range k.Fields {
+		key := fmt.Sprintf("cache.fields[%d]", i)
+		switch {
+		case strings.TrimSpace(f) == "":
+			c.addf(key, "name a top-level field of the object, such as email", "%s is empty", key)
+		case strings.Contains(f, "."):
+			c.addf(key, fmt.Sprintf("keep the whole top-level field instead: %s", f[:strings.IndexByte(f, '.')]),
+				"%s is %q, a nested path; only top-level fields can be kept", key, f)
+		}
+	}
 }
 
 func (c *checker) cost() {
