@@ -136,6 +136,9 @@ func addStats(a *cachecore.Stats, b cachecore.Stats) {
 	a.OriginFetches += b.OriginFetches
 	a.OriginNotFound += b.OriginNotFound
 	a.OriginErrors += b.OriginErrors
+	a.OriginCalls += b.OriginCalls
+	a.OriginRetries += b.OriginRetries
+	a.OriginRateLimited += b.OriginRateLimited
 	a.Coalesced += b.Coalesced
 	a.EarlyRefreshes += b.EarlyRefreshes
 	a.BackgroundRefreshes += b.BackgroundRefreshes

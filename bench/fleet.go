@@ -170,7 +170,7 @@ func (f *fleet) start(ctx context.Context) (*environment, error) {
 	f.nextID++
 	id := fmt.Sprintf("env-%d", f.nextID)
 	f.mu.Unlock()
-	inst, err := newInstance(ctx, f.r.s, f.r.world, f.r.ns, id)
+	inst, err := newInstance(ctx, f.r.s, f.r.world, f.r.ns, id, f.r.opt.MeterProvider)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
@@ -36,7 +37,7 @@ type namespace struct {
 
 // newInstance builds a cache for scenario s on world w. The DynamoDB table must exist
 // (setupTable) before the first instance is built.
-func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns namespace, id string) (*instance, error) {
+func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns namespace, id string, mp metric.MeterProvider) (*instance, error) {
 	inst := &instance{http: w.HTTPClient()}
 	ok := false
 	defer func() {
@@ -91,6 +92,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		EventMode:            s.Cache.EventMode,
 		InvalidationChannel:  ns.channel,
 		InstanceID:           id,
+		MeterProvider:        mp,
 	}
 	if s.Cache.Shape == scenarios.ShapeFields {
 		cfg.Fields = s.Cache.Fields

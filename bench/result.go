@@ -79,11 +79,6 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 			l1.BytesMeasure = "l1_accounting"
 		}
 	}
-	if s.Cache.L2.Enabled {
-		if note := r.l2Footprint(&res.Tiers.L2); note != "" {
-			res.Notes = append(res.Notes, note)
-		}
-	}
 	if s.Cache.L3.Enabled {
 		if _, l3 := r.exec.tierStats(); l3.Sets > 0 {
 			t := &res.Tiers.L3
@@ -157,6 +152,12 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		}
 	}
 	res.Servers = r.serversOver(col.servers0, r.readServers())
+	if s.Cache.L2.Enabled {
+		// After the servers' counters are read: the sample's reads are not the run's.
+		if note := r.l2Footprint(&res.Tiers.L2); note != "" {
+			res.Notes = append(res.Notes, note)
+		}
+	}
 	r.valueBytes = c.bytes
 	l2, l3 := r.exec.tierStats()
 	cost, err := r.cost(res, subTier(l2, col.l2At), subTier(l3, col.l3At))

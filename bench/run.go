@@ -15,6 +15,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/stripe/stripe-go/v76/webhook"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
@@ -49,6 +50,9 @@ type Options struct {
 	// ServerLog receives the error lines of the HTTP servers the run starts (the Stripe
 	// overlay); nil leaves them to the log package's standard logger (stderr).
 	ServerLog io.Writer
+	// MeterProvider, when set, receives every cache instance's OpenTelemetry metrics
+	// (cachecore.Config.MeterProvider), as a function in production would export them.
+	MeterProvider metric.MeterProvider
 }
 
 // Hooks let tests of the harness inject behaviour into the request path.
@@ -67,6 +71,9 @@ type Hooks struct {
 	// CPUPercent, when set, replaces the CPU use measured over the measured window: the
 	// process's and the whole machine's, in percent of all cores.
 	CPUPercent func() (process, machine float64)
+	// Assembled, when set, runs once the result is assembled, before the caches close:
+	// what the caches export (Options.MeterProvider) can be read then.
+	Assembled func()
 }
 
 // lateThreshold is how late a dispatch may be before it counts as late.
@@ -234,7 +241,7 @@ func (r *runner) setup(ctx context.Context) error {
 		}
 		r.exec = f
 	} else {
-		inst, err := newInstance(ctx, s, r.world, r.ns, "process")
+		inst, err := newInstance(ctx, s, r.world, r.ns, "process", r.opt.MeterProvider)
 		if err != nil {
 			return err
 		}
@@ -333,6 +340,9 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 	close(stopCol)
 	<-colDone
 	res := r.assemble(col, gl, windows, end, interrupted)
+	if r.opt.Hooks.Assembled != nil {
+		r.opt.Hooks.Assembled()
+	}
 	return res, nil
 }
 
