@@ -117,7 +117,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
-			Client: inst.redis, Prefix: ns.redisPrefix, AutoPipeline: s.Cache.L2.AutoPipeline,
+			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache.L2),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("l2: %w", err)
@@ -161,6 +161,14 @@ func (in *instance) thaw() {
 	if in.l1 != nil {
 		in.l1.Thaw()
 	}
+}
+
+// l2Pipeline is cache.l2.pipeline, with autopipeline: true read as always.
+func l2Pipeline(l2 scenarios.L2) string {
+	if l2.AutoPipeline {
+		return cachecore.PipelineAlways
+	}
+	return l2.Pipeline
 }
 
 // l1Config is the scenario's cache.l1 for cachecore.

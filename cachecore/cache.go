@@ -273,7 +273,9 @@ func New(cfg Config) (*Cache, error) {
 		c.l2 = newGuardedTier(cfg.L2, cfg.L2Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l2)
 	}
 	if cfg.L1.trackingClient() != nil {
-		cfg.L2.(*RedisTier).tracked.Store(true)
+		rt := cfg.L2.(*RedisTier)
+		rt.direct()
+		rt.tracked.Store(true)
 	}
 	if cfg.L3 != nil {
 		c.l3 = newGuardedTier(cfg.L3, cfg.L3Timeout, cfg.BreakerFailures, cfg.BreakerCooldown, &c.stats.l3)

@@ -611,6 +611,48 @@ func testRedisAutoPipelined(t *testing.T, r *RedisTier) {
 	}
 }
 
+// TestRedisTierPipelineModes runs 50 concurrent callers through each Pipeline mode, and
+// checks that auto sends a lone command straight to the client and leaves no command
+// counted in flight.
+func TestRedisTierPipelineModes(t *testing.T) {
+	env := tierEnv(t, mocks.ProviderLocal)
+	for _, mode := range []string{"", PipelineAuto, PipelineAlways, PipelineNever} {
+		t.Run("mode="+mode, func(t *testing.T) {
+			rc := env.NewRedisClient()
+			t.Cleanup(func() { rc.Close() })
+			r, err := NewRedisTier(RedisConfig{Client: rc, Prefix: "cbt:" + tierUnique(t) + ":", Pipeline: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := mode
+			if want == "" {
+				want = PipelineAuto
+			}
+			if r.pipeline != want || (r.client == nil) != (want == PipelineNever) {
+				t.Fatalf("mode %q: pipeline %q, autopipeliner %v", mode, r.pipeline, r.client != nil)
+			}
+			if want == PipelineAuto {
+				if c := r.pick(); c != r.base {
+					t.Errorf("a lone command went through %T, want the client itself", c)
+				}
+				r.done()
+			}
+			testRedisAutoPipelined(t, r)
+			if n := r.inflight.Load(); n != 0 {
+				t.Errorf("%d commands still counted in flight", n)
+			}
+		})
+	}
+	rc := env.NewRedisClient()
+	defer rc.Close()
+	if _, err := NewRedisTier(RedisConfig{Client: rc, Pipeline: "sometimes"}); err == nil || !strings.Contains(err.Error(), "unknown") {
+		t.Errorf("Pipeline sometimes: %v", err)
+	}
+	if _, err := NewRedisTier(RedisConfig{Client: rc, Pipeline: PipelineNever, AutoPipeline: true}); err == nil || !strings.Contains(err.Error(), "set one") {
+		t.Errorf("AutoPipeline with Pipeline never: %v", err)
+	}
+}
+
 // TestRedisTierCluster runs the tier tests against a three-master Redis Cluster of
 // redis-server processes, when redis-server and redis-cli are installed.
 func TestRedisTierCluster(t *testing.T) {

@@ -212,6 +212,13 @@ const (
 	ShapeFields = "fields"
 )
 
+// L2 pipelining (cache.l2.pipeline).
+const (
+	PipelineAuto   = "auto"
+	PipelineAlways = "always"
+	PipelineNever  = "never"
+)
+
 // L1 policies (cache.l1.policy).
 const (
 	PolicyLRU      = "lru"
@@ -269,7 +276,11 @@ type L2 struct {
 	// allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu,
 	// volatile-random, volatile-ttl or noeviction.
 	Eviction string `yaml:"eviction" json:"eviction"`
-	// AutoPipeline uses go-redis AutoPipeline; default false.
+	// Pipeline is when single-key commands go through go-redis's autopipeliner: auto
+	// (default: when another command of the same client is in flight), always or never
+	// (cachecore.RedisConfig.Pipeline).
+	Pipeline string `yaml:"pipeline" json:"pipeline"`
+	// AutoPipeline: true is pipeline: always, as earlier scenarios spell it; default false.
 	AutoPipeline bool `yaml:"autopipeline" json:"autopipeline"`
 }
 

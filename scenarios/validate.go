@@ -42,7 +42,7 @@ func Defaults() Scenario {
 		Cache: Cache{
 			L1: L1{Enabled: true, Policy: PolicyTinyLFU, MaxEntries: 10000, MaxBytes: 64 << 20, TTL: 30 * time.Second,
 				Warm: Warm{Budget: 200 * time.Millisecond}},
-			L2:           L2{Enabled: true, TTL: 5 * time.Minute, TTLJitter: 0.1, Eviction: "allkeys-lru"},
+			L2:           L2{Enabled: true, TTL: 5 * time.Minute, TTLJitter: 0.1, Eviction: "allkeys-lru", Pipeline: PipelineAuto},
 			L3:           L3{Enabled: true, TTL: 24 * time.Hour},
 			Coalesce:     true,
 			Invalidation: InvalidationWebhook,
@@ -63,6 +63,7 @@ var (
 	distributions  = []string{DistUniform, DistZipf, DistHotspot, DistTrace}
 	objects        = []string{"customer", "subscription", "price", "invoice", "product"}
 	policies       = []string{PolicyLRU, PolicyTinyLFU, PolicyMap, PolicyTracking}
+	pipelines      = []string{PipelineAuto, PipelineAlways, PipelineNever}
 	evictions      = []string{"allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "noeviction"}
 	invalidations  = []string{InvalidationWebhook, InvalidationTTLOnly}
 	eventModes     = []string{EventModeRefresh, EventModeInvalidate}
@@ -354,6 +355,11 @@ func (c *checker) cache() {
 		c.addf("cache.l2.maxmemory", "use a size such as 256MiB, or 0 to leave the server's setting", "cache.l2.maxmemory is %d; it cannot be negative", int64(k.L2.Maxmemory))
 	}
 	c.choice("cache.l2.eviction", k.L2.Eviction, evictions)
+	c.choice("cache.l2.pipeline", k.L2.Pipeline, pipelines)
+	if k.L2.AutoPipeline && k.L2.Pipeline != PipelineAlways && k.L2.Pipeline != PipelineAuto {
+		c.addf("cache.l2.autopipeline", "keep one: pipeline: always is what autopipeline: true means",
+			"cache.l2.autopipeline is true and cache.l2.pipeline is %s", k.L2.Pipeline)
+	}
 	c.positive("cache.l3.ttl", k.L3.TTL, "give DynamoDB entries a lifetime such as 24h, or set cache.l3.enabled: false")
 	c.choice("cache.invalidation", k.Invalidation, invalidations)
 	c.choice("cache.event_mode", k.EventMode, eventModes)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench-l2.sh measures, in one run against one Redis, what redis-benchmark gets from GET
-# with 50 clients and what cachecore's L2-hit path gets with 50 parallel callers (plain
-# go-redis and go-redis AutoPipeline), and prints the ratios. The Redis is a fresh
-# redis-server on a free 127.0.0.1 port, stopped at the end.
+# with 50 clients and what cachecore's L2-hit path gets with 50 parallel callers (the
+# default, Pipeline auto; always through go-redis's autopipeliner; never), and one caller's
+# L2 hit against a plain go-redis GET, and prints the ratios, p99s and allocations. The
+# Redis is a fresh redis-server on a free 127.0.0.1 port, stopped at the end.
 #
 #   scripts/bench-l2.sh [REQUESTS]      (default 200000 redis-benchmark requests)
 set -euo pipefail
@@ -16,13 +17,31 @@ trap 'kill $rpid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # Same value size as the Go benchmark stores (an envelope of a small customer object).
-rb=$(redis-benchmark -h 127.0.0.1 -p "$port" -t get -c 50 -n "$n" -d 120 -q --csv | tail -n1)
-rb_rps=$(echo "$rb" | awk -F'","' '{print $2}' | tr -d '"')
-echo "redis-benchmark -t get -c 50 -n $n: $rb_rps requests/s"
+# redis-benchmark's CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
+# "p95_latency_ms","p99_latency_ms","max_latency_ms".
+rb=$(redis-benchmark -h 127.0.0.1 -p "$port" -t get -c 50 -n "$n" -d 120 --csv | tail -n1 | tr -d '"')
+rb_rps=$(echo "$rb" | cut -d, -f2)
+rb_p99=$(echo "$rb" | cut -d, -f7)
+echo "redis-benchmark -t get -c 50 -n $n: $rb_rps requests/s, p99 $rb_p99 ms"
 
 . "${CACHEBENCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/cachebench}/provision.env" 2>/dev/null || true
-out=$(CACHEBENCH_BENCH_REDIS_URL="redis://127.0.0.1:$port" go test -run '^$' \
-	-bench 'BenchmarkCacheGet/L2(-autopipeline)?/parallel50$' -benchtime "${n}x" ./cachecore)
+out=$(CACHEBENCH_BENCH_REDIS_URL="redis://127.0.0.1:$port" go test -run '^$' -benchmem \
+	-bench 'BenchmarkCacheGet/(L2(-autopipeline|-direct)?|redis-GET)/(parallel50|serial)$' -benchtime "${n}x" ./cachecore)
 echo "$out" | grep -E '^Benchmark'
-echo "$out" | awk -v rb="$rb_rps" '/^BenchmarkCacheGet\/L2/ {
-	ns=$3; rps=1e9/ns; printf "%-45s %10.0f gets/s = %5.1f%% of redis-benchmark\n", $1, rps, 100*rps/rb }'
+# Parallel: gets/s against redis-benchmark's, and p99 beside its p99. Serial: each against
+# a plain go-redis GET.
+echo "$out" | awk -v rb="$rb_rps" -v rbp99="$rb_p99" '
+/^BenchmarkCacheGet\// {
+	name=$1; sub(/-[0-9]+$/, "", name); ns=$3
+	for (i = 4; i < NF; i++) { if ($(i+1) == "p99-us") p99=$i; if ($(i+1) == "allocs/op") allocs=$i }
+	if (name ~ /parallel50$/) {
+		printf "%-45s %9.0f gets/s = %5.1f%% of redis-benchmark; p99 %.2f ms (redis-benchmark %.2f ms); %s allocs\n", name, 1e9/ns, 100*(1e9/ns)/rb, p99/1e3, rbp99, allocs
+	} else {
+		serial[name]=ns; salloc[name]=allocs
+	}
+}
+END {
+	ref = serial["BenchmarkCacheGet/redis-GET/serial"]
+	for (k in serial) if (k != "BenchmarkCacheGet/redis-GET/serial")
+		printf "%-45s %9.0f ns/get = %5.1f%% of a plain go-redis GET'"'"'s time (%.0f ns); %s allocs\n", k, serial[k], 100*serial[k]/ref, ref, salloc[k]
+}'
