@@ -392,9 +392,9 @@ func (c *Cache) loadCoalesced(ctx context.Context, key string, load func(context
 	ch := c.flight.DoChan(key, func() (any, error) {
 		c.stats.flightLoads.Add(1)
 		// The lookup outlives any one caller's cancellation: others may be waiting on it.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.OriginTimeout)
-		defer cancel()
-		res, err := load(lctx, key)
+		// Each step bounds itself (a tier by its time-out, a fetch by OriginTimeout), so
+		// a hit in a lower tier makes no timer of its own here.
+		res, err := load(context.WithoutCancel(ctx), key)
 		return &loaded{res: res, err: err}, nil
 	})
 	select {
@@ -503,6 +503,8 @@ func (c *Cache) fetch(ctx context.Context, key string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("cachecore: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.OriginTimeout)
+	defer cancel()
 	if c.cfg.LeaseTTL > 0 {
 		release, res, done, err := c.lease(ctx, key)
 		if done {
