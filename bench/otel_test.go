@@ -45,12 +45,8 @@ network: none
 	var rm metricdata.ResourceMetrics
 	var collectErr error
 	res, err := bench.Run(ctx, sc, env, bench.Options{MeterProvider: mp, Hooks: bench.Hooks{
-		BeforeRead: func(at time.Duration, intended time.Time) {
-			if at < quietStart {
-				time.Sleep(time.Until(intended.Add(quietStart - at)))
-			}
-		},
-		Assembled: func() { collectErr = reader.Collect(context.Background(), &rm) },
+		BeforeRead: holdQuiet,
+		Assembled:  func() { collectErr = reader.Collect(context.Background(), &rm) },
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -147,14 +147,19 @@ func TestFleetLease(t *testing.T) {
 
 // TestPubSubInvalidation: an event applied on one instance reaches another instance's L1
 // through Redis pub/sub, so it stops serving the older state.
+// versionedOrigin answers every customer at the version version holds, named "vN".
+func versionedOrigin(version *atomic.Int64) Origin {
+	return OriginFunc(func(ctx context.Context, ref Ref) ([]byte, int64, bool, error) {
+		v := version.Load()
+		return []byte(fmt.Sprintf(`{"id":%q,"object":"customer","name":"v%d"}`, ref.ID, v)), v, true, nil
+	})
+}
+
 func TestPubSubInvalidation(t *testing.T) {
 	env := tierEnv(t, mocks.ProviderLocal)
 	var version atomic.Int64
 	version.Store(1)
-	origin := OriginFunc(func(ctx context.Context, ref Ref) ([]byte, int64, bool, error) {
-		v := version.Load()
-		return []byte(fmt.Sprintf(`{"id":%q,"object":"customer","name":"v%d"}`, ref.ID, v)), v, true, nil
-	})
+	origin := versionedOrigin(&version)
 	u := tierUnique(t)
 	a := fullCache(t, env, origin, "cb-ps-"+u, "ps:"+u+":", nil)
 	b := fullCache(t, env, origin, "cb-ps-"+u, "ps:"+u+":", nil)

@@ -288,6 +288,31 @@ func l1Bytes(key string, e *Entry) int64 {
 	return int64(len(key)) + int64(len(e.Value)) + entryOverhead
 }
 
+// l1Verdict is what a write does to the entry held for its key, in the lru and map
+// policies: keep it (the write is refused: it is older), drop it (dead, counted as an
+// expiration; or the write cannot be stored), or replace it.
+type l1Verdict uint8
+
+const (
+	l1Keep l1Verdict = iota
+	l1DropDead
+	l1Drop
+	l1Replace
+)
+
+// l1Judge is the verdict on old, held for the key e is written to.
+func l1Judge(old, e *Entry, storable bool, now time.Time) l1Verdict {
+	switch {
+	case l1Dead(old, now):
+		return l1DropDead
+	case old.Version > e.Version:
+		return l1Keep
+	case !storable:
+		return l1Drop
+	}
+	return l1Replace
+}
+
 // l1Dead reports whether e's retention has ended at now.
 func l1Dead(e *Entry, now time.Time) bool { return e.retention(now) < 0 }
 
@@ -435,15 +460,15 @@ func (c *l1LRU) setIfNewer(key string, e Entry, storable bool, now time.Time) bo
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, found := c.list.Peek(key); found {
-		switch {
-		case l1Dead(&old, now):
+		switch l1Judge(&old, &e, storable, now) {
+		case l1Keep:
+			return false
+		case l1DropDead:
 			c.removeLocked(key, &old)
 			c.expirations++
-		case old.Version > e.Version:
-			return false
-		case !storable:
+		case l1Drop:
 			c.removeLocked(key, &old)
-		default:
+		case l1Replace:
 			c.bytes -= l1Bytes(key, &old)
 		}
 	}

@@ -40,15 +40,15 @@ func (c *l1Map) setIfNewer(key string, e Entry, storable bool, now time.Time) bo
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, found := c.m[key]; found {
-		switch {
-		case l1Dead(&old, now):
+		switch l1Judge(&old, &e, storable, now) {
+		case l1Keep:
+			return false
+		case l1DropDead:
 			c.removeLocked(key, &old)
 			c.expirations++
-		case old.Version > e.Version:
-			return false
-		case !storable:
+		case l1Drop:
 			c.removeLocked(key, &old)
-		default:
+		case l1Replace:
 			c.bytes -= l1Bytes(key, &old)
 		}
 	}

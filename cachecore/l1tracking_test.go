@@ -2,7 +2,6 @@ package cachecore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,10 +41,7 @@ func TestTrackingL1(t *testing.T) {
 	env := tierEnv(t, mocks.ProviderLocal)
 	var version atomic.Int64
 	version.Store(1)
-	origin := OriginFunc(func(ctx context.Context, ref Ref) ([]byte, int64, bool, error) {
-		v := version.Load()
-		return []byte(fmt.Sprintf(`{"id":%q,"object":"customer","name":"v%d"}`, ref.ID, v)), v, true, nil
-	})
+	origin := versionedOrigin(&version)
 	prefix := "trk:" + tierUnique(t) + ":"
 	a, _ := trackingCache(t, env, origin, prefix)
 	b, bl1 := trackingCache(t, env, origin, prefix)
