@@ -496,8 +496,20 @@ func testDynamoTier(t *testing.T, env *mocks.Env) {
 		if ok, err := d.SetIfNewer(ctx, "fits", Entry{Value: fits, Version: 1, FetchedAt: now}); !ok || err != nil {
 			t.Fatalf("SetIfNewer of a %d-byte value = %v, %v; want stored", len(fits), ok, err)
 		}
-		if got, ok, _ := d.Get(ctx, "fits"); !ok || !bytes.Equal(got.Value, fits) {
-			t.Error("the largest value that fits did not read back")
+		// A 400 KB read from DynamoDB Local can fail on a loaded machine; that is not what
+		// this checks, so a failed read is tried again (and said).
+		var got Entry
+		var ok bool
+		for try := 1; try <= 3; try++ {
+			var err error
+			if got, ok, err = d.Get(ctx, "fits"); err == nil && ok {
+				break
+			}
+			t.Logf("read %d of the largest value that fits: found %v, %v", try, ok, err)
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !ok || !bytes.Equal(got.Value, fits) {
+			t.Errorf("the largest value that fits did not read back (found %v, %d bytes)", ok, len(got.Value))
 		}
 		// 1 MB of JSON compresses to fit: written compressed though CompressAbove is -1.
 		big := bytes.Repeat([]byte(`{"id":"cus_1","object":"customer"},`), 1<<20/35)
