@@ -345,18 +345,11 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	}
 	if c.l1 != nil && c.l1.trk == nil {
 		if e, ok := c.l1.Get(key, now); ok && !e.Tombstone {
-			n := c.stats.l1.hits.Add(1)
-			fresh := e.Fresh(now)
-			if !fresh {
-				c.stats.l1.staleHits.Add(1)
-				c.refreshInBackground(key, e.Version, refreshStale)
-			} else if c.shouldRefreshEarly(&e, now) {
-				c.refreshInBackground(key, e.Version, refreshEarly)
-			}
+			n, stale := c.servedByL1(key, &e, now)
 			if c.met != nil && n%l1HitSampleEvery == 0 {
 				c.met.recordGet(ctx, TierL1, c.cfg.Now().Sub(now))
 			}
-			return resultOf(&e, TierL1, !fresh)
+			return resultOf(&e, TierL1, stale)
 		}
 		c.stats.l1.misses.Add(1)
 		res, err := c.loadCoalesced(ctx, key, c.load)
@@ -373,6 +366,22 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 		c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
 	}
 	return res, err
+}
+
+// servedByL1 counts an L1 hit of e (held for key) and starts the refresh it calls for: a
+// background one past its fresh life (stale-while-revalidate), an early one by XFetch
+// before it. It returns the L1 hits so far and whether e is stale.
+func (c *Cache) servedByL1(key string, e *Entry, now time.Time) (hits uint64, stale bool) {
+	hits = c.stats.l1.hits.Add(1)
+	if !e.Fresh(now) {
+		c.stats.l1.staleHits.Add(1)
+		c.refreshInBackground(key, e.Version, refreshStale)
+		return hits, true
+	}
+	if c.shouldRefreshEarly(e, now) {
+		c.refreshInBackground(key, e.Version, refreshEarly)
+	}
+	return hits, false
 }
 
 // fetchCoalesced goes straight to the origin for key (the tiers were already asked),
@@ -452,12 +461,7 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 			if mark.local.Load() {
 				if ok && e.Version >= floor && !e.Tombstone && e.Servable(now) {
 					// Answered by the client's own cache: an L1 hit, and no L2 lookup.
-					c.stats.l1.hits.Add(1)
-					stale := !e.Fresh(now)
-					if stale {
-						c.stats.l1.staleHits.Add(1)
-						c.refreshInBackground(key, e.Version, refreshStale)
-					}
+					_, stale := c.servedByL1(key, &e, now)
 					res, err := resultOf(&e, TierL1, stale)
 					res.Trace.Failed = failed
 					return res, err
