@@ -92,8 +92,9 @@ type fleet struct {
 	retiredL3     cachecore.TierStats
 	// base is the fleet's figures at the start of the measured part.
 	base reports.Lambda
-	// warming sums cache.l1.warm at cold starts since the start (warmingMax the longest,
-	// over the measured part: reset by mark), and warmingBase at the mark.
+	// warming sums cache.l1.warm at cold starts since the start, and warmingNanos their
+	// time; warmingBase and warmingBaseNanos are both at the mark. warming.MSMax is the
+	// longest since the mark, which resets it.
 	warming, warmingBase reports.Warming
 	warmingNanos         int64
 	warmingBaseNanos     int64

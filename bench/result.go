@@ -79,13 +79,13 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 			l1.BytesMeasure = "l1_accounting"
 		}
 	}
-	if s.Cache.L3.Enabled {
-		if _, l3 := r.exec.tierStats(); l3.Sets > 0 {
-			t := &res.Tiers.L3
-			t.EntriesWritten, t.BytesWritten = int64(l3.Sets), int64(l3.SetBytes)
-			t.BytesPerEntry = float64(l3.SetBytes) / float64(l3.Sets)
-			t.BytesMeasure = "dynamodb_item_size"
-		}
+	// The tiers' own counters, read once: for L3's item sizes here, and the cost below.
+	l2, l3 := r.exec.tierStats()
+	if s.Cache.L3.Enabled && l3.Sets > 0 {
+		t := &res.Tiers.L3
+		t.EntriesWritten, t.BytesWritten = int64(l3.Sets), int64(l3.SetBytes)
+		t.BytesPerEntry = float64(l3.SetBytes) / float64(l3.Sets)
+		t.BytesMeasure = "dynamodb_item_size"
 	}
 
 	// The origin's counters are the measured reads' own (cachecore.Trace); background
@@ -112,7 +112,7 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 	res.Origin.CallsSaved = max(c.gets-c.incomplete-c.fetched, 0)
 	res.Origin.Refreshes = refreshes(s, col.cacheAt, col.cacheNow)
 	if s.Cache.L1.Enabled && s.Cache.L1.Policy == scenarios.PolicyTracking {
-		res.Tiers.L1.Invalidations = invalidations(col.cacheAt.L1Size, r.exec.cacheStats().L1Size)
+		res.Tiers.L1.Invalidations = invalidations(col.cacheAt.L1Size, col.cacheNow.L1Size)
 	}
 	if limit := readLimit(s.Stripe.Mode); limit > 0 && measuredFor > 0 {
 		all := res.Origin.Calls
@@ -159,7 +159,6 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		}
 	}
 	r.valueBytes = c.bytes
-	l2, l3 := r.exec.tierStats()
 	cost, err := r.cost(res, subTier(l2, col.l2At), subTier(l3, col.l3At))
 	if err != nil {
 		res.Notes = append(res.Notes, err.Error())
