@@ -117,7 +117,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
-			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache.L2),
+			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("l2: %w", err)
@@ -163,12 +163,17 @@ func (in *instance) thaw() {
 	}
 }
 
-// l2Pipeline is cache.l2.pipeline, with autopipeline: true read as always.
-func l2Pipeline(l2 scenarios.L2) string {
-	if l2.AutoPipeline {
+// l2Pipeline is cache.l2.pipeline, with autopipeline: true read as always; a tracking
+// L1's client serves its commands itself (its cache sees only those), so it gets no
+// autopipeliner to leave unused.
+func l2Pipeline(c scenarios.Cache) string {
+	switch {
+	case c.L1.Enabled && c.L1.Policy == scenarios.PolicyTracking:
+		return cachecore.PipelineNever
+	case c.L2.AutoPipeline:
 		return cachecore.PipelineAlways
 	}
-	return l2.Pipeline
+	return c.L2.Pipeline
 }
 
 // l1Config is the scenario's cache.l1 for cachecore.

@@ -309,7 +309,7 @@ func (r *runner) l2Footprint(t *reports.TierStats) string {
 	if env == nil || env.RedisClient == nil {
 		return ""
 	}
-	tier, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: env.RedisClient, Prefix: r.ns.redisPrefix})
+	tier, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: env.RedisClient, Prefix: r.ns.redisPrefix, Pipeline: cachecore.PipelineNever})
 	if err != nil {
 		return "l2 bytes per entry: " + err.Error()
 	}

@@ -27,7 +27,7 @@ const serverInfoTimeout = 5 * time.Second
 func (r *runner) readServers() serverCounters {
 	var sc serverCounters
 	if env := r.world.Env; env != nil && env.RedisClient != nil && (r.s.Cache.L2.Enabled || r.s.Cache.Lease > 0) {
-		if t, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: env.RedisClient}); err == nil {
+		if t, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: env.RedisClient, Pipeline: cachecore.PipelineNever}); err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), serverInfoTimeout)
 			sc.redis, err = t.Info(ctx)
 			cancel()

@@ -251,10 +251,14 @@ func NewRedisTier(cfg RedisConfig) (*RedisTier, error) {
 	case PipelineNever:
 	case PipelineAuto, PipelineAlways:
 		ap, err := cfg.Client.AutoPipeline()
-		if err != nil {
+		switch {
+		case err == nil:
+			r.client = ap
+		case r.pipeline == PipelineAuto:
+			// A client with no autopipeliner (a *redis.Ring) sends every command itself.
+		default:
 			return nil, fmt.Errorf("redis tier: autopipelining: %w", err)
 		}
-		r.client = ap
 	default:
 		return nil, fmt.Errorf("redis tier: Pipeline %q is unknown: use %q, %q or %q", r.pipeline, PipelineAuto, PipelineAlways, PipelineNever)
 	}

@@ -645,6 +645,15 @@ func TestRedisTierPipelineModes(t *testing.T) {
 	}
 	rc := env.NewRedisClient()
 	defer rc.Close()
+	// A Ring has no autopipeliner: auto sends its commands itself, always is refused.
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": env.Redis.Addrs[0]}})
+	defer ring.Close()
+	if r, err := NewRedisTier(RedisConfig{Client: ring}); err != nil || r.client != nil {
+		t.Errorf("Ring with Pipeline auto: %v (autopipeliner %v), want direct commands", err, r != nil && r.client != nil)
+	}
+	if _, err := NewRedisTier(RedisConfig{Client: ring, Pipeline: PipelineAlways}); err == nil {
+		t.Error("Ring with Pipeline always: no error")
+	}
 	if _, err := NewRedisTier(RedisConfig{Client: rc, Pipeline: "sometimes"}); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Errorf("Pipeline sometimes: %v", err)
 	}
