@@ -132,20 +132,20 @@ func newCacheMetrics(c *Cache, mp metric.MeterProvider) (*cacheMetrics, error) {
 		return metric.WithAttributes(attribute.String("tier", id.String()), attribute.String("error.type", typ))
 	}
 	type tierObs struct {
-		st                         *tierCounters
+		id                         TierID
 		on                         metric.ObserveOption
 		errs, timeouts, circuitOff metric.ObserveOption
 	}
 	var tiers []tierObs
-	add := func(id TierID, st *tierCounters) {
-		tiers = append(tiers, tierObs{st: st, on: metric.WithAttributeSet(tierSets[id]),
+	add := func(id TierID) {
+		tiers = append(tiers, tierObs{id: id, on: metric.WithAttributeSet(tierSets[id]),
 			errs: errAttrs(id, "error"), timeouts: errAttrs(id, "timeout"), circuitOff: errAttrs(id, "circuit_open")})
 	}
 	if c.l1 != nil {
-		add(TierL1, &c.stats.l1)
+		add(TierL1)
 	}
 	for _, t := range c.lower {
-		add(t.id, t.st)
+		add(t.id)
 	}
 	var (
 		reasonStale = metric.WithAttributes(attribute.String("reason", "stale"))
@@ -156,31 +156,31 @@ func newCacheMetrics(c *Cache, mp metric.MeterProvider) (*cacheMetrics, error) {
 	obs := func(o metric.Observer, inst metric.Int64Observable, v uint64, opts ...metric.ObserveOption) {
 		o.ObserveInt64(inst, int64(v), opts...)
 	}
+	// The figures are Stats' own, read once a collection, so they cannot disagree.
 	callback := func(_ context.Context, o metric.Observer) error {
-		s := &c.stats
+		s := c.Stats()
 		for _, t := range tiers {
-			obs(o, hits, t.st.hits.Load(), t.on)
-			obs(o, misses, t.st.misses.Load(), t.on)
-			obs(o, staleHits, t.st.staleHits.Load(), t.on)
-			obs(o, backfills, t.st.backfills.Load(), t.on)
-			obs(o, tierErrors, t.st.errors.Load(), t.errs)
-			obs(o, tierErrors, t.st.timeouts.Load(), t.timeouts)
-			obs(o, tierErrors, t.st.bypassed.Load(), t.circuitOff)
+			tc := s.tierCounts(t.id)
+			obs(o, hits, tc.Hits, t.on)
+			obs(o, misses, tc.Misses, t.on)
+			obs(o, staleHits, tc.StaleHits, t.on)
+			obs(o, backfills, tc.Backfills, t.on)
+			obs(o, tierErrors, tc.Errors, t.errs)
+			obs(o, tierErrors, tc.Timeouts, t.timeouts)
+			obs(o, tierErrors, tc.Bypassed, t.circuitOff)
 		}
-		obs(o, fetches, s.originFetches.Load())
-		obs(o, notFound, s.originNotFound.Load())
-		obs(o, originErrors, s.originErrors.Load())
-		obs(o, calls, s.originCalls.Load())
-		obs(o, retries, s.originRetries.Load())
-		obs(o, rateLimited, s.originRateLimited.Load())
-		obs(o, coalesced, m.coalescedNow(s))
-		// Early first: a refresh counts itself started before it counts itself early.
-		early := s.earlyRefreshes.Load()
-		obs(o, refreshes, s.backgroundRefreshes.Load()-early, reasonStale)
-		obs(o, refreshes, early, reasonEarly)
-		obs(o, refreshErrors, s.backgroundErrors.Load())
+		obs(o, fetches, s.OriginFetches)
+		obs(o, notFound, s.OriginNotFound)
+		obs(o, originErrors, s.OriginErrors)
+		obs(o, calls, s.OriginCalls)
+		obs(o, retries, s.OriginRetries)
+		obs(o, rateLimited, s.OriginRateLimited)
+		obs(o, coalesced, m.coalescedAtLeast(s.Coalesced))
+		obs(o, refreshes, s.BackgroundRefreshes-s.EarlyRefreshes, reasonStale)
+		obs(o, refreshes, s.EarlyRefreshes, reasonEarly)
+		obs(o, refreshErrors, s.BackgroundErrors)
 		if c.l1 != nil {
-			l := c.l1.Stats()
+			l := s.L1Size
 			obs(o, evictions, l.Evictions, reasonSize)
 			obs(o, evictions, l.Expirations, reasonTTL)
 			o.ObserveInt64(l1Entries, int64(l.Entries))
@@ -206,11 +206,9 @@ var durationBuckets = []float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
 
-// coalescedNow is Stats' Coalesced, never less than what was reported before.
-func (m *cacheMetrics) coalescedNow(s *counters) uint64 {
-	loads := s.flightLoads.Load() // loads first: a call counts itself before its load
-	calls := s.flightCalls.Load()
-	n := calls - loads
+// coalescedAtLeast is n (Stats' Coalesced), or the highest value reported before when n is
+// lower: a counter must not go down, and calls and loads are read one after the other.
+func (m *cacheMetrics) coalescedAtLeast(n uint64) uint64 {
 	for {
 		old := m.coalesced.Load()
 		if n <= old {

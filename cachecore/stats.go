@@ -98,6 +98,17 @@ type RefreshCounts struct {
 	Calls, Retries, RateLimited uint64
 }
 
+// tierCounts is s's counts for tier id (L1, L2 or L3).
+func (s *Stats) tierCounts(id TierID) TierCounts {
+	switch id {
+	case TierL1:
+		return s.L1
+	case TierL2:
+		return s.L2
+	}
+	return s.L3
+}
+
 // Stats returns a snapshot of the cache's counters.
 func (c *Cache) Stats() Stats {
 	s := Stats{
