@@ -53,6 +53,12 @@ type L1Config struct {
 	// 0 means only the entry's own ExpiresAt/StaleUntil. With tracking it is go-redis's
 	// MaxStaleness: how long a value is served without an invalidation.
 	TTL time.Duration
+	// Now is the clock of the tinylfu policy's own expiry; nil means the real clock. Set it
+	// to the same clock as Config.Now when that is not time.Now (a simulated clock), so
+	// entries leave otter when the simulated time, not the wall clock, passes their life.
+	// A set clock gives otter no periodic clean-up ticks: dead entries then leave when they
+	// are read, replaced or evicted (Get never returns them either way).
+	Now func() time.Time
 }
 
 // Validate reports every problem of c at once (joined with errors.Join), each naming the
@@ -150,8 +156,20 @@ type l1Store interface {
 
 // NewL1 returns an empty L1 configured by cfg, with the defaults applied to its zero fields.
 func NewL1(cfg L1Config) (*L1, error) {
+	if cfg.Now != nil {
+		return newL1(cfg, funcClock{now: cfg.Now})
+	}
 	return newL1(cfg, nil)
 }
+
+// funcClock is an otter.Clock reading a func() time.Time, without ticks.
+type funcClock struct{ now func() time.Time }
+
+// NowNano returns the clock's time in nanoseconds since the Unix epoch.
+func (c funcClock) NowNano() int64 { return c.now().UnixNano() }
+
+// Tick returns nil: no periodic clean-ups on a simulated clock (see L1Config.Now).
+func (funcClock) Tick(time.Duration) <-chan time.Time { return nil }
 
 // newL1 is NewL1 with the clock of otter's expiry (nil = the real clock), for tests.
 func newL1(cfg L1Config, clock otter.Clock) (*L1, error) {

@@ -559,3 +559,24 @@ func TestL1MapUnbounded(t *testing.T) {
 		t.Fatalf("after one read past expiry: Stats() = %+v, want %d entries and 1 expiration", s, len(keys)-1)
 	}
 }
+
+// TestL1ConfigNowDrivesOtter: with L1Config.Now set, NewL1's tinylfu expiry follows that
+// clock, not the wall clock: an entry past its retention on the set clock leaves.
+func TestL1ConfigNowDrivesOtter(t *testing.T) {
+	var nanos atomic.Int64
+	nanos.Store(l1T0.UnixNano())
+	l, err := NewL1(L1Config{Policy: l1PolicyTinyLFU, Now: func() time.Time { return time.Unix(0, nanos.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetIfNewer("k", Entry{Value: []byte("v"), Version: 1, ExpiresAt: l1T0.Add(time.Hour)}, l1T0)
+	l.cleanUp()
+	if s := l.Stats(); s.Entries != 1 {
+		t.Fatalf("before its expiry on the set clock: Stats() = %+v, want 1 entry", s)
+	}
+	nanos.Store(l1T0.Add(2 * time.Hour).UnixNano())
+	l.cleanUp()
+	if s := l.Stats(); s.Entries != 0 || s.Expirations != 1 {
+		t.Fatalf("past its expiry on the set clock: Stats() = %+v, want 0 entries, 1 expiration", s)
+	}
+}

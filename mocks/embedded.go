@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -34,10 +35,15 @@ func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 	env.onClose(func(context.Context) error { mr.Close(); return nil })
 	// Without ClockTTL, miniredis's TTLs only ever shrink through FastForward: no key would
 	// expire during a run, and L2 would hold every key ever written. With it they follow
-	// the wall clock, as Redis's do.
+	// the wall clock, as Redis's do, or a virtual clock set by SetClock.
 	mr.ClockTTL(true)
 
 	ddb := memdynamo.New()
+	if cfg.Embedded.VirtualClock {
+		env.virtual = &virtualClock{mr: mr}
+		mr.SetTime(time.Unix(0, 0).UTC())
+		ddb.SetClock(env.virtual.now)
+	}
 	ddbURL, err := ddb.Start()
 	if err != nil {
 		env.closeQuietly()
@@ -116,4 +122,26 @@ func serverLog(w io.Writer, prefix string) *log.Logger {
 		return nil
 	}
 	return log.New(w, prefix, log.LstdFlags)
+}
+
+// virtualClock is the embedded services' simulated clock (EmbeddedConfig.VirtualClock).
+type virtualClock struct {
+	nanos atomic.Int64 // Unix nanoseconds
+	mr    *miniredis.Miniredis
+}
+
+// now returns the simulated time.
+func (v *virtualClock) now() time.Time { return time.Unix(0, v.nanos.Load()).UTC() }
+
+// SetClock moves the simulated clock of an embedded environment started with
+// EmbeddedConfig.VirtualClock to t: Redis keys and L3 items whose TTL has passed at t
+// expire (lazily, at their next access, as in the real services). It returns an error
+// for any other environment, whose services follow the wall clock.
+func (e *Env) SetClock(t time.Time) error {
+	if e.virtual == nil {
+		return fmt.Errorf("mocks: SetClock needs the embedded environment with EmbeddedConfig.VirtualClock; %s services follow the wall clock", e.Provider)
+	}
+	e.virtual.nanos.Store(t.UnixNano())
+	e.virtual.mr.SetTime(t)
+	return nil
 }

@@ -101,6 +101,8 @@ type Env struct {
 	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
 	// process; nil for the other providers.
 	stripeHandler http.Handler
+	// virtual is the embedded services' simulated clock; nil on the wall clock.
+	virtual *virtualClock
 
 	closeOnce sync.Once
 	closeErr  error

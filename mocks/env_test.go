@@ -273,3 +273,35 @@ func TestEmbeddedRedisKeysExpire(t *testing.T) {
 		t.Errorf("a key within its hour: exists = %d, %v; want 1", n, err)
 	}
 }
+
+// TestEmbeddedVirtualClock: on the embedded environment's virtual clock, a Redis key and an
+// L3 item expire when SetClock passes their TTL, and not before, whatever the wall clock;
+// SetClock is refused on the wall clock.
+func TestEmbeddedVirtualClock(t *testing.T) {
+	ctx := context.Background()
+	env := startOrSkip(t, Config{Provider: ProviderEmbedded, Embedded: EmbeddedConfig{VirtualClock: true}})
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := env.SetClock(t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.RedisClient.Set(ctx, "vk", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.SetClock(t0.Add(59 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.RedisClient.Exists(ctx, "vk").Result(); err != nil || n != 1 {
+		t.Fatalf("Redis key before its TTL on the virtual clock: exists = %d, %v; want 1", n, err)
+	}
+	if err := env.SetClock(t0.Add(61 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.RedisClient.Exists(ctx, "vk").Result(); err != nil || n != 0 {
+		t.Fatalf("Redis key past its TTL on the virtual clock: exists = %d, %v; want 0", n, err)
+	}
+
+	wall := startOrSkip(t, Config{Provider: ProviderEmbedded})
+	if err := wall.SetClock(t0); err == nil {
+		t.Fatal("SetClock on a wall-clock environment: want an error")
+	}
+}

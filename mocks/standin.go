@@ -25,6 +25,11 @@ type EmbeddedConfig struct {
 	// NoMemo turns off the memo of GET answers (see StandIn): every request then runs
 	// stripe-mock's whole handler (spec validation, fixture generation, JSON encoding).
 	NoMemo bool
+	// VirtualClock puts miniredis and the in-memory L3 on a simulated clock that only
+	// Env.SetClock moves: key TTLs in Redis and TTL attributes in the L3 expire when the
+	// simulated time passes them, not the wall clock. Until the first SetClock the clock
+	// reads the Unix epoch. false leaves both on the wall clock.
+	VirtualClock bool
 }
 
 // StandIn is an in-process stand-in service's own account of its load: how long its

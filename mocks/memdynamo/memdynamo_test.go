@@ -1022,7 +1022,7 @@ func TestTimeToLive(t *testing.T) {
 	srv := New()
 	var clock atomic.Int64
 	clock.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Unix())
-	srv.now = func() time.Time { return time.Unix(clock.Load(), 0) }
+	srv.SetClock(func() time.Time { return time.Unix(clock.Load(), 0) })
 	endpoint, err := srv.Start()
 	if err != nil {
 		t.Fatal(err)

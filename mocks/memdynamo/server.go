@@ -48,6 +48,17 @@ func New() *Server {
 	return &Server{tables: map[string]*table{}, now: time.Now}
 }
 
+// SetClock makes now the Server's clock, which decides when an item's TTL attribute has
+// passed (expired items are hidden from reads and scans, as DynamoDB's read-time check
+// would) and stamps tables' creation times. nil restores the wall clock. Call it before
+// the Server serves requests: the clock is read without a lock.
+func (s *Server) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now = now
+}
+
 // clock returns the current time (a test may replace s.now).
 func (s *Server) clock() time.Time {
 	if s.now == nil {
