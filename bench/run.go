@@ -87,6 +87,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if len(s.Sweep) > 0 {
 		return nil, errors.New("bench: scenario has a sweep: expand it with scenarios.Expand and run each point")
 	}
+	if s.Clock == scenarios.ClockVirtual {
+		return runVirtual(ctx, s, env, opt)
+	}
 	if opt.MaxInFlight <= 0 {
 		opt.MaxInFlight = 10000
 	}

@@ -92,7 +92,7 @@ func TestParseErrors(t *testing.T) {
 		{"handler time negative", "lambda:\n  handler_time: -5ms\n", 3, []string{"lambda.handler_time is -5ms"}},
 		{"handler cpu too long", "lambda:\n  handler_cpu: 20m\n", 3, []string{"lambda.handler_cpu 20m0s is longer than Lambda's longest invocation"}},
 		{"duration and requests", "duration: 10s\nrequests: 1000\n", 3, []string{"duration and requests are both set", "keep one"}},
-		{"unknown model", "arrival:\n  model: burst\n", 3, []string{`arrival.model: unknown value "burst"`, "constant, poisson, ramp, steps or closed"}},
+		{"unknown model", "arrival:\n  model: burst\n", 3, []string{`arrival.model: unknown value "burst"`, "constant, poisson, ramp, steps, closed or diurnal"}},
 		{"misspelt distribution", "keys:\n  distribution: zipff\n", 3, []string{`unknown value "zipff"`, "did you mean zipf?"}},
 		{"unknown policy", "cache:\n  l1: {policy: lfu}\n", 3, []string{`cache.l1.policy: unknown value "lfu"`}},
 		{"warm without l2", "cache:\n  l1: {warm: {keys: 100}}\n  l2: {enabled: false}\n", 3, []string{"cache.l1.warm loads L1 from L2"}},

@@ -23,6 +23,9 @@ type Scenario struct {
 	// Warmup (warmup) is offered before the measured part and excluded from every figure.
 	// Default 0.
 	Warmup time.Duration `yaml:"warmup" json:"warmup_ns"`
+	// Clock (clock) is "real" ("" too: the wall clock, latency measured) or "virtual"
+	// (simulated time: long horizons run in minutes, latency is modelled and labelled so).
+	Clock string `yaml:"clock" json:"clock,omitempty"`
 
 	Arrival Arrival `yaml:"arrival" json:"arrival"`
 	Keys    Keys    `yaml:"keys" json:"keys"`
@@ -64,11 +67,18 @@ const (
 	ArrivalRamp     = "ramp"     // rate rises linearly from `from` to `to` over the duration
 	ArrivalSteps    = "steps"    // piecewise-constant rates, each for its `for`
 	ArrivalClosed   = "closed"   // fixed concurrency, each worker waits `think` between requests
+	ArrivalDiurnal  = "diurnal"  // a daily curve around `rate`, `peak_ratio` peak/trough, peaking at `peak_at`
+)
+
+// Clocks (clock): how the run's scenario time passes.
+const (
+	ClockReal    = "real"    // the wall clock: latency is measured
+	ClockVirtual = "virtual" // simulated time: latency is modelled, and a day runs in minutes
 )
 
 // Arrival (arrival) is how requests are offered.
 type Arrival struct {
-	// Model is constant (default), poisson, ramp, steps or closed.
+	// Model is constant (default), poisson, ramp, steps, closed or diurnal.
 	Model string `yaml:"model" json:"model"`
 	// Rate is requests per second for constant and poisson. Default 100.
 	// A ramp needs Duration (it rises over it), not Requests.
@@ -82,6 +92,13 @@ type Arrival struct {
 	Concurrency int `yaml:"concurrency" json:"concurrency,omitempty"`
 	// Think is the pause of a closed-model worker between its requests. Default 0.
 	Think time.Duration `yaml:"think" json:"think_ns,omitempty"`
+	// PeakRatio is the diurnal model's peak rate over its trough rate (>= 1). Default 4.
+	// The curve is rate·(1 + A·cos(2π(t−peak_at)/24h)) with A = (peak_ratio−1)/(peak_ratio+1),
+	// so its mean over a day is rate.
+	PeakRatio float64 `yaml:"peak_ratio" json:"peak_ratio,omitempty"`
+	// PeakAt is the time of day (offset from the run's start, which is midnight) at which
+	// the diurnal rate peaks, in [0, 24h); 0 is midnight.
+	PeakAt time.Duration `yaml:"peak_at" json:"peak_at_ns,omitempty"`
 }
 
 // Step is one rate of a steps arrival model.

@@ -59,7 +59,7 @@ func Defaults() Scenario {
 
 // The choices of the enumerated keys, in the order messages list them.
 var (
-	arrivalModels  = []string{ArrivalConstant, ArrivalPoisson, ArrivalRamp, ArrivalSteps, ArrivalClosed}
+	arrivalModels  = []string{ArrivalConstant, ArrivalPoisson, ArrivalRamp, ArrivalSteps, ArrivalClosed, ArrivalDiurnal}
 	distributions  = []string{DistUniform, DistZipf, DistHotspot, DistTrace}
 	objects        = []string{"customer", "subscription", "price", "invoice", "product"}
 	policies       = []string{PolicyLRU, PolicyTinyLFU, PolicyMap, PolicyTracking}
@@ -224,8 +224,21 @@ func (c *checker) rate(key string, v float64, needed bool) {
 
 func (c *checker) arrival() {
 	a := c.s.Arrival
+	if c.s.Clock != "" {
+		c.choice("clock", c.s.Clock, []string{ClockReal, ClockVirtual})
+	}
 	c.choice("arrival.model", a.Model, arrivalModels)
-	c.rate("arrival.rate", a.Rate, a.Model == ArrivalConstant || a.Model == ArrivalPoisson)
+	c.rate("arrival.rate", a.Rate, a.Model == ArrivalConstant || a.Model == ArrivalPoisson || a.Model == ArrivalDiurnal)
+	if a.PeakRatio != 0 && !(a.PeakRatio >= 1 && a.PeakRatio <= 1000) {
+		c.addf("arrival.peak_ratio", "use a ratio from 1 (flat) to 1000, such as 4", "arrival.peak_ratio is %s; it must be the peak rate over the trough rate, between 1 and 1000", fmtFloat(a.PeakRatio))
+	}
+	if a.PeakAt < 0 || a.PeakAt >= 24*time.Hour {
+		c.addf("arrival.peak_at", "give a time of day such as 14h", "arrival.peak_at is %v; it must be in [0, 24h)", a.PeakAt)
+	}
+	if a.Model != ArrivalDiurnal && (a.PeakRatio != 0 || a.PeakAt != 0) {
+		c.add([]string{"arrival.peak_ratio", "arrival.peak_at", "arrival.model"}, "arrival.peak_ratio and arrival.peak_at belong to the diurnal model",
+			"write arrival: {model: diurnal, rate: 100, peak_ratio: 4, peak_at: 14h}, or remove them")
+	}
 	c.rate("arrival.from", a.From, false)
 	c.rate("arrival.to", a.To, false)
 	if a.Concurrency < 0 || a.Concurrency > maxConcurrency || (a.Model == ArrivalClosed && a.Concurrency == 0) {

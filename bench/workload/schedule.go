@@ -79,6 +79,10 @@ func CheckArrival(a scenarios.Arrival, horizon time.Duration) error {
 		if len(a.Steps) > 0 && !positive {
 			errs = append(errs, errors.New("arrival.steps: every rate is 0, so no request would be sent"))
 		}
+	case scenarios.ArrivalDiurnal:
+		if err := checkDiurnal(a); err != nil {
+			errs = append(errs, err)
+		}
 	case scenarios.ArrivalClosed:
 		if a.Concurrency < 0 {
 			errs = append(errs, fmt.Errorf("arrival.concurrency must be > 0, got %d", a.Concurrency))
@@ -87,7 +91,7 @@ func CheckArrival(a scenarios.Arrival, horizon time.Duration) error {
 			errs = append(errs, fmt.Errorf("arrival.think must be >= 0, got %v", a.Think))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("arrival.model %q is unknown: use constant, poisson, ramp, steps or closed", a.Model))
+		errs = append(errs, fmt.Errorf("arrival.model %q is unknown: use constant, poisson, ramp, steps, closed or diurnal", a.Model))
 	}
 	return errors.Join(errs...)
 }
@@ -103,6 +107,8 @@ func CheckArrival(a scenarios.Arrival, horizon time.Duration) error {
 //     horizon; request i is at the time t where the cumulative count ∫₀ᵗ rate reaches i.
 //   - steps: piecewise-constant rates, each for its `for`, the last held to the horizon; a
 //     zero rate is a pause. Requests are again where the cumulative count reaches i.
+//   - diurnal: a daily curve around arrival.rate (see DiurnalRate), Poisson arrivals
+//     drawn by thinning.
 //
 // It returns ErrClosed for the closed model and an error naming the field for bad input.
 func NewSchedule(a scenarios.Arrival, horizon time.Duration, seed uint64) (Schedule, error) {
@@ -120,6 +126,8 @@ func NewSchedule(a scenarios.Arrival, horizon time.Duration, seed uint64) (Sched
 		return newConstant(a.Rate, horizon), nil
 	case scenarios.ArrivalPoisson:
 		return &poisson{gapNS: 1e9 / a.Rate, rng: newRand(seed), horizon: horizon}, nil
+	case scenarios.ArrivalDiurnal:
+		return newDiurnal(a, horizon, seed), nil
 	case scenarios.ArrivalRamp:
 		h := horizon.Seconds()
 		return &ramp{a: (a.To - a.From) / (2 * h), b: a.From, horizon: horizon}, nil
@@ -144,6 +152,8 @@ func Expected(a scenarios.Arrival, horizon time.Duration) float64 {
 		return a.Rate * h
 	case scenarios.ArrivalRamp:
 		return (a.From + a.To) / 2 * h
+	case scenarios.ArrivalDiurnal:
+		return diurnalExpected(a, horizon)
 	case scenarios.ArrivalSteps:
 		n, start := 0.0, 0.0
 		for i, s := range a.Steps {
