@@ -33,6 +33,9 @@ type namespace struct {
 	redisPrefix string
 	table       string
 	channel     string
+	// now is the run's clock for cachecore and its L1 (nil = the wall clock): the
+	// simulated clock of a clock: virtual run.
+	now func() time.Time
 }
 
 // newInstance builds a cache for scenario s on world w. The DynamoDB table must exist
@@ -50,7 +53,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		if s.Cache.L1.Enabled && s.Cache.L1.Policy == scenarios.PolicyTracking {
 			// The tracking L1 is the L2 client's own cache: that client serves L2, the
 			// lease, pub/sub and the fleet limiter alike.
-			l1, rc, err := cachecore.NewTrackingL1(l1Config(s), w.RedisOptions())
+			l1, rc, err := cachecore.NewTrackingL1(l1Config(s, ns.now), w.RedisOptions())
 			if err != nil {
 				return nil, fmt.Errorf("l1: %w", err)
 			}
@@ -93,13 +96,14 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		InvalidationChannel:  ns.channel,
 		InstanceID:           id,
 		MeterProvider:        mp,
+		Now:                  ns.now,
 	}
 	if s.Cache.Shape == scenarios.ShapeFields {
 		cfg.Fields = s.Cache.Fields
 	}
 	if s.Cache.L1.Enabled {
 		if inst.l1 == nil {
-			l1, err := cachecore.NewL1(l1Config(s))
+			l1, err := cachecore.NewL1(l1Config(s, ns.now))
 			if err != nil {
 				return nil, fmt.Errorf("l1: %w", err)
 			}
@@ -177,8 +181,10 @@ func l2Pipeline(c scenarios.Cache) string {
 }
 
 // l1Config is the scenario's cache.l1 for cachecore.
-func l1Config(s *scenarios.Scenario) cachecore.L1Config {
+// l1Config is the L1 configuration of s, on the clock now (nil = the wall clock).
+func l1Config(s *scenarios.Scenario, now func() time.Time) cachecore.L1Config {
 	return cachecore.L1Config{
+		Now:        now,
 		Policy:     s.Cache.L1.Policy,
 		MaxEntries: s.Cache.L1.MaxEntries,
 		MaxBytes:   int64(s.Cache.L1.MaxBytes),

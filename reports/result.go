@@ -27,6 +27,12 @@ type Result struct {
 	DurationS   float64 `json:"duration_s"`
 	WarmupS     float64 `json:"warmup_s"`
 	Interrupted bool    `json:"interrupted"`
+	// Clock is "real" (the wall clock) or "virtual" (simulated time); empty in results
+	// written before it existed, which were all real.
+	Clock string `json:"clock,omitempty"`
+	// LatencyModel is "measured" (real clock) or "modelled" (virtual clock: latency is
+	// modelled from the network profiles, not measured).
+	LatencyModel string `json:"latency_model,omitempty"`
 
 	Requests Requests `json:"requests"`
 	// LatencyUS is the latency of reads in microseconds, measured from each request's
@@ -497,6 +503,15 @@ type Second struct {
 	// much of it the run lasted, so its counts are not read as a drop in throughput.
 	Partial bool    `json:"partial,omitempty"`
 	LengthS float64 `json:"length_s,omitempty"`
+	// BucketS is the bucket's length in seconds when the timeline is bucketed by more
+	// than a second (a clock: virtual run: per minute or per hour, by horizon); 0 = 1 s.
+	BucketS int `json:"bucket_s,omitempty"`
+	// RedisBytes and DynamoDBBytes are the bytes the L2 and L3 hold at the bucket's end
+	// (a clock: virtual run; 0 when not known).
+	RedisBytes    int64 `json:"redis_bytes,omitempty"`
+	DynamoDBBytes int64 `json:"dynamodb_bytes,omitempty"`
+	// CostUSD is the bucket's cost (a clock: virtual run), when priced.
+	CostUSD float64 `json:"cost_usd,omitempty"`
 }
 
 // Length returns how many seconds s covers: 1, or LengthS for a partial second.

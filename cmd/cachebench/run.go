@@ -176,6 +176,16 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if f.quiet {
 		f.env.cfg.Log = io.Discard
 	}
+	if s.Clock == scenarios.ClockVirtual {
+		// Simulated time needs services that follow it: the embedded ones.
+		switch f.env.cfg.Provider {
+		case "", mocks.ProviderAuto, mocks.ProviderEmbedded:
+			f.env.cfg.Provider = mocks.ProviderEmbedded
+			f.env.cfg.Embedded.VirtualClock = true
+		default:
+			return usageError{fmt.Errorf("clock: virtual runs on --env embedded (its Redis and DynamoDB stand-ins follow the simulated clock), not --env %s: drop --env or set clock=real", f.env.cfg.Provider)}
+		}
+	}
 	env, err := mocks.Start(ctx, f.env.cfg)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "unknown environment") || errors.Is(err, mocks.ErrConfig) {
