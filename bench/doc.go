@@ -64,6 +64,32 @@
 //   - The timeline's seconds add up to the totals: requests, errors, stale reads, cold
 //     starts, and origin calls and 429s (the reads' and the refreshes').
 //
+// # Virtual time (clock: virtual)
+//
+// A scenario with clock: virtual runs on a simulated clock so hours and days (DynamoDB's
+// 24 h TTL, a daily traffic curve) run in minutes. The same cachecore code serves every
+// request: its Config.Now and its L1's otter clock read the simulated clock, and the
+// embedded environment (mocks.EmbeddedConfig.VirtualClock) moves miniredis (ClockTTL with
+// SetTime) and the in-memory L3's TTL check with it through Env.SetClock. Other
+// environments are refused: real Redis and DynamoDB expire on the wall clock.
+//
+// The schedule is a discrete-event one of the simplest kind, driven by one goroutine: the
+// arrival schedule gives each request its simulated instant; the clock jumps there, and
+// the request is served to completion before the next one starts. Requests therefore do
+// not overlap in simulated time: a miss completes at its arrival instant, so concurrent
+// misses of one key are not coalesced (each later one finds the backfilled entry, which is
+// a hit rather than a wait; origin calls are exact, the modelled latency of those callers
+// is not). A testing/synctest bubble was not chosen: its time advances only when every
+// goroutine in it is durably blocked, and network I/O to the embedded services (real
+// sockets) does not count as such, so a bubble would stall or need every client
+// rewritten in process. Latency is modelled, never taken from the wall clock: a read
+// costs one round trip (mean plus Gaussian jitter) of the network profile of each tier it
+// reached, and the result says latency_model: modelled. Not modelled yet, and refused with
+// the fix: updates and their webhooks, the fault timeline, the Lambda fleet, traces, the
+// closed model, stale-while-revalidate, XFetch and leases (they refresh or wait on the
+// wall clock). The client-side Stripe rate limiter (a wall-clock pacer) is off; origin
+// calls are counted, not paced. Redis maxmemory is not enforced (miniredis has none).
+//
 // # The benchmarks
 //
 // The benchmarks in this package (BenchmarkCachePath, BenchmarkOpenLoopL1,
