@@ -11,7 +11,7 @@ import (
 
 func TestBuiltins(t *testing.T) {
 	want := []string{
-		"baseline", "cold-start-storm", "cold-start-warming", "l1-memory-sweep", "l1-strategies", "lambda-memory-sweep",
+		"baseline", "cold-start-storm", "cold-start-warming", "day-in-the-life", "l1-memory-sweep", "l1-strategies", "l3-ttl-sweep", "lambda-memory-sweep",
 		"payload-shape", "redis-outage",
 		"stripe-rate-limit", "trace-replay", "ttl-sweep", "webhook-invalidation", "zipf-read-heavy",
 	}
@@ -55,9 +55,15 @@ func TestBuiltins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Laptop-sized: modest rates, each run under about a minute, a sweep about two.
+			// Laptop-sized: modest rates, each run under about a minute, a sweep about two; on
+			// the virtual clock, where simulated time is cheap, at most 9 million requests in all.
 			var total time.Duration
+			var simulated float64
 			for _, p := range points {
+				if p.Clock == ClockVirtual {
+					simulated += p.Arrival.Rate * (p.Warmup + p.Duration).Seconds()
+					continue
+				}
 				if p.Duration == 0 && p.Keys.Distribution != DistTrace {
 					t.Errorf("%s: counts requests; built-ins are timed", p.Point)
 				} // a trace's length is checked where traces are read (TestBuiltinReplayTrace)
@@ -69,6 +75,9 @@ func TestBuiltins(t *testing.T) {
 				if peak := math.Max(p.Arrival.Rate, p.Arrival.To); p.Arrival.Model != ArrivalClosed && peak > 2000 {
 					t.Errorf("%s: %v requests per second", p.Point, peak)
 				}
+			}
+			if simulated > 9e6 {
+				t.Errorf("the scenario simulates %.0f requests in all", simulated)
 			}
 			if total > 2*time.Minute {
 				t.Errorf("the scenario runs for %v in all", total)
@@ -113,6 +122,10 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 		!s.Cache.L1.Enabled || !s.Cache.L2.Enabled || !s.Cache.L3.Enabled {
 		t.Errorf("baseline = %+v", s)
 	}
+	if s := load("day-in-the-life"); s.Clock != ClockVirtual || s.Duration != 24*time.Hour || s.Arrival.Model != ArrivalDiurnal ||
+		s.Arrival.Rate != 100 || !s.Cache.L1.Enabled || !s.Cache.L2.Enabled || !s.Cache.L3.Enabled || s.Cache.L3.TTL != 24*time.Hour {
+		t.Errorf("day-in-the-life = %+v", s)
+	}
 	if s := load("cold-start-storm"); s.Arrival.Model != ArrivalRamp || s.Arrival.To <= 10*s.Arrival.From || !s.Lambda.Enabled {
 		t.Errorf("cold-start-storm arrival = %+v", s.Arrival)
 	}
@@ -134,6 +147,7 @@ func TestBuiltinScenarioShapes(t *testing.T) {
 		"cold-start-warming":  {"cache.l1.warm.keys"},
 		"lambda-memory-sweep": {"lambda.memory_mb"},
 		"payload-shape":       {"cache.shape"},
+		"l3-ttl-sweep":        {"cache.l3.ttl"},
 	}
 	for name, keys := range sweeps {
 		var got []string
