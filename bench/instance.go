@@ -121,7 +121,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
-			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache),
+			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache), Now: ns.now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("l2: %w", err)
@@ -134,7 +134,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		if err != nil {
 			return nil, fmt.Errorf("dynamodb: %w", err)
 		}
-		l3, err := cachecore.NewDynamoTier(ctx, cachecore.DynamoConfig{Client: ddb, Table: ns.table})
+		l3, err := cachecore.NewDynamoTier(ctx, cachecore.DynamoConfig{Client: ddb, Table: ns.table, Now: ns.now})
 		if err != nil {
 			return nil, fmt.Errorf("l3: %w", err)
 		}

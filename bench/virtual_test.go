@@ -102,3 +102,50 @@ faults: [{at: 10s, for: 5s, target: redis, kind: down}]
 		t.Errorf("Run on a wall-clock environment = %v, want an error naming --env embedded", err)
 	}
 }
+
+// TestVirtualAgreesWithReal: one scenario short enough for real time, run on both
+// clocks on the embedded services, gives hit ratios per tier within 0.02 and origin calls
+// within 2% (or 3 calls). TTLs are short so every tier's expiry is exercised. It runs
+// about 15 s of real time.
+func TestVirtualAgreesWithReal(t *testing.T) {
+	const yaml = `
+name: agree
+duration: 12s
+arrival: {model: constant, rate: 150}
+keys: {object: customer, count: 400, distribution: zipf, zipf_s: 1.0}
+lambda: {enabled: false}
+cache: {l1: {enabled: true, ttl: 1s}, l2: {enabled: true, ttl: 3s, ttl_jitter: 0}, l3: {enabled: true, ttl: 6s}}
+stripe: {mode: none}
+`
+	realEnv, err := mocks.Start(context.Background(), mocks.Config{Provider: mocks.ProviderEmbedded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer realEnv.Close(context.Background())
+	real, err := Run(context.Background(), vparse(t, yaml), realEnv, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	virt, err := Run(context.Background(), vparse(t, yaml+"clock: virtual\n"), startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tier       string
+		real, virt float64
+	}{
+		{"l1", real.Tiers.L1.HitRatio, virt.Tiers.L1.HitRatio},
+		{"l2", real.Tiers.L2.HitRatio, virt.Tiers.L2.HitRatio},
+		{"l3", real.Tiers.L3.HitRatio, virt.Tiers.L3.HitRatio},
+	} {
+		t.Logf("%s hit ratio: real %.4f, virtual %.4f", tc.tier, tc.real, tc.virt)
+		if math.Abs(tc.real-tc.virt) > 0.02 {
+			t.Errorf("%s hit ratio: real %.4f, virtual %.4f: more than 0.02 apart", tc.tier, tc.real, tc.virt)
+		}
+	}
+	rc, vc := float64(real.Origin.Calls), float64(virt.Origin.Calls)
+	t.Logf("origin calls: real %v, virtual %v; requests %d and %d", rc, vc, real.Requests.Total, virt.Requests.Total)
+	if math.Abs(rc-vc) > max(0.02*rc, 3) {
+		t.Errorf("origin calls: real %v, virtual %v: more than 2%% apart", rc, vc)
+	}
+}

@@ -36,6 +36,10 @@ import (
 // autopipeliner it asks one node, and GetMulti pipelines GETs rather than trying MGET
 // even on a standalone server, as it cannot tell whether a cluster is hidden there.
 type RedisConfig struct {
+	// Now is the clock the tier judges entries' retention by (what PX a write gets, and
+	// whether a read entry is dead); nil means time.Now. Set it to Config.Now's clock when
+	// that is simulated.
+	Now func() time.Time
 	// Client is required: a *redis.Client (standalone or Sentinel failover), a
 	// *redis.ClusterClient, or an autopipeliner of either.
 	Client redis.UniversalClient
@@ -234,6 +238,9 @@ func NewRedisTier(cfg RedisConfig) (*RedisTier, error) {
 		compressAbove: compressThreshold(cfg.CompressAbove),
 		setIfNewer:    redis.NewScript(redisSetIfNewerSrc),
 		now:           time.Now,
+	}
+	if cfg.Now != nil {
+		r.now = cfg.Now
 	}
 	if r.prefix == "" {
 		r.prefix = DefaultRedisPrefix

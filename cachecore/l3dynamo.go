@@ -36,6 +36,10 @@ var _ DynamoAPI = (*dynamodb.Client)(nil)
 
 // DynamoConfig configures a DynamoTier.
 type DynamoConfig struct {
+	// Now is the clock the tier judges entries' retention by (the TTL attribute a write
+	// gets, and the read-time expiry check); nil means time.Now. Set it to Config.Now's
+	// clock when that is simulated.
+	Now func() time.Time
 	// Client is required.
 	Client DynamoAPI
 	// Table is the table's name, 3 to 255 characters; "" means "cachebench-cache".
@@ -111,6 +115,9 @@ func NewDynamoTier(ctx context.Context, cfg DynamoConfig) (*DynamoTier, error) {
 		compressAbove:  compressThreshold(cfg.CompressAbove),
 		consistentRead: cfg.ConsistentRead,
 		now:            time.Now,
+	}
+	if cfg.Now != nil {
+		d.now = cfg.Now
 	}
 	if err := d.ensureTable(ctx); err != nil {
 		return nil, fmt.Errorf("dynamodb tier: table %s: %w", table, err)
