@@ -23,7 +23,7 @@ func vparse(t *testing.T, yaml string) *scenarios.Scenario {
 
 // startVirtualEnv starts an embedded environment on the virtual clock (in process: it
 // needs nothing installed, so it never skips).
-func startVirtualEnv(t *testing.T) *mocks.Env {
+func startVirtualEnv(t testing.TB) *mocks.Env {
 	t.Helper()
 	env, err := mocks.Start(context.Background(), mocks.Config{Provider: mocks.ProviderEmbedded, Embedded: mocks.EmbeddedConfig{VirtualClock: true}})
 	if err != nil {
