@@ -2,12 +2,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -106,7 +108,7 @@ faults: [{at: 10s, for: 5s, target: redis, kind: down}]
 // TestVirtualAgreesWithReal: one scenario short enough for real time, run on both
 // clocks on the embedded services, gives hit ratios per tier within 0.02 and origin calls
 // within 2% (or 3 calls). TTLs are short so every tier's expiry is exercised. It runs
-// about 15 s of real time.
+// about 15 s of real time (up to 40 s when the real clock must be retried).
 func TestVirtualAgreesWithReal(t *testing.T) {
 	const yaml = `
 name: agree
@@ -117,19 +119,38 @@ lambda: {enabled: false}
 cache: {l1: {enabled: true, ttl: 1s}, l2: {enabled: true, ttl: 3s, ttl_jitter: 0}, l3: {enabled: true, ttl: 6s}}
 stripe: {mode: none}
 `
-	realEnv, err := mocks.Start(context.Background(), mocks.Config{Provider: mocks.ProviderEmbedded})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer realEnv.Close(context.Background())
-	real, err := Run(context.Background(), vparse(t, yaml), realEnv, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	virt, err := Run(context.Background(), vparse(t, yaml+"clock: virtual\n"), startVirtualEnv(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The real clock's figures move with the machine's load (a late request can find an
+	// entry expired, or overlap another's miss): up to three tries, one must agree.
+	var problems []string
+	for try := 1; try <= 3; try++ {
+		realEnv, err := mocks.Start(context.Background(), mocks.Config{Provider: mocks.ProviderEmbedded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		real, err := Run(context.Background(), vparse(t, yaml), realEnv, Options{})
+		_ = realEnv.Close(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		problems = agreement(real, virt)
+		t.Logf("try %d: real L1 %.4f L2 %.4f L3 %.4f origin %d; virtual L1 %.4f L2 %.4f L3 %.4f origin %d; %v", try,
+			real.Tiers.L1.HitRatio, real.Tiers.L2.HitRatio, real.Tiers.L3.HitRatio, real.Origin.Calls,
+			virt.Tiers.L1.HitRatio, virt.Tiers.L2.HitRatio, virt.Tiers.L3.HitRatio, virt.Origin.Calls, problems)
+		if len(problems) == 0 {
+			return
+		}
+	}
+	t.Errorf("real and virtual clocks disagree: %v", problems)
+}
+
+// agreement lists where two results' hit ratios differ by more than 0.02 or their origin
+// calls by more than 2% (or 3 calls).
+func agreement(real, virt *reports.Result) []string {
+	var out []string
 	for _, tc := range []struct {
 		tier       string
 		real, virt float64
@@ -138,14 +159,13 @@ stripe: {mode: none}
 		{"l2", real.Tiers.L2.HitRatio, virt.Tiers.L2.HitRatio},
 		{"l3", real.Tiers.L3.HitRatio, virt.Tiers.L3.HitRatio},
 	} {
-		t.Logf("%s hit ratio: real %.4f, virtual %.4f", tc.tier, tc.real, tc.virt)
 		if math.Abs(tc.real-tc.virt) > 0.02 {
-			t.Errorf("%s hit ratio: real %.4f, virtual %.4f: more than 0.02 apart", tc.tier, tc.real, tc.virt)
+			out = append(out, fmt.Sprintf("%s hit ratio real %.4f, virtual %.4f", tc.tier, tc.real, tc.virt))
 		}
 	}
 	rc, vc := float64(real.Origin.Calls), float64(virt.Origin.Calls)
-	t.Logf("origin calls: real %v, virtual %v; requests %d and %d", rc, vc, real.Requests.Total, virt.Requests.Total)
 	if math.Abs(rc-vc) > max(0.02*rc, 3) {
-		t.Errorf("origin calls: real %v, virtual %v: more than 2%% apart", rc, vc)
+		out = append(out, fmt.Sprintf("origin calls real %v, virtual %v", rc, vc))
 	}
+	return out
 }
