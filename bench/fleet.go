@@ -191,7 +191,19 @@ func (f *fleet) drawIdle() time.Duration {
 	f.mu.Lock()
 	u := f.rng.Float64()
 	f.mu.Unlock()
+	return idleLimit(mean, u)
+}
+
+// idleLimit is an environment's idle limit for a uniform draw u in [0, 1): within ±50%
+// of mean.
+func idleLimit(mean time.Duration, u float64) time.Duration {
 	return time.Duration(float64(mean) * (0.5 + u))
+}
+
+// initTime is a cold start's init time for a standard normal draw z: log-normal around
+// defaultInitMedian.
+func initTime(z float64) time.Duration {
+	return time.Duration(float64(defaultInitMedian) * math.Exp(defaultInitSigma*z))
 }
 
 // drawInit draws an init time from the log-normal cold-start distribution.
@@ -199,7 +211,7 @@ func (f *fleet) drawInit() time.Duration {
 	f.mu.Lock()
 	z := f.rng.NormFloat64()
 	f.mu.Unlock()
-	return time.Duration(float64(defaultInitMedian) * math.Exp(defaultInitSigma*z))
+	return initTime(z)
 }
 
 // invoke runs fn in a warm environment, or a new one after a cold start, then the

@@ -6,17 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -34,8 +38,11 @@ func virtualRefusals(s *scenarios.Scenario) error {
 	if len(s.Faults) > 0 {
 		errs = append(errs, errors.New("faults: clock: virtual does not replay the fault timeline yet; remove faults or set clock: real"))
 	}
-	if s.Lambda.Enabled {
-		errs = append(errs, errors.New("lambda.enabled: clock: virtual does not simulate the Lambda fleet yet (one long-lived process serves every request); set lambda: {enabled: false} or clock: real"))
+	if s.Lambda.Enabled && s.Lambda.ProvisionedConcurrency > 0 {
+		errs = append(errs, errors.New("lambda.provisioned_concurrency: clock: virtual simulates on-demand environments only; set it to 0 or clock: real"))
+	}
+	if s.Cache.L1.Warm.Keys > 0 {
+		errs = append(errs, errors.New("cache.l1.warm: clock: virtual does not warm new environments yet; set cache.l1.warm.keys: 0 or clock: real"))
 	}
 	if s.Arrival.Model == scenarios.ArrivalClosed {
 		errs = append(errs, errors.New("arrival.model closed: a closed loop's pace is the system's speed, which virtual time does not have; use an open model (constant, poisson, diurnal, ...)"))
@@ -87,7 +94,39 @@ func (m *latencyModel) sample(tier cachecore.TierID) int64 {
 
 // vbucket counts one timeline bucket of a virtual run.
 type vbucket struct {
-	requests, errors, l1, l2, l3, origin int64
+	requests, errors, l1, l2, l3, origin, coldStarts int64
+}
+
+// vserver is what serves a virtual run's requests: the Lambda fleet, or one long-lived
+// instance (lambda.enabled: false).
+type vserver struct {
+	fleet *vfleet
+	inst  *instance
+}
+
+// stats sums the caches' counters.
+func (v vserver) stats() (cachecore.Stats, cachecore.TierStats, cachecore.TierStats) {
+	if v.fleet != nil {
+		return v.fleet.stats()
+	}
+	l2, l3 := v.inst.tierStats()
+	return v.inst.cache.Stats(), l2, l3
+}
+
+// any is an instance to reach the shared tiers through, or nil.
+func (v vserver) any() *instance {
+	if v.fleet != nil {
+		return v.fleet.anyInstance()
+	}
+	return v.inst
+}
+
+// usageMark is the cumulative usage the cost model bills, at one instant.
+type usageMark struct {
+	at                    time.Duration
+	requests, invocations int64
+	billedMS, initMS      int64
+	l2, l3                cachecore.TierStats
 }
 
 // runVirtual runs s on a simulated clock (clock: virtual). See the package
@@ -100,9 +139,16 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	if err != nil {
 		return nil, err
 	}
+	table := opt.Pricing
+	if table == nil {
+		table = pricing.Default()
+	}
 	if err := env.SetClock(virtualEpoch); err != nil {
 		return nil, fmt.Errorf("bench: clock: virtual needs --env embedded (its Redis and L3 follow the simulated clock): %w", err)
 	}
+	// A simulated day allocates its garbage in minutes: a sparser collector trades memory
+	// (bounded by the keyspace, not the request count) for about a fifth of the run.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	var nanos atomic.Int64
 	nanos.Store(virtualEpoch.UnixNano())
 	now := func() time.Time { return time.Unix(0, nanos.Load()).UTC() }
@@ -142,11 +188,16 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	}()
 	ns := newNamespace()
 	ns.now = now
-	inst, err := newInstance(setupCtx, &ws, world, ns, "process", nil)
-	if err != nil {
-		return nil, err
+	var srv vserver
+	if s.Lambda.Enabled {
+		srv.fleet = newVFleet(&ws, world, ns)
+		defer srv.fleet.close()
+	} else {
+		if srv.inst, err = newInstance(setupCtx, &ws, world, ns, "process", nil); err != nil {
+			return nil, err
+		}
+		defer srv.inst.close()
 	}
-	defer inst.close()
 
 	horizon := s.Warmup + s.Duration
 	gen, err := workload.NewGenerator(s, horizon)
@@ -167,23 +218,64 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	if s.Duration > 2*time.Hour {
 		bucket = time.Hour
 	}
-	hist := hdrhistogram.New(1, 60_000_000, 3)
+	hist := hdrhistogram.New(1, 3_600_000_000, 3)
+	bhist := hdrhistogram.New(1, 3_600_000_000, 3)
 	var (
 		timeline    []reports.Second
-		cur         vbucket
-		total       vbucket
+		cur, total  vbucket
 		notFound    int64
+		throttled   int64
 		base        cachecore.Stats
+		baseMark    usageMark
+		lastMark    usageMark
 		measuring   = s.Warmup == 0
 		bucketEnd   = s.Warmup + bucket
 		interrupted bool
 		wallStart   = time.Now()
+		// byteHours integrate what L2 and L3 hold over the measured part, bucket by
+		// bucket, for the storage the cost model bills.
+		redisByteS, dynamoByteS float64
+		lastRedis, lastDynamo   int64
 	)
-	closeBucket := func(end time.Duration) {
+	mark := func(at time.Duration) usageMark {
+		_, l2, l3 := srv.stats()
+		m := usageMark{at: at, requests: total.requests, l2: l2, l3: l3}
+		if f := srv.fleet; f != nil {
+			m.invocations, m.billedMS, m.initMS = f.invocations, f.billedMS, f.initMS
+		}
+		return m
+	}
+	if measuring {
+		baseMark, lastMark = mark(s.Warmup), mark(s.Warmup)
+	}
+	closeBucket := func(end time.Duration) error {
 		if cur.requests > 0 || end <= horizon {
-			timeline = append(timeline, virtualSecond(cur, end-bucket-s.Warmup, bucket))
+			row := virtualSecond(cur, end-bucket-s.Warmup, bucket)
+			row.P50US = float64(bhist.ValueAtQuantile(50))
+			row.P99US = float64(bhist.ValueAtQuantile(99))
+			if srv.fleet != nil {
+				row.Envs = int64(srv.fleet.live)
+			}
+			if in := srv.any(); in != nil {
+				if lastRedis, lastDynamo, err = heldBytes(ctx, env, in, virtualEpoch.Add(end)); err != nil {
+					return err
+				}
+			}
+			row.RedisBytes, row.DynamoDBBytes = lastRedis, lastDynamo
+			redisByteS += float64(lastRedis) * bucket.Seconds()
+			dynamoByteS += float64(lastDynamo) * bucket.Seconds()
+			m := mark(end)
+			b, err := pricing.RunCost(table, virtualUsage(s, lastMark, m, float64(lastRedis), float64(lastDynamo)))
+			if err != nil {
+				return fmt.Errorf("cost: %w", err)
+			}
+			row.CostUSD = b.TotalUSD
+			lastMark = m
+			timeline = append(timeline, row)
 		}
 		cur = vbucket{}
+		bhist.Reset()
+		return nil
 	}
 	var req workload.Request
 	for gen.Next(&req) {
@@ -193,10 +285,13 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		}
 		if !measuring && req.At >= s.Warmup {
 			measuring = true
-			base = inst.cache.Stats()
+			base, _, _ = srv.stats()
+			baseMark, lastMark = mark(s.Warmup), mark(s.Warmup)
 		}
 		for measuring && req.At >= bucketEnd {
-			closeBucket(bucketEnd)
+			if err := closeBucket(bucketEnd); err != nil {
+				return nil, err
+			}
 			bucketEnd += bucket
 		}
 		at := virtualEpoch.Add(req.At)
@@ -204,11 +299,36 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		if err := env.SetClock(at); err != nil {
 			return nil, err
 		}
-		res, err := inst.cache.GetKey(ctx, keys[req.Object][req.Index])
+		in, inv := srv.inst, vinvocation{}
+		if srv.fleet != nil {
+			if inv, err = srv.fleet.acquire(setupCtx, at); err != nil {
+				return nil, err
+			}
+			if inv.throttled {
+				if measuring {
+					cur.requests++
+					cur.errors++
+					total.requests++
+					total.errors++
+					throttled++
+				}
+				continue
+			}
+			in = inv.env.inst
+		}
+		res, err := in.cache.GetKey(ctx, keys[req.Object][req.Index])
+		us := model.sample(res.Tier)
+		if srv.fleet != nil {
+			us = srv.fleet.release(inv, at, time.Duration(us)*time.Microsecond).Microseconds()
+		}
 		if !measuring {
 			continue
 		}
 		cur.requests++
+		if inv.cold {
+			cur.coldStarts++
+			total.coldStarts++
+		}
 		switch {
 		case errors.Is(err, cachecore.ErrNotFound):
 			notFound++
@@ -225,7 +345,8 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		case cachecore.TierOrigin:
 			cur.origin++
 		}
-		_ = hist.RecordValue(model.sample(res.Tier))
+		_ = hist.RecordValue(max(us, 1))
+		_ = bhist.RecordValue(max(us, 1))
 		total.requests++
 		total.errors += boolInt(err != nil && !errors.Is(err, cachecore.ErrNotFound))
 	}
@@ -233,10 +354,17 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	if measuring {
-		closeBucket(bucketEnd)
+		if err := closeBucket(bucketEnd); err != nil {
+			return nil, err
+		}
 	}
 	wall := time.Since(wallStart)
-	st := inst.cache.Stats()
+	st, _, _ := srv.stats()
+	endMark := mark(horizon)
+	measured := (endMark.at - baseMark.at).Seconds()
+	if measured <= 0 {
+		measured = s.Duration.Seconds()
+	}
 
 	cfg, _ := json.Marshal(s)
 	res := &reports.Result{
@@ -269,10 +397,40 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			fmt.Sprintf("clock: virtual: %v of scenario time simulated in %v of wall time (%.0f simulated requests per second of wall time)",
 				horizon, wall.Round(time.Millisecond), float64(total.requests)/max(wall.Seconds(), 1e-9)),
 			"latency is MODELLED, not measured: one round trip of each reached tier's network profile (" +
-				profileNames(model) + ") per read; no calibration against the services was made",
-			"clock: virtual serves each request at its arrival instant, one after another: requests do not overlap in simulated time, so coalescing of concurrent misses is not exercised (origin calls are an upper bound where a hot key's misses would overlap)",
+				profileNames(model) + ") per read, plus a cold start's init and the handler's time; no calibration against the services was made",
+			"clock: virtual serves each request's cache read at its arrival instant, one after another: the Lambda fleet's environments overlap in simulated time, but concurrent misses of one key are not coalesced (origin calls are an upper bound where a hot key's misses would overlap)",
 			"Stripe's client-side rate limiter is off on the virtual clock (it paces on the wall clock); origin calls are counted, not paced",
 		},
+	}
+	if f := srv.fleet; f != nil {
+		res.Lambda = &reports.Lambda{
+			Invocations: f.invocations - baseMark.invocations, ColdStarts: total.coldStarts,
+			PeakEnvironments: int64(f.peak), Throttled: throttled,
+			BilledMS:     f.billedMS + f.initMS - baseMark.billedMS - baseMark.initMS,
+			InitBilledMS: f.initMS - baseMark.initMS,
+			MemoryMB:     s.Lambda.MemoryMB, Arch: s.Lambda.Arch, Recycled: f.recycled,
+			CPUMS:           float64(f.cpuNS) / 1e6,
+			MeanConcurrency: float64(f.busyNS) / 1e9 / (horizon.Seconds()),
+			PeakConcurrency: int64(f.peakBusy),
+		}
+		res.Lambda.GBSeconds = pricing.GBSeconds(s.Lambda.MemoryMB, res.Lambda.BilledMS)
+	}
+	meanRedis, meanDynamo := redisByteS/measured, dynamoByteS/measured
+	u := virtualUsage(s, baseMark, endMark, meanRedis, meanDynamo)
+	if u.Requests > 0 {
+		b, err := pricing.RunCost(table, u)
+		if err != nil {
+			return nil, fmt.Errorf("cost: %w", err)
+		}
+		perDay := 86400 / measured
+		res.CostUSD = &reports.Cost{
+			LambdaCompute: b.LambdaComputeUSD, LambdaRequests: b.LambdaRequestsUSD,
+			ElastiCache: b.ElastiCacheUSD, DynamoDB: b.DynamoDBUSD,
+			Total: b.TotalUSD, PerMillionRequests: b.PerMillionUSD,
+			Pricing: table.Name + " (" + table.Region + ", checked " + table.Checked + ")",
+			PerDay:  b.TotalUSD * perDay, PerMonth: b.TotalUSD * perDay * pricing.HoursPerMonth / 24,
+			Usage: costUsage(u, meanRedis, meanDynamo),
+		}
 	}
 	res.Environment.Network = map[string]string{
 		"redis": model.redis.Name + " (modelled)", "dynamodb": model.dynamo.Name + " (modelled)", "stripe": model.stripe.Name + " (modelled)",
@@ -280,6 +438,63 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	res.Origin.CallsSaved = max(res.Requests.Gets-res.Origin.Calls, 0)
 	res.Thresholds = reports.Evaluate(res, thresholds)
 	return res, nil
+}
+
+// virtualUsage is what the cost model bills between two marks: Lambda invocations and
+// billed time (INIT included), ElastiCache for the time (nodes) or the bytes held and
+// the operations (serverless), DynamoDB's request units and the bytes it holds. The
+// bytes held are redisBytes and dynamoBytes over the whole span.
+func virtualUsage(s *scenarios.Scenario, from, to usageMark, redisBytes, dynamoBytes float64) pricing.RunUsage {
+	u := pricing.RunUsage{DurationS: (to.at - from.at).Seconds(), Requests: to.requests - from.requests}
+	if s.Lambda.Enabled {
+		u.Lambda = &pricing.LambdaUsage{
+			Arch: pricing.Arch(s.Lambda.Arch), MemoryMB: s.Lambda.MemoryMB,
+			Invocations: to.invocations - from.invocations,
+			BilledMS:    to.billedMS - from.billedMS + to.initMS - from.initMS,
+		}
+	}
+	if s.Cache.L2.Enabled {
+		e := s.Cost.ElastiCache
+		cu := &pricing.CacheUsage{Engine: pricing.Engine(e.Engine), NodeType: e.NodeType, Nodes: e.Nodes, Serverless: e.Serverless}
+		if e.Serverless {
+			ops := int64(to.l2.Gets + to.l2.Sets + to.l2.Deletes - from.l2.Gets - from.l2.Sets - from.l2.Deletes)
+			avg := 0.0
+			if sets := to.l2.Sets - from.l2.Sets; sets > 0 {
+				avg = float64(to.l2.SetBytes-from.l2.SetBytes) / float64(sets)
+			}
+			cu.ECPUs = pricing.ECPUs(ops, avg)
+			cu.DataGB = redisBytes / 1e9
+		}
+		u.ElastiCache = cu
+	}
+	if s.Cache.L3.Enabled {
+		u.DynamoDB = &pricing.DynamoUsage{
+			ReadUnits: to.l3.ReadUnits - from.l3.ReadUnits, WriteUnits: to.l3.WriteUnits - from.l3.WriteUnits,
+			StorageGB: dynamoBytes / 1e9,
+		}
+	}
+	return u
+}
+
+// costUsage is the inputs of a virtual run's cost, for result.json.
+func costUsage(u pricing.RunUsage, redisBytes, dynamoBytes float64) *reports.CostUsage {
+	c := &reports.CostUsage{Hours: u.DurationS / 3600, Requests: u.Requests}
+	if l := u.Lambda; l != nil {
+		c.LambdaInvocations, c.LambdaBilledMS = l.Invocations, l.BilledMS
+	}
+	if e := u.ElastiCache; e != nil {
+		if e.Serverless {
+			c.ElastiCacheECPUs = e.ECPUs
+		} else {
+			c.ElastiCacheNodeHours = float64(max(e.Nodes, 1)) * u.DurationS / 3600
+		}
+		c.RedisBytesMean = redisBytes
+	}
+	if d := u.DynamoDB; d != nil {
+		c.DynamoDBReadUnits, c.DynamoDBWriteUnits = d.ReadUnits, d.WriteUnits
+		c.DynamoDBBytesMean = dynamoBytes
+	}
+	return c
 }
 
 // profileNames lists the model's profiles for the note.
@@ -321,6 +536,7 @@ func virtualSecond(b vbucket, offset, length time.Duration) reports.Second {
 		L2HitRatio:  ratio(b.l2, b.requests-b.l1),
 		L3HitRatio:  ratio(b.l3, b.requests-b.l1-b.l2),
 		OriginCalls: b.origin,
+		ColdStarts:  b.coldStarts,
 	}
 }
 
@@ -330,4 +546,35 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// heldBytes returns what L2 and L3 hold at the simulated instant at: the embedded Redis
+// is swept of entries dead on the cache's clock first (Redis's active expiry), and the
+// L3 table's size is DynamoDB's own account (DescribeTable's TableSizeBytes, which counts
+// items past their TTL until they are swept, as DynamoDB's does).
+func heldBytes(ctx context.Context, env *mocks.Env, inst *instance, at time.Time) (redisBytes, dynamoBytes int64, err error) {
+	if inst.l2 != nil {
+		_, redisBytes, err = env.SweepRedis(func(_, v string) bool {
+			e, err := cachecore.DecodeEntry([]byte(v))
+			if err != nil {
+				return false // not an entry: the caches' own bookkeeping
+			}
+			end := e.ExpiresAt
+			if e.StaleUntil.After(end) {
+				end = e.StaleUntil
+			}
+			return !end.IsZero() && !end.After(at)
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if inst.l3 != nil {
+		out, err := env.DynamoDBClient.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(inst.l3.Table())})
+		if err != nil {
+			return 0, 0, fmt.Errorf("l3: DescribeTable %s: %w", inst.l3.Table(), err)
+		}
+		dynamoBytes = aws.ToInt64(out.Table.TableSizeBytes)
+	}
+	return redisBytes, dynamoBytes, nil
 }

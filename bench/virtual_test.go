@@ -87,9 +87,11 @@ clock: virtual
 duration: 1m
 ops: {get: 0.9, update: 0.1}
 faults: [{at: 10s, for: 5s, target: redis, kind: down}]
+lambda: {provisioned_concurrency: 2}
+cache: {l1: {warm: {keys: 10}}}
 `)
 	err := virtualRefusals(s)
-	for _, want := range []string{"ops.update", "faults", "lambda.enabled"} {
+	for _, want := range []string{"ops.update", "faults", "lambda.provisioned_concurrency", "cache.l1.warm"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("virtualRefusals = %v, want it to name %s", err, want)
 		}

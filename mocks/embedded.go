@@ -33,16 +33,22 @@ func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 		return nil, fmt.Errorf("embedded: start miniredis: %w", err)
 	}
 	env.onClose(func(context.Context) error { mr.Close(); return nil })
-	// Without ClockTTL, miniredis's TTLs only ever shrink through FastForward: no key would
-	// expire during a run, and L2 would hold every key ever written. With it they follow
-	// the wall clock, as Redis's do, or a virtual clock set by SetClock.
-	mr.ClockTTL(true)
-
 	ddb := memdynamo.New()
 	if cfg.Embedded.VirtualClock {
-		env.virtual = &virtualClock{mr: mr}
+		// On the virtual clock miniredis keeps every key's TTL as written: its ClockTTL
+		// would walk and sort the whole keyspace at every command whose clock moved,
+		// which at millions of simulated requests is the whole run's time. Keys are
+		// judged dead by the cache on its own clock (an expired Redis key and a dead
+		// entry read are both a miss), and SweepRedis removes dead keys, as Redis's
+		// active expiry does.
+		env.virtual = &virtualClock{mr: mr, ddb: ddb}
 		mr.SetTime(time.Unix(0, 0).UTC())
 		ddb.SetClock(env.virtual.now)
+	} else {
+		// Without ClockTTL, miniredis's TTLs only ever shrink through FastForward: no key
+		// would expire during a run, and L2 would hold every key ever written. With it
+		// they follow the wall clock, as Redis's do.
+		mr.ClockTTL(true)
 	}
 	ddbURL, err := ddb.Start()
 	if err != nil {
@@ -64,6 +70,11 @@ func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		env.closeQuietly()
 		return nil, err
+	}
+	if env.virtual != nil {
+		// In process, over a pipe: a simulated request's Redis commands then cost no
+		// socket, no poller wake-up and no kernel time.
+		ropts.Dialer = func(context.Context, string, string) (net.Conn, error) { return mr.Dial() }
 	}
 	env.Redis = rep
 	env.Redis.Backend = "miniredis (embedded, in-process; NOT Redis)"
@@ -128,14 +139,16 @@ func serverLog(w io.Writer, prefix string) *log.Logger {
 type virtualClock struct {
 	nanos atomic.Int64 // Unix nanoseconds
 	mr    *miniredis.Miniredis
+	ddb   *memdynamo.Server
 }
 
 // now returns the simulated time.
 func (v *virtualClock) now() time.Time { return time.Unix(0, v.nanos.Load()).UTC() }
 
 // SetClock moves the simulated clock of an embedded environment started with
-// EmbeddedConfig.VirtualClock to t: Redis keys and L3 items whose TTL has passed at t
-// expire (lazily, at their next access, as in the real services). It returns an error
+// EmbeddedConfig.VirtualClock to t: L3 items whose TTL attribute has passed at t are
+// hidden from reads and swept at writes, as DynamoDB does, and Redis's TIME reads t.
+// Redis keys keep the TTL they were written with (see SweepRedis). It returns an error
 // for any other environment, whose services follow the wall clock.
 func (e *Env) SetClock(t time.Time) error {
 	if e.virtual == nil {
@@ -144,4 +157,45 @@ func (e *Env) SetClock(t time.Time) error {
 	e.virtual.nanos.Store(t.UnixNano())
 	e.virtual.mr.SetTime(t)
 	return nil
+}
+
+// SweepRedis is the virtual clock's stand-in for Redis's active expiry: it deletes every
+// string key of the embedded Redis whose value dead reports dead (the cache knows its
+// entries' expiry on its own clock; miniredis does not move TTLs on a simulated clock),
+// and returns the keys left and their bytes (key and value lengths, as a lower bound of
+// what a Redis would hold). Keys of other types are kept and counted by their names.
+// Only an environment with EmbeddedConfig.VirtualClock has one.
+func (e *Env) SweepRedis(dead func(key, value string) bool) (keys, bytes int64, err error) {
+	if e.virtual == nil {
+		return 0, 0, fmt.Errorf("mocks: SweepRedis needs the embedded environment with EmbeddedConfig.VirtualClock; %s Redis expires keys itself", e.Provider)
+	}
+	mr := e.virtual.mr
+	for _, k := range mr.Keys() {
+		if mr.Type(k) != "string" {
+			keys++
+			bytes += int64(len(k))
+			continue
+		}
+		v, err := mr.Get(k)
+		if err != nil {
+			continue // gone since Keys
+		}
+		if dead(k, v) {
+			mr.Del(k)
+			continue
+		}
+		keys++
+		bytes += int64(len(k) + len(v))
+	}
+	return keys, bytes, nil
+}
+
+// VirtualHandlers returns the in-process handlers of an environment on the virtual clock,
+// by service (ServiceDynamoDB; the Stripe overlay is the World's), so that the caches'
+// HTTP clients can reach them with no socket; nil on the wall clock.
+func (e *Env) VirtualHandlers() map[string]http.Handler {
+	if e.virtual == nil {
+		return nil
+	}
+	return map[string]http.Handler{ServiceDynamoDB: e.virtual.ddb}
 }

@@ -391,6 +391,31 @@ type Cost struct {
 	MonthlyRequests float64 `json:"monthly_requests,omitempty"`
 	Monthly         float64 `json:"monthly,omitempty"`
 	Pricing         string  `json:"pricing,omitempty"`
+	// PerDay and PerMonth (clock: virtual) are the run's cost at its rate for a day and
+	// for a month of pricing.HoursPerMonth hours; a run of a whole simulated day is
+	// its own PerDay.
+	PerDay   float64 `json:"per_day,omitempty"`
+	PerMonth float64 `json:"per_month,omitempty"`
+	// Usage (clock: virtual) is what the cost was computed from.
+	Usage *CostUsage `json:"usage,omitempty"`
+}
+
+// CostUsage is the quantities a virtual run's cost prices, over the measured part:
+// Lambda invocations and billed milliseconds (INIT included); ElastiCache node-hours, or
+// for serverless its ECPUs; the bytes Redis and DynamoDB held on average over the time
+// (sampled at the end of every timeline bucket), which price serverless data stored and
+// DynamoDB storage; DynamoDB's read and write request units.
+type CostUsage struct {
+	Hours                float64 `json:"hours"`
+	Requests             int64   `json:"requests"`
+	LambdaInvocations    int64   `json:"lambda_invocations,omitempty"`
+	LambdaBilledMS       int64   `json:"lambda_billed_ms,omitempty"`
+	ElastiCacheNodeHours float64 `json:"elasticache_node_hours,omitempty"`
+	ElastiCacheECPUs     float64 `json:"elasticache_ecpus,omitempty"`
+	RedisBytesMean       float64 `json:"redis_bytes_mean,omitempty"`
+	DynamoDBReadUnits    float64 `json:"dynamodb_read_units,omitempty"`
+	DynamoDBWriteUnits   float64 `json:"dynamodb_write_units,omitempty"`
+	DynamoDBBytesMean    float64 `json:"dynamodb_bytes_mean,omitempty"`
 }
 
 // Generator reports how well the load generator kept to its schedule.

@@ -1,0 +1,194 @@
+package bench
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/cachebench/cachebench/cachecore"
+	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/reports/pricing"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// venv is one Lambda execution environment on the virtual clock: its own cache instance
+// (its own L1), busy until busyUntil.
+type venv struct {
+	inst      *instance
+	created   time.Time
+	lastUsed  time.Time
+	busyUntil time.Time
+	idleLimit time.Duration
+}
+
+// busyHeap orders busy environments by the end of their invocation.
+type busyHeap []*venv
+
+func (h busyHeap) Len() int           { return len(h) }
+func (h busyHeap) Less(i, j int) bool { return h[i].busyUntil.Before(h[j].busyUntil) }
+func (h busyHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *busyHeap) Push(x any)        { *h = append(*h, x.(*venv)) }
+func (h *busyHeap) Pop() any {
+	old := *h
+	n := len(old)
+	e := old[n-1]
+	*h = old[:n-1]
+	return e
+}
+
+// vfleet is the Lambda fleet on the virtual clock, with the real-clock fleet's rules (see
+// fleet): a request goes to the most recently used idle environment, else a new one is
+// started with a cold start (init time drawn as the real fleet draws it), up to
+// max_concurrency environments; beyond it the request is throttled. An environment is
+// busy from its request's arrival for the modelled time of its invocation (init, the
+// cache read, handler_time and handler_cpu scaled to the memory), and so requests
+// overlap in simulated time as they would in real time, which sets how many
+// environments the fleet needs. Idle environments are recycled past their idle limit
+// (drawn around idle_timeout) and all environments at defaultMaxLifetime, when their
+// next request would find them. The cache reads themselves run one after another at
+// their arrival instant (see the package documentation).
+type vfleet struct {
+	s     *scenarios.Scenario
+	world *mocks.World
+	ns    namespace
+	rng   *rand.Rand
+
+	idle []*venv // most recently used last
+	busy busyHeap
+	all  map[*venv]struct{}
+	max  int
+
+	live, peak                        int
+	invocations, coldStarts, throttle int64
+	recycled                          int64
+	billedMS, initMS                  int64
+	cpuNS                             int64
+	nextID                            int
+	// busyNS sums the invocations' times (environment-nanoseconds busy) and peakBusy is
+	// the most environments busy at one arrival.
+	busyNS   int64
+	peakBusy int
+
+	// retired sums the counters of environments already closed.
+	retiredCache cachecore.Stats
+	retiredL2    cachecore.TierStats
+	retiredL3    cachecore.TierStats
+}
+
+func newVFleet(s *scenarios.Scenario, w *mocks.World, ns namespace) *vfleet {
+	return &vfleet{
+		s: s, world: w, ns: ns, max: s.Lambda.MaxConcurrency,
+		rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x1a3b)),
+		all: map[*venv]struct{}{},
+	}
+}
+
+// vinvocation is what the fleet did for one request.
+type vinvocation struct {
+	env       *venv
+	cold      bool
+	init      time.Duration
+	throttled bool
+}
+
+// acquire finds the environment that serves a request arriving at now.
+func (f *vfleet) acquire(ctx context.Context, now time.Time) (vinvocation, error) {
+	for len(f.busy) > 0 && !f.busy[0].busyUntil.After(now) {
+		f.idle = append(f.idle, heap.Pop(&f.busy).(*venv))
+	}
+	// Recycle what the real fleet's janitor would have by now: idle past the limit, or
+	// past the lifetime. The idle list is ordered by when each became idle.
+	kept := f.idle[:0]
+	for _, e := range f.idle {
+		if now.Sub(e.lastUsed) > e.idleLimit || now.Sub(e.created) > defaultMaxLifetime {
+			f.retire(e)
+			f.recycled++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(f.idle[len(kept):])
+	f.idle = kept
+	if n := len(f.idle); n > 0 {
+		e := f.idle[n-1]
+		f.idle = f.idle[:n-1]
+		return vinvocation{env: e}, nil
+	}
+	if f.live >= f.max {
+		f.throttle++
+		return vinvocation{throttled: true}, nil
+	}
+	f.nextID++
+	inst, err := newInstance(ctx, f.s, f.world, f.ns, fmt.Sprintf("env-%d", f.nextID), nil)
+	if err != nil {
+		return vinvocation{}, fmt.Errorf("lambda: cold start: %w", err)
+	}
+	e := &venv{inst: inst, created: now, lastUsed: now, idleLimit: idleLimit(f.s.Lambda.IdleTimeout, f.rng.Float64())}
+	f.all[e] = struct{}{}
+	f.live++
+	f.peak = max(f.peak, f.live)
+	init := initTime(f.rng.NormFloat64())
+	f.coldStarts++
+	f.initMS += billedMS(init)
+	return vinvocation{env: e, cold: true, init: init}, nil
+}
+
+// release ends inv's invocation, begun at now, whose cache read took service (modelled):
+// the environment is busy, and billed, for the read and the handler's own work, after
+// the init of a cold start. It returns the invocation's whole time.
+func (f *vfleet) release(inv vinvocation, now time.Time, service time.Duration) time.Duration {
+	l := f.s.Lambda
+	cpu := pricing.ScaleCPU(l.HandlerCPU, l.MemoryMB)
+	run := service + l.HandlerTime + cpu
+	f.invocations++
+	f.billedMS += billedMS(run)
+	f.cpuNS += int64(cpu)
+	e := inv.env
+	e.busyUntil = now.Add(inv.init + run)
+	e.lastUsed = e.busyUntil
+	heap.Push(&f.busy, e)
+	f.busyNS += int64(inv.init + run)
+	f.peakBusy = max(f.peakBusy, len(f.busy))
+	return inv.init + run
+}
+
+// retire closes an environment and keeps its counters.
+func (f *vfleet) retire(e *venv) {
+	addStats(&f.retiredCache, e.inst.cache.Stats())
+	l2, l3 := e.inst.tierStats()
+	addTierStats(&f.retiredL2, l2)
+	addTierStats(&f.retiredL3, l3)
+	_ = e.inst.close()
+	delete(f.all, e)
+	f.live--
+}
+
+// stats sums the caches' counters over every environment, closed ones included.
+func (f *vfleet) stats() (cs cachecore.Stats, l2, l3 cachecore.TierStats) {
+	cs, l2, l3 = f.retiredCache, f.retiredL2, f.retiredL3
+	for e := range f.all {
+		addStats(&cs, e.inst.cache.Stats())
+		a, b := e.inst.tierStats()
+		addTierStats(&l2, a)
+		addTierStats(&l3, b)
+	}
+	return cs, l2, l3
+}
+
+// anyInstance is one live environment's instance (for sweeping L2 and sizing L3), or nil.
+func (f *vfleet) anyInstance() *instance {
+	for e := range f.all {
+		return e.inst
+	}
+	return nil
+}
+
+// close closes every environment.
+func (f *vfleet) close() {
+	for e := range f.all {
+		_ = e.inst.close()
+	}
+	clear(f.all)
+}
