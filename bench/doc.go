@@ -68,27 +68,47 @@
 //
 // A scenario with clock: virtual runs on a simulated clock so hours and days (DynamoDB's
 // 24 h TTL, a daily traffic curve) run in minutes. The same cachecore code serves every
-// request: its Config.Now and its L1's otter clock read the simulated clock, and the
-// embedded environment (mocks.EmbeddedConfig.VirtualClock) moves miniredis (ClockTTL with
-// SetTime) and the in-memory L3's TTL check with it through Env.SetClock. Other
+// request: its Config.Now, its L1's otter clock and its Redis and DynamoDB tiers'
+// retention checks (RedisConfig.Now, DynamoConfig.Now) read the simulated clock, and the
+// embedded environment (mocks.EmbeddedConfig.VirtualClock) moves the in-memory L3's TTL
+// check with it through Env.SetClock. miniredis keeps the TTL a key was written with (its
+// own clock-driven expiry walks the whole keyspace at every command): a key dead on the
+// cache's clock is read as a miss, as an expired key would be, and at the end of every
+// timeline bucket Env.SweepRedis deletes dead keys, as Redis's active expiry does, so
+// what Redis holds is what a Redis would. The caches reach the services in process (a
+// pipe to miniredis, handlers for the L3 and the Stripe overlay): on simulated time the
+// network is a model, and sockets would only spend the harness's time. Other
 // environments are refused: real Redis and DynamoDB expire on the wall clock.
 //
-// The schedule is a discrete-event one of the simplest kind, driven by one goroutine: the
-// arrival schedule gives each request its simulated instant; the clock jumps there, and
-// the request is served to completion before the next one starts. Requests therefore do
-// not overlap in simulated time: a miss completes at its arrival instant, so concurrent
-// misses of one key are not coalesced (each later one finds the backfilled entry, which is
-// a hit rather than a wait; origin calls are exact, the modelled latency of those callers
-// is not). A testing/synctest bubble was not chosen: its time advances only when every
-// goroutine in it is durably blocked, and network I/O to the embedded services (real
-// sockets) does not count as such, so a bubble would stall or need every client
-// rewritten in process. Latency is modelled, never taken from the wall clock: a read
-// costs one round trip (mean plus Gaussian jitter) of the network profile of each tier it
-// reached, and the result says latency_model: modelled. Not modelled yet, and refused with
-// the fix: updates and their webhooks, the fault timeline, the Lambda fleet, traces, the
-// closed model, stale-while-revalidate, XFetch and leases (they refresh or wait on the
-// wall clock). The client-side Stripe rate limiter (a wall-clock pacer) is off; origin
-// calls are counted, not paced. Redis maxmemory is not enforced (miniredis has none).
+// The schedule is a discrete-event one, driven by one goroutine: the arrival schedule
+// gives each request its simulated instant; the clock jumps there, and the request's
+// cache read runs to completion before the next one starts. The Lambda fleet (vfleet)
+// follows the real fleet's rules on simulated time: an environment is busy from its
+// request's arrival for the modelled time of its invocation (a cold start's init drawn
+// as the real fleet draws it, the read's modelled latency, handler_time and handler_cpu
+// scaled to the memory), so requests overlap in simulated time as they would in real
+// time, and that overlap sets how many environments run, each with its own L1; idle ones
+// are recycled past their idle limit and all at the maximum lifetime. What does not
+// overlap is the cache reads themselves: a miss completes at its arrival instant, so
+// concurrent misses of one key are not coalesced (each later one finds the backfilled
+// entry; origin calls are exact, the modelled latency of those callers is not). A
+// testing/synctest bubble was not chosen: its time advances only when every goroutine
+// in it is durably blocked, which I/O to the services, even over a pipe, is not.
+//
+// Latency is modelled, never taken from the wall clock: a read costs one round trip
+// (mean plus Gaussian jitter) of the network profile of each tier it reached, plus the
+// invocation's init and handler time, and the result says latency_model: modelled. Not
+// modelled yet, and refused with the fix: updates and their webhooks, the fault
+// timeline, provisioned concurrency, cache warming, traces, the closed model,
+// stale-while-revalidate, XFetch and leases (they refresh or wait on the wall clock).
+// The client-side Stripe rate limiter (a wall-clock pacer) is off; origin calls are
+// counted, not paced. Redis maxmemory is not enforced (miniredis has none).
+//
+// Cost on the virtual clock is priced bucket by bucket (timeline[].cost_usd) and for the
+// whole run (cost_usd, with per_day and per_month at the run's rate, and usage, the
+// quantities priced): Lambda from the fleet's invocations and billed time, ElastiCache
+// node-hours (or serverless ECPUs and the bytes Redis held), DynamoDB's request units
+// and the bytes its table held, sampled at every bucket's end.
 //
 // # The benchmarks
 //

@@ -56,11 +56,80 @@ func runPreamble(r *Result) []string {
 		}
 		out = append(out, t)
 	}
+	if r.LatencyModel == "modelled" {
+		out = append(out, "All figures come from a single run on the VIRTUAL clock: simulated time, so hours and days run in minutes. "+
+			"Hit ratios, Stripe calls, cold starts and bytes held come from the real cache code; latency is MODELLED from the network profiles (see Notes), not measured.")
+		return out
+	}
 	out = append(out, "All figures come from a single run: they show what happened once, not how much repeated runs vary. "+
 		"Latency is measured from each request's intended start time (corrected for coordinated omission); "+
 		"service time is measured from when a worker began the request.")
 	return out
 }
+
+// virtualSections are the first tables of a clock: virtual run: how much of the
+// traffic each tier served and what each part cost, per day and per month, then the
+// timeline bucket by bucket (per minute or per hour).
+func virtualSections(r *Result) []section {
+	if r.Clock != "virtual" {
+		return nil
+	}
+	q := r.Requests.Gets
+	share := func(n int64) string {
+		if q <= 0 {
+			return "-"
+		}
+		return formatPct(float64(n) / float64(q))
+	}
+	served := section{title: "What each tier served, and the cost", header: []string{"served by", "reads", "share of reads"},
+		note: fmt.Sprintf("Over %s of simulated time.", formatSimulated(r.DurationS))}
+	for _, t := range []struct {
+		name string
+		s    TierStats
+	}{{"L1 in-process", r.Tiers.L1}, {"L2 Redis", r.Tiers.L2}, {"L3 DynamoDB", r.Tiers.L3}} {
+		if t.s.Enabled {
+			served.rows = append(served.rows, []string{t.name, fmt.Sprint(t.s.Hits), share(t.s.Hits)})
+		}
+	}
+	served.rows = append(served.rows, []string{"Stripe (origin calls)", fmt.Sprint(r.Origin.Calls), share(r.Origin.Calls)})
+	out := []section{served}
+	if c := r.CostUSD; c != nil && c.Total > 0 {
+		k := c.PerDay / c.Total
+		cost := section{title: "Cost of the simulated time", header: []string{"part", "run", "per day", "per month"},
+			note: "At the run's rate: a run of one simulated day is its own day. Storage is priced from the bytes held, bucket by bucket; the inputs are cost_usd.usage in result.json. Prices: " + c.Pricing + "."}
+		for _, p := range []struct {
+			name string
+			usd  float64
+		}{{"Lambda compute", c.LambdaCompute}, {"Lambda requests", c.LambdaRequests}, {"ElastiCache", c.ElastiCache}, {"DynamoDB", c.DynamoDB}, {"total", c.Total}} {
+			cost.rows = append(cost.rows, []string{p.name, formatUSD(p.usd), formatUSD(p.usd * k), formatUSD(p.usd * k * c.PerMonth / c.PerDay)})
+		}
+		out = append(out, cost)
+	}
+	if len(r.Timeline) > 0 {
+		tl := section{title: "Timeline (simulated)", header: []string{"from", "requests", "L1 hit", "L2 hit", "L3 hit", "Stripe calls", "cold starts", "environments", "Redis holds", "DynamoDB holds", "cost", "p99 (modelled)"},
+			note: "Hit ratios are of the reads that reached each tier; what Redis and DynamoDB hold is at the bucket's end."}
+		for _, b := range r.Timeline {
+			tl.rows = append(tl.rows, []string{
+				formatClock(b.TS), fmt.Sprint(b.Requests), formatPct(b.L1HitRatio), formatPct(b.L2HitRatio), formatPct(b.L3HitRatio),
+				fmt.Sprint(b.OriginCalls), fmt.Sprint(b.ColdStarts), fmt.Sprint(b.Envs), formatBytes(b.RedisBytes), formatBytes(b.DynamoDBBytes),
+				formatUSD(b.CostUSD), FormatUS(b.P99US),
+			})
+		}
+		out = append(out, tl)
+	}
+	return out
+}
+
+// formatSimulated writes a simulated span in hours, or minutes below two hours.
+func formatSimulated(s float64) string {
+	if s >= 7200 {
+		return fmt.Sprintf("%.1f h", s/3600)
+	}
+	return fmt.Sprintf("%.0f min", s/60)
+}
+
+// formatClock writes an offset into a simulated run as h:mm.
+func formatClock(s int) string { return fmt.Sprintf("%d:%02d", s/3600, s%3600/60) }
 
 func latencyRow(name string, l Latency) []string {
 	return []string{name, FormatUS(l.P50), FormatUS(l.P90), FormatUS(l.P99), FormatUS(l.P999), FormatUS(l.Max), FormatUS(l.Mean), fmt.Sprint(l.Count)}
@@ -68,7 +137,7 @@ func latencyRow(name string, l Latency) []string {
 
 // runSections builds the tables of a run report, in reading order.
 func runSections(r *Result) []section {
-	var out []section
+	out := virtualSections(r)
 	q := r.Requests
 	out = append(out, section{
 		title:  "Requests",
