@@ -53,6 +53,10 @@ type Options struct {
 	// MeterProvider, when set, receives every cache instance's OpenTelemetry metrics
 	// (cachecore.Config.MeterProvider), as a function in production would export them.
 	MeterProvider metric.MeterProvider
+	// Calibrate is the environment a clock: virtual run measures each tier's service
+	// time against before it starts (through the scenario's network profiles); nil means
+	// the run's own environment, whose embedded stand-ins then set the service times.
+	Calibrate *mocks.Env
 }
 
 // Hooks let tests of the harness inject behaviour into the request path.

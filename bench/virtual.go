@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
-	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
@@ -62,32 +60,26 @@ func virtualRefusals(s *scenarios.Scenario) error {
 	return nil
 }
 
-// latencyModel gives each read a modelled latency from the network profiles of the tiers
-// it reached: one round trip (mean plus Gaussian jitter) per tier looked up. It is a
-// model, labelled so in the result; nothing of the wall clock enters it.
+// latencyModel gives each read a modelled latency: one service time of each tier it
+// reached, drawn from that tier's calibration (see calibrate). It is a model, labelled
+// so in the result; nothing of the simulation's own wall clock enters it.
 type latencyModel struct {
-	redis, dynamo, stripe netsim.Profile
-	l2, l3                bool
-	rng                   *rand.Rand
-}
-
-// rtt draws one round trip of p, in microseconds, at least 0.
-func (m *latencyModel) rtt(p netsim.Profile) float64 {
-	d := float64(p.Latency.Microseconds()) + m.rng.NormFloat64()*float64(p.Jitter.Microseconds())
-	return max(d, 0)
+	cal    *calibration
+	l2, l3 bool
+	rng    *rand.Rand
 }
 
 // sample returns the modelled latency in microseconds of a read served by tier.
 func (m *latencyModel) sample(tier cachecore.TierID) int64 {
 	us := 1.0 // an L1 read: in process
 	if tier >= cachecore.TierL2 && m.l2 {
-		us += m.rtt(m.redis)
+		us += m.cal.sample("redis", m.rng)
 	}
 	if tier >= cachecore.TierL3 && m.l3 {
-		us += m.rtt(m.dynamo)
+		us += m.cal.sample("dynamodb", m.rng)
 	}
 	if tier >= cachecore.TierOrigin {
-		us += m.rtt(m.stripe)
+		us += m.cal.sample("stripe", m.rng)
 	}
 	return int64(us)
 }
@@ -159,19 +151,17 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	ws := *s
 	ws.Network = scenarios.NetworkFor(scenarios.ProfileNone)
 	ws.Stripe.Mode = scenarios.StripeModeNone
-	model := &latencyModel{l2: s.Cache.L2.Enabled, l3: s.Cache.L3.Enabled, rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x9e3779b97f4a7c15))}
-	for _, p := range []struct {
-		dst  *netsim.Profile
-		link scenarios.NetLink
-		name string
-	}{{&model.redis, s.Network.Redis, "redis"}, {&model.dynamo, s.Network.DynamoDB, "dynamodb"}, {&model.stripe, s.Network.Stripe, "stripe"}} {
-		if *p.dst, err = profile(p.link); err != nil {
-			return nil, fmt.Errorf("network.%s: %w", p.name, err)
-		}
-	}
-
 	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelSetup()
+	calEnv := opt.Calibrate
+	if calEnv == nil {
+		calEnv = env
+	}
+	cal, err := calibrate(setupCtx, s, calEnv, opt)
+	if err != nil {
+		return nil, err
+	}
+	model := &latencyModel{cal: cal, l2: s.Cache.L2.Enabled, l3: s.Cache.L3.Enabled, rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x9e3779b97f4a7c15))}
 	wcfg, err := worldConfig(&ws)
 	if err != nil {
 		return nil, err
@@ -396,8 +386,8 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		Notes: []string{
 			fmt.Sprintf("clock: virtual: %v of scenario time simulated in %v of wall time (%.0f simulated requests per second of wall time)",
 				horizon, wall.Round(time.Millisecond), float64(total.requests)/max(wall.Seconds(), 1e-9)),
-			"latency is MODELLED, not measured: one round trip of each reached tier's network profile (" +
-				profileNames(model) + ") per read, plus a cold start's init and the handler's time; no calibration against the services was made",
+			"latency is MODELLED, not measured: each read costs one service time of every tier it reached, drawn from HdrHistograms measured for about a second a tier at the start (latency_calibration) against " +
+				cal.against + " through the network profiles (" + profileNames(s) + "), plus a cold start's init and the handler's time",
 			"clock: virtual serves each request's cache read at its arrival instant, one after another: the Lambda fleet's environments overlap in simulated time, but concurrent misses of one key are not coalesced (origin calls are an upper bound where a hot key's misses would overlap)",
 			"Stripe's client-side rate limiter is off on the virtual clock (it paces on the wall clock); origin calls are counted, not paced",
 		},
@@ -433,8 +423,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		}
 	}
 	res.Environment.Network = map[string]string{
-		"redis": model.redis.Name + " (modelled)", "dynamodb": model.dynamo.Name + " (modelled)", "stripe": model.stripe.Name + " (modelled)",
+		"redis": s.Network.Redis.Profile + " (modelled)", "dynamodb": s.Network.DynamoDB.Profile + " (modelled)", "stripe": s.Network.Stripe.Profile + " (modelled)",
 	}
+	res.LatencyCalibration = cal.summary()
 	res.Origin.CallsSaved = max(res.Requests.Gets-res.Origin.Calls, 0)
 	res.Thresholds = reports.Evaluate(res, thresholds)
 	return res, nil
@@ -497,16 +488,9 @@ func costUsage(u pricing.RunUsage, redisBytes, dynamoBytes float64) *reports.Cos
 	return c
 }
 
-// profileNames lists the model's profiles for the note.
-func profileNames(m *latencyModel) string {
-	var parts []string
-	for _, p := range []struct {
-		name string
-		p    netsim.Profile
-	}{{"redis", m.redis}, {"dynamodb", m.dynamo}, {"stripe", m.stripe}} {
-		parts = append(parts, fmt.Sprintf("%s %s %v±%v", p.name, p.p.Name, p.p.Latency, p.p.Jitter))
-	}
-	return strings.Join(parts, ", ")
+// profileNames lists the scenario's network profiles for the note.
+func profileNames(s *scenarios.Scenario) string {
+	return fmt.Sprintf("redis %s, dynamodb %s, stripe %s", s.Network.Redis.Profile, s.Network.DynamoDB.Profile, s.Network.Stripe.Profile)
 }
 
 // tierDelta is a tier's counters over the measured part.

@@ -171,3 +171,91 @@ func agreement(real, virt *reports.Result) []string {
 	}
 	return out
 }
+
+// TestVirtualCalibration: the modelled latency comes from the calibration, which is
+// measured through the network profiles: with 2 ms added in front of Redis and every
+// read reaching L2, both the calibration and the reads' p50 are at least 2 ms.
+func TestVirtualCalibration(t *testing.T) {
+	s := vparse(t, `
+name: vcal
+clock: virtual
+duration: 2m
+arrival: {model: constant, rate: 20}
+keys: {object: customer, count: 100, distribution: uniform}
+lambda: {enabled: false}
+cache: {l1: {enabled: false}, l2: {enabled: true, ttl: 1h}, l3: {enabled: false}}
+network: {redis: {profile: custom, latency: 2ms}, dynamodb: none, stripe: none}
+`)
+	res, err := Run(context.Background(), s, startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, ok := res.LatencyCalibration["redis"]
+	if !ok || cal.Count == 0 {
+		t.Fatalf("latency_calibration = %+v, want a redis entry", res.LatencyCalibration)
+	}
+	if cal.P50 < 2000 || res.LatencyUS.P50 < 2000 {
+		t.Errorf("calibrated redis p50 %v µs, reads' p50 %v µs: want both at least the profile's 2 ms", cal.P50, res.LatencyUS.P50)
+	}
+	if _, ok := res.LatencyCalibration["dynamodb"]; ok {
+		t.Error("L3 is off, but it was calibrated")
+	}
+	if res.LatencyModel != "modelled" {
+		t.Errorf("latency_model = %q, want modelled", res.LatencyModel)
+	}
+}
+
+// TestVirtualFleetAndCost: with the Lambda fleet on the virtual clock, cold starts and
+// environments are counted, every minute's bucket says what Redis and DynamoDB hold and
+// what it cost, the buckets' costs add up to the run's, and the day's cost is the run's
+// at its rate.
+func TestVirtualFleetAndCost(t *testing.T) {
+	s := vparse(t, `
+name: vfleet
+clock: virtual
+duration: 20m
+arrival: {model: poisson, rate: 30}
+keys: {object: customer, count: 2000, distribution: zipf, zipf_s: 1.0}
+lambda: {enabled: true, memory_mb: 512, max_concurrency: 50, idle_timeout: 2m, handler_time: 50ms}
+cache: {l1: {enabled: true, ttl: 30s}, l2: {enabled: true, ttl: 2m}, l3: {enabled: true, ttl: 24h}}
+`)
+	res, err := Run(context.Background(), s, startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm := res.Lambda
+	if lm == nil || lm.ColdStarts < 1 || lm.PeakEnvironments < 1 || lm.Invocations != res.Requests.Total-lm.Throttled {
+		t.Fatalf("lambda = %+v, want cold starts, environments and one invocation a request", lm)
+	}
+	if lm.PeakConcurrency < 2 {
+		t.Errorf("peak concurrency %d: 30 requests/s of at least 50 ms each overlap", lm.PeakConcurrency)
+	}
+	if len(res.Timeline) != 20 {
+		t.Fatalf("%d timeline buckets, want 20 (one a minute)", len(res.Timeline))
+	}
+	var sum float64
+	var coldStarts int64
+	for _, b := range res.Timeline {
+		if b.BucketS != 60 || b.RedisBytes <= 0 || b.DynamoDBBytes <= 0 || b.CostUSD <= 0 || b.Envs < 1 {
+			t.Errorf("bucket %+v: want 60 s, bytes held in Redis and DynamoDB, a cost and environments", b)
+		}
+		sum += b.CostUSD
+		coldStarts += b.ColdStarts
+	}
+	if coldStarts != lm.ColdStarts {
+		t.Errorf("buckets' cold starts %d, run's %d", coldStarts, lm.ColdStarts)
+	}
+	c := res.CostUSD
+	if c == nil || c.Usage == nil {
+		t.Fatalf("cost_usd = %+v, want a cost with its usage", c)
+	}
+	if math.Abs(sum-c.Total) > 0.01*c.Total {
+		t.Errorf("buckets' costs add up to %v, the run's is %v", sum, c.Total)
+	}
+	if want := c.Total * 86400 / res.DurationS; math.Abs(c.PerDay-want) > 1e-9*want {
+		t.Errorf("per_day %v, want the run's cost at its rate, %v", c.PerDay, want)
+	}
+	if c.Usage.LambdaInvocations != lm.Invocations || c.Usage.DynamoDBBytesMean <= 0 || c.Usage.RedisBytesMean <= 0 {
+		t.Errorf("usage %+v does not match the run", c.Usage)
+	}
+}

@@ -274,6 +274,9 @@ func (w *World) WebhookSecret() string { return w.Overlay.WebhookSecret() }
 func (w *World) RedisClient() redis.UniversalClient {
 	opts := *w.Env.redisOptions
 	opts.Addrs = append([]string(nil), w.redisAddrs...)
+	if w.proxies[ServiceRedis] != nil {
+		opts.Dialer = nil // through the proxy, not the environment's in-process pipe
+	}
 	if opts.PoolSize == 0 {
 		// go-redis's default, 10 per processor, starves a single process serving
 		// thousands of reads in flight: they queue for a connection past the cache's L2
@@ -292,6 +295,9 @@ func (w *World) RedisOptions() *redis.Options {
 	}
 	u := *w.Env.redisOptions
 	u.Addrs = append([]string(nil), w.redisAddrs...)
+	if w.proxies[ServiceRedis] != nil {
+		u.Dialer = nil
+	}
 	o := u.Simple()
 	if o.PoolSize == 0 {
 		o.PoolSize = min(w.cfg.MaxConns, redisPoolSize)

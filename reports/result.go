@@ -33,6 +33,9 @@ type Result struct {
 	// LatencyModel is "measured" (real clock) or "modelled" (virtual clock: latency is
 	// modelled from the network profiles, not measured).
 	LatencyModel string `json:"latency_model,omitempty"`
+	// LatencyCalibration (clock: virtual) is each tier's service time as measured at the
+	// start of the run, which the modelled latencies are drawn from, by service.
+	LatencyCalibration map[string]Latency `json:"latency_calibration,omitempty"`
 
 	Requests Requests `json:"requests"`
 	// LatencyUS is the latency of reads in microseconds, measured from each request's

@@ -176,15 +176,30 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if f.quiet {
 		f.env.cfg.Log = io.Discard
 	}
+	// Simulated time needs services that follow it: the embedded ones. Another --env
+	// gives the services the virtual run calibrates its modelled latencies against.
+	var calibrate *mocks.Env
 	if s.Clock == scenarios.ClockVirtual {
-		// Simulated time needs services that follow it: the embedded ones.
 		switch f.env.cfg.Provider {
 		case "", mocks.ProviderAuto, mocks.ProviderEmbedded:
-			f.env.cfg.Provider = mocks.ProviderEmbedded
-			f.env.cfg.Embedded.VirtualClock = true
 		default:
-			return usageError{fmt.Errorf("clock: virtual runs on --env embedded (its Redis and DynamoDB stand-ins follow the simulated clock), not --env %s: drop --env or set clock=real", f.env.cfg.Provider)}
+			cal, err := mocks.Start(ctx, f.env.cfg)
+			if err != nil {
+				if strings.HasPrefix(err.Error(), "unknown environment") || errors.Is(err, mocks.ErrConfig) {
+					liblog.refuse()
+					return usageError{err}
+				}
+				return fmt.Errorf("clock: virtual calibrates against --env %s: %w", f.env.cfg.Provider, err)
+			}
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				_ = cal.Close(cctx)
+			}()
+			calibrate = cal
 		}
+		f.env.cfg.Provider = mocks.ProviderEmbedded
+		f.env.cfg.Embedded.VirtualClock = true
 	}
 	env, err := mocks.Start(ctx, f.env.cfg)
 	if err != nil {
@@ -215,7 +230,7 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		case f.repeat > 1:
 			fmt.Fprintf(stdout, "repetition %d/%d (seed %d)\n", j.rep+1, f.repeat, j.s.Seed)
 		}
-		res, err := bench.Run(ctx, j.s, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table, ServerLog: liblog})
+		res, err := bench.Run(ctx, j.s, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table, ServerLog: liblog, Calibrate: calibrate})
 		if err != nil {
 			if werr := writeRunSet(stdout, out, plan, done, len(points), f.repeat); werr != nil {
 				fmt.Fprintln(stderr, "cachebench:", werr)
