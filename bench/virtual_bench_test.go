@@ -14,7 +14,7 @@ import (
 // reports simulated requests per second of wall time, the figure the 48k target is about.
 func BenchmarkVirtualDayInTheLife(b *testing.B) {
 	for b.Loop() {
-		s, err := scenarios.Load("day-in-the-life", []string{"duration=30m"})
+		s, err := scenarios.Load("day-in-the-life", []string{"duration=1h"})
 		if err != nil {
 			b.Fatal(err)
 		}
