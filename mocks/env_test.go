@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/redis/go-redis/v9"
 )
 
 // servicesRequired reports whether a provider that cannot start must fail the test rather
@@ -274,34 +275,45 @@ func TestEmbeddedRedisKeysExpire(t *testing.T) {
 	}
 }
 
-// TestEmbeddedVirtualClock: on the embedded environment's virtual clock, a Redis key and an
-// L3 item expire when SetClock passes their TTL, and not before, whatever the wall clock;
-// SetClock is refused on the wall clock.
+// TestEmbeddedVirtualClock: on the embedded environment's virtual clock, Redis's TIME
+// follows SetClock, no key leaves on the wall clock, and SweepRedis deletes exactly the
+// keys its caller judges dead and counts what is left; SetClock and SweepRedis are
+// refused on the wall clock.
 func TestEmbeddedVirtualClock(t *testing.T) {
 	ctx := context.Background()
 	env := startOrSkip(t, Config{Provider: ProviderEmbedded, Embedded: EmbeddedConfig{VirtualClock: true}})
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := env.SetClock(t0); err != nil {
+	if err := env.SetClock(t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.RedisClient.Set(ctx, "vk", "v", time.Hour).Err(); err != nil {
+	if now, err := env.RedisClient.Time(ctx).Result(); err != nil || !now.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("Redis TIME = %v, %v; want the virtual clock's %v", now, err, t0.Add(time.Hour))
+	}
+	for k, v := range map[string]string{"live": "L", "dead": "D"} {
+		if err := env.RedisClient.Set(ctx, k, v, 100*time.Millisecond).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := env.RedisClient.ZAdd(ctx, "zset", redis.Z{Score: 1, Member: "m"}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.SetClock(t0.Add(59 * time.Minute)); err != nil {
+	time.Sleep(300 * time.Millisecond) // past the keys' TTL on the wall clock
+	keys, bytes, err := env.SweepRedis(func(_, v string) bool { return v == "D" })
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := env.RedisClient.Exists(ctx, "vk").Result(); err != nil || n != 1 {
-		t.Fatalf("Redis key before its TTL on the virtual clock: exists = %d, %v; want 1", n, err)
+	if keys != 2 || bytes != int64(len("live")+len("L")+len("zset")) {
+		t.Errorf("SweepRedis = %d keys, %d bytes; want 2 keys (live, zset), %d bytes", keys, bytes, len("live")+len("L")+len("zset"))
 	}
-	if err := env.SetClock(t0.Add(61 * time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := env.RedisClient.Exists(ctx, "vk").Result(); err != nil || n != 0 {
-		t.Fatalf("Redis key past its TTL on the virtual clock: exists = %d, %v; want 0", n, err)
+	if n, err := env.RedisClient.Exists(ctx, "live", "dead", "zset").Result(); err != nil || n != 2 {
+		t.Errorf("after the sweep: %d of live, dead, zset exist (%v); want live and zset", n, err)
 	}
 
 	wall := startOrSkip(t, Config{Provider: ProviderEmbedded})
 	if err := wall.SetClock(t0); err == nil {
-		t.Fatal("SetClock on a wall-clock environment: want an error")
+		t.Error("SetClock on a wall-clock environment: want an error")
+	}
+	if _, _, err := wall.SweepRedis(func(string, string) bool { return true }); err == nil {
+		t.Error("SweepRedis on a wall-clock environment: want an error")
 	}
 }
