@@ -1042,3 +1042,17 @@ func mergeFaults(rs []*Result) []Fault {
 	}
 	return out
 }
+
+// MergeFiles reads the shards' result.json files at paths (each checked as Read does) and
+// merges them (see Merge); errors name the file.
+func MergeFiles(paths []string) (*Result, error) {
+	rs := make([]*Result, len(paths))
+	for i, p := range paths {
+		r, err := Read(p)
+		if err != nil {
+			return nil, err
+		}
+		rs[i] = r
+	}
+	return Merge(rs, paths)
+}
