@@ -384,3 +384,43 @@ func TestMergeCostIsPricedForTheFleet(t *testing.T) {
 		t.Errorf("monthly = %v, want 23.5 (every shard projected the same month)", c.Monthly)
 	}
 }
+
+// FuzzMerge merges two shards whose placing, window, counters, timeline and
+// configuration the fuzzer chooses (Parse, which reads the files, has FuzzRead): Merge
+// either refuses with an error or returns a result that Parse accepts; it never panics.
+func FuzzMerge(f *testing.F) {
+	sr := newSplitRun(f, 2, 17)
+	f.Add(2, 0, 1, "2026-11-23T10:00:00Z", 30.0, int64(100), int64(10), int64(3), 0, false, `{"seed":42}`, "a note")
+	f.Add(2, 1, 1, "2026-11-23T10:00:03Z", 12.5, int64(0), int64(0), int64(0), 7, true, `{"seed":42}`, "")
+	f.Add(3, 0, 2, "not a time", -1.0, int64(-5), int64(1<<62), int64(9), -3, false, `{`, "x")
+	f.Fuzz(func(t *testing.T, count, i0, i1 int, started string, durationS float64, hits, misses, failed int64, ts int, interrupted bool, config, note string) {
+		a, b := *sr.shards[0], *sr.shards[1]
+		a.Shards = &Shards{Count: count, Index: &i0}
+		b.Shards = &Shards{Count: count, Index: &i1}
+		b.StartedAt, b.DurationS, b.Interrupted = started, durationS, interrupted
+		b.Tiers.L1.Hits, b.Tiers.L1.Misses, b.Tiers.L1.Failed = hits, misses, failed
+		b.Timeline = append([]Second(nil), b.Timeline...)
+		b.Timeline[0].TS = ts
+		b.Scenario.Config = json.RawMessage(config)
+		b.Notes = []string{note}
+		// Shards that pass Parse: the fuzzer's values only where they are ones a run writes.
+		data, err := json.Marshal(&b)
+		if err != nil {
+			return
+		}
+		if _, err := Parse(data, "b"); err != nil {
+			return
+		}
+		m, err := Merge([]*Result{&a, &b}, []string{"a", "b"})
+		if err != nil {
+			return
+		}
+		out, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("the merged result does not encode: %v", err)
+		}
+		if _, err := Parse(out, "merged"); err != nil {
+			t.Fatalf("the merged result does not parse: %v", err)
+		}
+	})
+}
