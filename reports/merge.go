@@ -38,7 +38,8 @@ import (
 //     the sum of the shards' peaks, an upper bound since they need not coincide;
 //   - the services are shared, so each shard's servers.redis counts every shard's traffic
 //     on Redis: the merged value is the largest shard's, not a sum (servers.dynamodb and
-//     servers.stripe count each shard's own calls and are summed);
+//     servers.stripe count each shard's own calls and are summed; in the embedded
+//     environment each shard has its own Redis, and its counters are summed too);
 //   - figures kept without a histogram (timeline p50_us and p99_us per second, lambda
 //     first_minute p50_us and p99_us, generator lag_p99_us) cannot be merged without
 //     loss: the merged value is the largest shard's, an upper bound;
@@ -721,13 +722,21 @@ func (m *mergeState) fleet() {
 func (m *mergeState) servers() {
 	var out Servers
 	any := false
+	// The embedded environment runs its services inside each shard's process: each
+	// shard's Redis is its own and its counters add up.
+	own := m.out.Environment.Provider == "embedded"
 	maxPtr := func(dst **int64, v *int64) {
 		if v == nil {
 			return
 		}
-		if *dst == nil || *v > **dst {
+		switch {
+		case *dst == nil:
 			x := *v
 			*dst = &x
+		case own:
+			**dst += *v
+		case *v > **dst:
+			**dst = *v
 		}
 	}
 	for _, r := range m.rs {
@@ -767,7 +776,7 @@ func (m *mergeState) servers() {
 		return
 	}
 	m.out.Servers = &out
-	if out.Redis != nil && len(m.rs) > 1 {
+	if out.Redis != nil && len(m.rs) > 1 && !own {
 		m.note("merge: the shards share Redis, so each shard's servers.redis counts every shard's traffic: the merged counters are the largest shard's, not a sum")
 	}
 }

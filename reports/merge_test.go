@@ -424,3 +424,29 @@ func FuzzMerge(f *testing.F) {
 		}
 	})
 }
+
+func TestMergeServersCounters(t *testing.T) {
+	for _, c := range []struct {
+		provider    string
+		wantCommand int64
+	}{{"local", 700}, {"embedded", 1200}} {
+		t.Run(c.provider, func(t *testing.T) {
+			sr := newSplitRun(t, 2, 21)
+			for i, r := range sr.shards {
+				cmds := int64(500 + 200*i)
+				r.Environment.Provider = c.provider
+				r.Servers = &Servers{Redis: &RedisServer{Commands: &cmds}, Stripe: &StripeServer{Requests: 10, Reads: 8}}
+			}
+			m, err := Merge(sr.shards, sr.names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := *m.Servers.Redis.Commands; got != c.wantCommand {
+				t.Errorf("servers.redis.commands = %d, want %d (shared Redis: the largest shard's; embedded: the sum)", got, c.wantCommand)
+			}
+			if m.Servers.Stripe.Requests != 20 || m.Servers.Stripe.Reads != 16 {
+				t.Errorf("servers.stripe = %+v, want the shards' sums", *m.Servers.Stripe)
+			}
+		})
+	}
+}
