@@ -72,7 +72,7 @@ func (r *runner) cost(res *reports.Result, l2, l3 cachecore.TierStats) (*reports
 		LambdaCompute: b.LambdaComputeUSD, LambdaRequests: b.LambdaRequestsUSD,
 		ElastiCache: b.ElastiCacheUSD, DynamoDB: b.DynamoDBUSD,
 		Total: b.TotalUSD, PerMillionRequests: b.PerMillionUSD,
-		Pricing: t.Name + " (" + t.Region + ", checked " + t.Checked + ")",
+		Pricing: t.Label(),
 	}
 	if m := r.s.Cost.MonthlyRequests; m > 0 {
 		mb, err := pricing.ProjectMonthly(t, u, m)

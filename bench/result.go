@@ -216,20 +216,7 @@ func readLimit(mode string) float64 {
 }
 
 // summary turns a histogram of microseconds into the result's latency block.
-func summary(h *hdrhistogram.Histogram) reports.Latency {
-	if h.TotalCount() == 0 {
-		return reports.Latency{}
-	}
-	return reports.Latency{
-		P50:   float64(h.ValueAtQuantile(50)),
-		P90:   float64(h.ValueAtQuantile(90)),
-		P99:   float64(h.ValueAtQuantile(99)),
-		P999:  float64(h.ValueAtQuantile(99.9)),
-		Max:   float64(h.Max()),
-		Mean:  h.Mean(),
-		Count: h.TotalCount(),
-	}
-}
+func summary(h *hdrhistogram.Histogram) reports.Latency { return reports.Summarize(h) }
 
 // encode returns h in HdrHistogram's compressed V2 encoding, base64.
 func encode(h *hdrhistogram.Histogram) string {

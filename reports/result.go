@@ -68,6 +68,35 @@ type Result struct {
 	// Notes are warnings about the run a reader must see: a network profile that could
 	// not be applied, a generator that fell behind.
 	Notes []string `json:"notes,omitempty"`
+	// Shards is set on the result of one shard of a sharded run (count and index) and on
+	// the result Merge made of them (count and merged_from); absent for a whole run.
+	Shards *Shards `json:"shards,omitempty"`
+}
+
+// Shards places a result in a sharded run. On one shard's result Count and Index are
+// set and index is always written, 0 included (Index is a pointer for that reason); on a
+// merged result Index is nil and omitted, and MergedFrom names the shards' results in
+// index order, with Generators their generators' health.
+type Shards struct {
+	Count      int              `json:"count"`
+	Index      *int             `json:"index,omitempty"`
+	MergedFrom []string         `json:"merged_from,omitempty"`
+	Generators []ShardGenerator `json:"generators,omitempty"`
+}
+
+// ShardGenerator is one shard's load generator health, as its own result reported it.
+type ShardGenerator struct {
+	Index             int     `json:"index"`
+	Scheduled         int64   `json:"scheduled"`
+	LateOver1ms       int64   `json:"late_over_1ms"`
+	LateRatio         float64 `json:"late_ratio"`
+	LagP99US          float64 `json:"lag_p99_us"`
+	Bottleneck        bool    `json:"bottleneck"`
+	BottleneckReason  string  `json:"bottleneck_reason,omitempty"`
+	BottleneckService string  `json:"bottleneck_service,omitempty"`
+	BottleneckDetail  string  `json:"bottleneck_detail,omitempty"`
+	CPUPercent        float64 `json:"cpu_percent"`
+	MachineCPUPercent float64 `json:"machine_cpu_percent,omitempty"`
 }
 
 // ScenarioRef names the scenario and carries its effective configuration.

@@ -87,6 +87,16 @@ func checkFields(r *Result) error {
 			bad("timeline[%d].length_s is %v; a partial second lasts more than 0 and at most 1 s", i, s.LengthS)
 		}
 	}
+	if sh := r.Shards; sh != nil {
+		switch {
+		case sh.Count < 1:
+			bad("shards.count is %d; a sharded run has at least one shard", sh.Count)
+		case sh.Index != nil && (*sh.Index < 0 || *sh.Index >= sh.Count):
+			bad("shards.index is %d; shards of %d are numbered 0 to %d", *sh.Index, sh.Count, sh.Count-1)
+		case sh.Index == nil && len(sh.MergedFrom) != sh.Count:
+			bad("shards.merged_from names %d results; a merged result of %d shards names each", len(sh.MergedFrom), sh.Count)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -83,6 +83,6 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newListCmd(), newRunCmd(), newReportCmd(), newCompareCmd(), newEnvCmd())
+	root.AddCommand(newListCmd(), newRunCmd(), newReportCmd(), newCompareCmd(), newMergeCmd(), newEnvCmd())
 	return root
 }

@@ -155,6 +155,12 @@ const (
 	unitFreeGBMonth    = "GB per month"
 )
 
+// Label names the table as result.json's cost_usd.pricing does: its name, region and
+// the date it was checked.
+func (t *Table) Label() string {
+	return t.Name + " (" + t.Region + ", checked " + t.Checked + ")"
+}
+
 // Default returns the embedded table of us-east-1 prices (aws-us-east-1.json). Each call
 // returns a new Table, so a caller may change its copy.
 func Default() *Table {
