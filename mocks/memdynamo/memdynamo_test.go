@@ -899,73 +899,41 @@ func TestMalformedExpressions(t *testing.T) {
 	})
 }
 
-func TestUpdateItem(t *testing.T) {
-	c, _, _ := start(t)
+// TestUpdateItemNotImplemented checks that UpdateItem, which nothing running
+// against memdynamo calls, is refused as DynamoDB refuses an operation it does
+// not know, with a message naming the operation, and changes nothing.
+func TestUpdateItemNotImplemented(t *testing.T) {
+	c, _, endpoint := start(t)
 	ctx := context.Background()
 	createTable(t, c, "upd", "pk", "S")
-	vals := func(kv ...any) map[string]types.AttributeValue {
-		m := map[string]types.AttributeValue{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1].(types.AttributeValue)
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("upd"), Item: map[string]types.AttributeValue{"pk": s("u"), "n": n("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	const want = "memdynamo (in-memory L3 stand-in, not DynamoDB) does not implement UpdateItem"
+	t.Run("SDK", func(t *testing.T) {
+		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("upd"), Key: key("u"),
+			UpdateExpression: aws.String("SET n = n + :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": n("1")}})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" || ae.ErrorMessage() != want {
+			t.Fatalf("UpdateItem error %v, want UnknownOperationException %q", err, want)
 		}
-		return m
-	}
-	steps := []struct {
-		name   string
-		update string
-		cond   string
-		names  map[string]string
-		values map[string]types.AttributeValue
-		rv     types.ReturnValue
-		want   map[string]types.AttributeValue // the returned Attributes
-		msg    string                          // expected ValidationException, or "ccf"
-	}{
-		{name: "counter created", update: "SET #c = if_not_exists(#c, :zero) + :one", names: map[string]string{"#c": "count"},
-			values: vals(":zero", n("0"), ":one", n("1")), rv: types.ReturnValueUpdatedNew, want: vals("count", n("1"))},
-		{name: "counter incremented", update: "SET #c = if_not_exists(#c, :zero) + :one", names: map[string]string{"#c": "count"},
-			values: vals(":zero", n("0"), ":one", n("1")), rv: types.ReturnValueUpdatedNew, want: vals("count", n("2"))},
-		{name: "ADD to a set and a number", update: "ADD tags :t, hits :h", values: vals(":t", &types.AttributeValueMemberSS{Value: []string{"a", "b"}}, ":h", n("2.5")),
-			rv: types.ReturnValueUpdatedNew, want: vals("tags", &types.AttributeValueMemberSS{Value: []string{"a", "b"}}, "hits", n("2.5"))},
-		{name: "DELETE from a set", update: "DELETE tags :t", values: vals(":t", &types.AttributeValueMemberSS{Value: []string{"a"}}),
-			rv: types.ReturnValueUpdatedOld, want: vals("tags", &types.AttributeValueMemberSS{Value: []string{"a", "b"}})},
-		{name: "SET, list_append and REMOVE", update: "SET lst = list_append(if_not_exists(lst, :empty), :l) REMOVE hits", values: vals(":empty", &types.AttributeValueMemberL{Value: []types.AttributeValue{}}, ":l", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}}),
-			rv: types.ReturnValueAllNew, want: vals("pk", s("u"), "count", n("2"), "tags", &types.AttributeValueMemberSS{Value: []string{"b"}}, "lst", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}})},
-		{name: "condition holds", update: "SET #c = #c - :one", cond: "#c = :two", names: map[string]string{"#c": "count"}, values: vals(":one", n("1"), ":two", n("2")),
-			rv: types.ReturnValueUpdatedNew, want: vals("count", n("1"))},
-		{name: "condition fails", update: "SET #c = :one", cond: "#c = :two", names: map[string]string{"#c": "count"}, values: vals(":one", n("1"), ":two", n("2")), msg: "ccf"},
-		{name: "key attribute", update: "SET pk = :v", values: vals(":v", s("other")), msg: "Cannot update attribute pk. This attribute is part of the key"},
-		{name: "missing operand attribute", update: "SET a = nothere", msg: "The provided expression refers to an attribute that does not exist in the item"},
-		{name: "arithmetic on a string", update: "SET lst = lst + :one", values: vals(":one", n("1")), msg: "An operand in the update expression has an incorrect data type"},
-		{name: "nested target", update: "SET a.b = :one", values: vals(":one", n("1")), msg: "only top-level attributes"},
-		{name: "section twice", update: "SET a = :one SET b = :one", values: vals(":one", n("1")), msg: `The "SET" section can only be used once`},
-		{name: "overlapping paths", update: "SET a = :one REMOVE a", values: vals(":one", n("1")), msg: "Two document paths overlap"},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			in := &dynamodb.UpdateItemInput{TableName: aws.String("upd"), Key: key("u"), UpdateExpression: aws.String(st.update),
-				ExpressionAttributeNames: st.names, ExpressionAttributeValues: st.values, ReturnValues: st.rv}
-			if st.cond != "" {
-				in.ConditionExpression = aws.String(st.cond)
-			}
-			out, err := c.UpdateItem(ctx, in)
-			switch st.msg {
-			case "":
-				if err != nil {
-					t.Fatal(err)
-				}
-				assertItem(t, out.Attributes, st.want)
-			case "ccf":
-				if !isConditionalCheckFailed(err) {
-					t.Fatalf("got %v, want ConditionalCheckFailedException", err)
-				}
-			default:
-				wantValidation(t, err, st.msg)
-			}
-		})
-	}
-	t.Run("final item", func(t *testing.T) {
-		assertItem(t, getItem(t, c, "upd", key("u")), vals("pk", s("u"), "count", n("1"),
-			"tags", &types.AttributeValueMemberSS{Value: []string{"b"}}, "lst", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}}))
+	})
+	t.Run("wire", func(t *testing.T) {
+		resp, body := rawCall(t, endpoint, "DynamoDB_20120810.UpdateItem",
+			`{"TableName":"upd","Key":{"pk":{"S":"u"}},"UpdateExpression":"REMOVE n"}`)
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("body is not JSON: %s", body)
+		}
+		if resp.StatusCode != http.StatusBadRequest || e.Type != "com.amazon.coral.service#UnknownOperationException" || e.Message != want {
+			t.Fatalf("got %d %s, want 400 UnknownOperationException %q", resp.StatusCode, body, want)
+		}
+	})
+	t.Run("item unchanged", func(t *testing.T) {
+		assertItem(t, getItem(t, c, "upd", key("u")), map[string]types.AttributeValue{"pk": s("u"), "n": n("1")})
 	})
 }
 
