@@ -16,19 +16,21 @@
 // # Supported
 //
 // Operations: CreateTable, DescribeTable, ListTables, DeleteTable,
-// UpdateTimeToLive, DescribeTimeToLive, PutItem, GetItem, DeleteItem,
-// BatchGetItem and BatchWriteItem, with DynamoDB's request and response
-// shapes; any other operation is answered with UnknownOperationException (see
-// below). All ten attribute types round-trip; numbers are exact decimals with
-// DynamoDB's 38-digit precision and range, returned in canonical form ("1.50"
-// comes back as "1.5") and compared numerically.
+// UpdateTimeToLive, DescribeTimeToLive, PutItem, GetItem, DeleteItem and
+// BatchGetItem, with DynamoDB's request and response shapes. These are the
+// operations its callers make (cachecore's DynamoDB tier, and the mocks
+// package's health check and table cleanup); any other operation is answered
+// with UnknownOperationException (see below). All ten attribute types
+// round-trip; numbers are exact decimals with DynamoDB's 38-digit precision
+// and range, returned in canonical form ("1.50" comes back as "1.5") and
+// compared numerically.
 //
 // Validation follows DynamoDB: table names (3-255 characters of
 // [a-zA-Z0-9_.-]), key schema and attribute definitions, billing mode and
 // throughput, key attributes present with their declared types and non-empty,
 // key sizes (2048/1024 bytes), the 400 KB item size limit ("Item size has
 // exceeded the maximum allowed size"), 32 levels of nesting, empty and
-// duplicate sets, batch limits (100 keys, 25 writes, no duplicate keys), and
+// duplicate sets, BatchGetItem's limits (100 keys, no duplicate keys), and
 // expression placeholders that are undefined or unused.
 //
 // Expressions are parsed by a recursive-descent parser and evaluated exactly:
@@ -56,10 +58,10 @@
 //
 // There is no capacity model or throttling (consumed capacity is reported,
 // never enforced), no persistence (tables live as long as the Server), no
-// authentication (signatures are not checked), no UpdateItem or
-// UpdateExpression, no Query, Scan, UpdateTable, transactions, PartiQL,
-// secondary indexes, streams, backups or global tables (these fail with
-// UnknownOperationException, whose message names the operation memdynamo
+// authentication (signatures are not checked), no UpdateItem (nor
+// UpdateExpression), BatchWriteItem, Query, Scan, UpdateTable, transactions,
+// PartiQL, secondary indexes, streams, backups or global tables (these fail
+// with UnknownOperationException, whose message names the operation memdynamo
 // does not implement, or ValidationException rather than being ignored), and
 // no legacy parameters (Expected, ConditionalOperator). Tables are ACTIVE as
 // soon as CreateTable returns and gone as soon as DeleteTable returns. Reads

@@ -8,9 +8,8 @@ import (
 
 // Batch limits DynamoDB enforces.
 const (
-	maxBatchGetKeys       = 100
-	maxBatchWriteRequests = 25
-	maxBatchGetBytes      = 16 * 1024 * 1024
+	maxBatchGetKeys  = 100
+	maxBatchGetBytes = 16 * 1024 * 1024
 )
 
 // ---- capacity ----
@@ -472,127 +471,6 @@ func (s *Server) batchGetItem(in *batchGetItemInput) (any, error) {
 	return out, nil
 }
 
-// ---- BatchWriteItem ----
-
-type writeRequest struct {
-	PutRequest *struct {
-		Item map[string]*value
-	}
-	DeleteRequest *struct {
-		Key map[string]*value
-	}
-}
-
-type batchWriteItemInput struct {
-	RequestItems                map[string][]*writeRequest
-	ReturnConsumedCapacity      string
-	ReturnItemCollectionMetrics string
-}
-
-type batchWriteItemOutput struct {
-	UnprocessedItems map[string][]any
-	ConsumedCapacity []*consumedCapacity `json:",omitempty"`
-}
-
-type plannedWrite struct {
-	key  string
-	item map[string]*value // nil for a delete
-	size int
-}
-
-type batchWritePlan struct {
-	t      *table
-	writes []plannedWrite
-}
-
-func (s *Server) batchWriteItem(in *batchWriteItemInput) (any, error) {
-	if len(in.RequestItems) == 0 {
-		return nil, validationf("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
-	}
-	if err := capacityMode(in.ReturnConsumedCapacity); err != nil {
-		return nil, err
-	}
-	// Validate everything before writing anything: DynamoDB rejects the whole
-	// batch when any request in it is invalid.
-	var plans []*batchWritePlan
-	total := 0
-	for name, reqs := range in.RequestItems {
-		n := name
-		t, err := s.lookup(&n, itemTableNotFound)
-		if err != nil {
-			return nil, err
-		}
-		if len(reqs) == 0 {
-			return nil, validationf("1 validation error detected: Value '[]' at 'requestItems.%s.member' failed to satisfy constraint: Member must have length greater than or equal to 1", name)
-		}
-		total += len(reqs)
-		if total > maxBatchWriteRequests {
-			return nil, validationf("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to %d, Member must have length greater than or equal to 1]", maxBatchWriteRequests)
-		}
-		p := &batchWritePlan{t: t}
-		seen := map[string]bool{}
-		for _, r := range reqs {
-			var w plannedWrite
-			switch {
-			case r == nil || (r.PutRequest == nil) == (r.DeleteRequest == nil):
-				return nil, validationf("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
-			case r.PutRequest != nil:
-				size, err := validateItem(r.PutRequest.Item)
-				if err != nil {
-					return nil, err
-				}
-				key, err := t.itemKeyOf(r.PutRequest.Item)
-				if err != nil {
-					return nil, err
-				}
-				w = plannedWrite{key: key, item: r.PutRequest.Item, size: size}
-			default:
-				if err := validateKeyValues(r.DeleteRequest.Key); err != nil {
-					return nil, err
-				}
-				key, err := t.keyOf(r.DeleteRequest.Key)
-				if err != nil {
-					return nil, err
-				}
-				w = plannedWrite{key: key}
-			}
-			if seen[w.key] {
-				return nil, validationf("Provided list of item keys contains duplicates")
-			}
-			seen[w.key] = true
-			p.writes = append(p.writes, w)
-		}
-		plans = append(plans, p)
-	}
-	slices.SortFunc(plans, func(a, b *batchWritePlan) int { return cmp.Compare(a.t.name, b.t.name) })
-
-	now := s.clock()
-	out := batchWriteItemOutput{UnprocessedItems: map[string][]any{}}
-	for _, p := range plans {
-		units := 0.0
-		p.t.mu.Lock()
-		p.t.sweepExpiredLocked(now)
-		for _, w := range p.writes {
-			old := p.t.getLocked(w.key)
-			u := writeUnits(w.size)
-			if old != nil {
-				u = max(u, writeUnits(old.size))
-			}
-			units += u
-			if w.item != nil {
-				p.t.putLocked(w.key, w.item, w.size, now)
-			} else {
-				p.t.deleteLocked(w.key)
-			}
-		}
-		p.t.mu.Unlock()
-		if c := consumed(in.ReturnConsumedCapacity, p.t.name, units); c != nil {
-			out.ConsumedCapacity = append(out.ConsumedCapacity, c)
-		}
-	}
-	return out, nil
-}
-
 // ---- dispatch ----
 
 // operation decodes a request body into In and runs fn on it.
@@ -629,18 +507,16 @@ func (s *Server) handlerFor(op string) func([]byte) (any, error) {
 		return operation(s.deleteItem)
 	case "BatchGetItem":
 		return operation(s.batchGetItem)
-	case "BatchWriteItem":
-		return operation(s.batchWriteItem)
 	}
 	return nil
 }
 
 // isDynamoDBOperation reports whether op is a real DynamoDB operation that
-// memdynamo does not implement, for a clearer error message. UpdateItem is one:
-// nothing that runs against memdynamo calls it.
+// memdynamo does not implement, for a clearer error message. UpdateItem and
+// BatchWriteItem are among them: nothing that runs against memdynamo calls them.
 func isDynamoDBOperation(op string) bool {
 	switch op {
-	case "BatchExecuteStatement", "CreateBackup", "CreateGlobalTable", "DeleteBackup",
+	case "BatchExecuteStatement", "BatchWriteItem", "CreateBackup", "CreateGlobalTable", "DeleteBackup",
 		"DeleteResourcePolicy", "DescribeBackup", "DescribeContinuousBackups",
 		"DescribeContributorInsights", "DescribeEndpoints", "DescribeExport",
 		"DescribeGlobalTable", "DescribeGlobalTableSettings", "DescribeImport",

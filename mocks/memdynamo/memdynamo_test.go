@@ -675,69 +675,6 @@ func TestBatchGetItem(t *testing.T) {
 	})
 }
 
-func TestBatchWriteItem(t *testing.T) {
-	c, _, _ := start(t)
-	ctx := context.Background()
-	createTable(t, c, "batchw", "pk", "S")
-	putReq := func(k, v string) types.WriteRequest {
-		return types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"pk": s(k), "v": s(v)}}}
-	}
-	delReq := func(k string) types.WriteRequest {
-		return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(k)}}
-	}
-	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("batchw"), Item: map[string]types.AttributeValue{"pk": s("old"), "v": s("x")}}); err != nil {
-		t.Fatal(err)
-	}
-
-	t.Run("puts and deletes", func(t *testing.T) {
-		out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems:           map[string][]types.WriteRequest{"batchw": {putReq("a", "1"), putReq("b", "2"), delReq("old"), delReq("never-existed")}},
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.UnprocessedItems) != 0 {
-			t.Errorf("UnprocessedItems = %v", out.UnprocessedItems)
-		}
-		if len(out.ConsumedCapacity) != 1 || aws.ToFloat64(out.ConsumedCapacity[0].CapacityUnits) != 4 {
-			t.Errorf("ConsumedCapacity = %+v, want 4 units", out.ConsumedCapacity)
-		}
-		if got := getItem(t, c, "batchw", key("a")); len(got) == 0 || got["v"].(*types.AttributeValueMemberS).Value != "1" {
-			t.Errorf("a = %v", got)
-		}
-		if got := getItem(t, c, "batchw", key("old")); len(got) != 0 {
-			t.Errorf("old still there: %v", got)
-		}
-	})
-	invalid := []struct {
-		name string
-		reqs []types.WriteRequest
-		msg  string
-	}{
-		{"26 requests", func() []types.WriteRequest {
-			var r []types.WriteRequest
-			for i := range 26 {
-				r = append(r, putReq("k"+strconv.Itoa(i), "v"))
-			}
-			return r
-		}(), "Member must have length less than or equal to 25"},
-		{"duplicate keys", []types.WriteRequest{putReq("z1", "1"), delReq("z1")}, "Provided list of item keys contains duplicates"},
-		{"one invalid item", []types.WriteRequest{putReq("z2", "1"), {PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"v": s("no key")}}}}, "Missing the key pk"},
-	}
-	for _, tc := range invalid {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"batchw": tc.reqs}})
-			wantValidation(t, err, tc.msg)
-			for _, k := range []string{"k0", "z1", "z2"} {
-				if got := getItem(t, c, "batchw", key(k)); len(got) != 0 {
-					t.Fatalf("a rejected batch wrote %s: %v", k, got)
-				}
-			}
-		})
-	}
-}
-
 func TestItemSizeLimit(t *testing.T) {
 	c, _, _ := start(t)
 	createTable(t, c, "big", "pk", "S")
@@ -899,41 +836,58 @@ func TestMalformedExpressions(t *testing.T) {
 	})
 }
 
-// TestUpdateItemNotImplemented checks that UpdateItem, which nothing running
-// against memdynamo calls, is refused as DynamoDB refuses an operation it does
-// not know, with a message naming the operation, and changes nothing.
-func TestUpdateItemNotImplemented(t *testing.T) {
+// TestUnimplementedWrites checks that UpdateItem and BatchWriteItem, which
+// nothing running against memdynamo calls, are refused as DynamoDB refuses an
+// operation it does not know, with a message naming the operation, and change
+// nothing.
+func TestUnimplementedWrites(t *testing.T) {
 	c, _, endpoint := start(t)
 	ctx := context.Background()
 	createTable(t, c, "upd", "pk", "S")
-	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("upd"), Item: map[string]types.AttributeValue{"pk": s("u"), "n": n("1")}}); err != nil {
+	item := map[string]types.AttributeValue{"pk": s("u"), "n": n("1")}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("upd"), Item: item}); err != nil {
 		t.Fatal(err)
 	}
-	const want = "memdynamo (in-memory L3 stand-in, not DynamoDB) does not implement UpdateItem"
-	t.Run("SDK", func(t *testing.T) {
+	want := func(op string) string {
+		return "memdynamo (in-memory L3 stand-in, not DynamoDB) does not implement " + op
+	}
+	wantUnknown := func(t *testing.T, op string, err error) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" || ae.ErrorMessage() != want(op) {
+			t.Fatalf("%s error %v, want UnknownOperationException %q", op, err, want(op))
+		}
+	}
+	t.Run("SDK UpdateItem", func(t *testing.T) {
 		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("upd"), Key: key("u"),
 			UpdateExpression: aws.String("SET n = n + :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": n("1")}})
-		var ae smithy.APIError
-		if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" || ae.ErrorMessage() != want {
-			t.Fatalf("UpdateItem error %v, want UnknownOperationException %q", err, want)
-		}
+		wantUnknown(t, "UpdateItem", err)
 	})
-	t.Run("wire", func(t *testing.T) {
-		resp, body := rawCall(t, endpoint, "DynamoDB_20120810.UpdateItem",
-			`{"TableName":"upd","Key":{"pk":{"S":"u"}},"UpdateExpression":"REMOVE n"}`)
-		var e struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		if err := json.Unmarshal(body, &e); err != nil {
-			t.Fatalf("body is not JSON: %s", body)
-		}
-		if resp.StatusCode != http.StatusBadRequest || e.Type != "com.amazon.coral.service#UnknownOperationException" || e.Message != want {
-			t.Fatalf("got %d %s, want 400 UnknownOperationException %q", resp.StatusCode, body, want)
-		}
+	t.Run("SDK BatchWriteItem", func(t *testing.T) {
+		_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
+			"upd": {{DeleteRequest: &types.DeleteRequest{Key: key("u")}}}}})
+		wantUnknown(t, "BatchWriteItem", err)
 	})
+	for _, tc := range []struct{ op, body string }{
+		{"UpdateItem", `{"TableName":"upd","Key":{"pk":{"S":"u"}},"UpdateExpression":"REMOVE n"}`},
+		{"BatchWriteItem", `{"RequestItems":{"upd":[{"DeleteRequest":{"Key":{"pk":{"S":"u"}}}}]}}`},
+	} {
+		t.Run("wire "+tc.op, func(t *testing.T) {
+			resp, body := rawCall(t, endpoint, "DynamoDB_20120810."+tc.op, tc.body)
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("body is not JSON: %s", body)
+			}
+			if resp.StatusCode != http.StatusBadRequest || e.Type != "com.amazon.coral.service#UnknownOperationException" || e.Message != want(tc.op) {
+				t.Fatalf("got %d %s, want 400 UnknownOperationException %q", resp.StatusCode, body, want(tc.op))
+			}
+		})
+	}
 	t.Run("item unchanged", func(t *testing.T) {
-		assertItem(t, getItem(t, c, "upd", key("u")), map[string]types.AttributeValue{"pk": s("u"), "n": n("1")})
+		assertItem(t, getItem(t, c, "upd", key("u")), item)
 	})
 }
 
