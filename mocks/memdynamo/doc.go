@@ -16,34 +16,35 @@
 // # Supported
 //
 // Operations: CreateTable, DescribeTable, ListTables, DeleteTable,
-// UpdateTimeToLive, DescribeTimeToLive, PutItem, GetItem, DeleteItem,
-// UpdateItem, BatchGetItem and BatchWriteItem, with DynamoDB's request and
-// response shapes. All ten attribute types round-trip; numbers are exact
-// decimals with DynamoDB's 38-digit precision and range, returned in
-// canonical form ("1.50" comes back as "1.5") and compared numerically.
+// UpdateTimeToLive, DescribeTimeToLive, PutItem, GetItem, DeleteItem and
+// BatchGetItem, with DynamoDB's request and response shapes. These are the
+// operations its callers make (cachecore's DynamoDB tier, and the mocks
+// package's health check and table cleanup); any other operation is answered
+// with UnknownOperationException (see below). All ten attribute types
+// round-trip; numbers are exact decimals with DynamoDB's 38-digit precision
+// and range, returned in canonical form ("1.50" comes back as "1.5") and
+// compared numerically.
 //
 // Validation follows DynamoDB: table names (3-255 characters of
 // [a-zA-Z0-9_.-]), key schema and attribute definitions, billing mode and
 // throughput, key attributes present with their declared types and non-empty,
 // key sizes (2048/1024 bytes), the 400 KB item size limit ("Item size has
 // exceeded the maximum allowed size"), 32 levels of nesting, empty and
-// duplicate sets, batch limits (100 keys, 25 writes, no duplicate keys), and
+// duplicate sets, BatchGetItem's limits (100 keys, no duplicate keys), and
 // expression placeholders that are undefined or unused.
 //
 // Expressions are parsed by a recursive-descent parser and evaluated exactly:
-//   - ConditionExpression: = <> < <= > >=, BETWEEN, IN, AND, OR, NOT,
-//     parentheses, attribute_exists, attribute_not_exists, attribute_type,
-//     begins_with, contains and size. Numbers compare numerically, strings and
-//     binaries bytewise; comparing values of different types is false. Paths may
-//     be nested (a.b[2].c). Keywords are case-insensitive, function names are
-//     not, and DynamoDB's 573 reserved words are rejected as bare attribute
-//     names, as the real service does (use #placeholders).
+//   - ConditionExpression in PutItem and DeleteItem (with
+//     ReturnValuesOnConditionCheckFailure): = <> < <= > >=, BETWEEN, IN,
+//     AND, OR, NOT, parentheses, attribute_exists, attribute_not_exists,
+//     attribute_type, begins_with, contains and size. Numbers compare
+//     numerically, strings and binaries bytewise; comparing values of
+//     different types is false. Paths may be nested (a.b[2].c). Keywords are
+//     case-insensitive, function names are not, and DynamoDB's 573 reserved
+//     words are rejected as bare attribute names, as the real service does
+//     (use #placeholders).
 //   - ProjectionExpression (and AttributesToGet) in GetItem and BatchGetItem,
 //     including nested paths.
-//   - UpdateExpression with SET (including + and -, if_not_exists and
-//     list_append), REMOVE, ADD and DELETE. Update targets must be top-level
-//     attributes; nested targets such as a.b are rejected with a
-//     ValidationException.
 //
 // A malformed expression fails with a ValidationException that names the
 // problem ("Invalid ConditionExpression: Syntax error; token: ...").
@@ -57,13 +58,15 @@
 //
 // There is no capacity model or throttling (consumed capacity is reported,
 // never enforced), no persistence (tables live as long as the Server), no
-// authentication (signatures are not checked), no Query, Scan, transactions,
+// authentication (signatures are not checked), no UpdateItem (nor
+// UpdateExpression), BatchWriteItem, Query, Scan, UpdateTable, transactions,
 // PartiQL, secondary indexes, streams, backups or global tables (these fail
-// with UnknownOperationException or ValidationException rather than being
-// ignored), and no legacy parameters (Expected, AttributeUpdates,
-// ConditionalOperator). Tables are ACTIVE as soon as CreateTable returns and
-// gone as soon as DeleteTable returns. Reads are always consistent, whatever
-// ConsistentRead says (it only changes the price).
+// with UnknownOperationException, whose message names the operation memdynamo
+// does not implement, or ValidationException rather than being ignored), and
+// no legacy parameters (Expected, ConditionalOperator). Tables are ACTIVE as
+// soon as CreateTable returns and gone as soon as DeleteTable returns. Reads
+// are always consistent, whatever ConsistentRead says (it only changes the
+// price).
 //
 // Time to live: UpdateTimeToLive records the attribute and DescribeTimeToLive
 // reports it. As in DynamoDB, deletion of expired items is lazy: items whose

@@ -3,15 +3,13 @@ package memdynamo
 import (
 	"cmp"
 	"encoding/json"
-	"maps"
 	"slices"
 )
 
 // Batch limits DynamoDB enforces.
 const (
-	maxBatchGetKeys       = 100
-	maxBatchWriteRequests = 25
-	maxBatchGetBytes      = 16 * 1024 * 1024
+	maxBatchGetKeys  = 100
+	maxBatchGetBytes = 16 * 1024 * 1024
 )
 
 // ---- capacity ----
@@ -67,14 +65,13 @@ func consumed(mode, tableName string, units float64) *consumedCapacity {
 type legacyParams struct {
 	Expected            json.RawMessage
 	ConditionalOperator json.RawMessage
-	AttributeUpdates    json.RawMessage
 }
 
 func (l *legacyParams) check() error {
 	params := []struct {
 		name string
 		raw  json.RawMessage
-	}{{"Expected", l.Expected}, {"ConditionalOperator", l.ConditionalOperator}, {"AttributeUpdates", l.AttributeUpdates}}
+	}{{"Expected", l.Expected}, {"ConditionalOperator", l.ConditionalOperator}}
 	for _, p := range params {
 		if len(p.raw) > 0 && !isJSONNull(p.raw) {
 			return validationf("memdynamo (in-memory L3 stand-in, not DynamoDB) does not support the legacy parameter %s; use expressions", p.name)
@@ -98,8 +95,7 @@ func checkReturnValuesOnConditionCheckFailure(rv string) error {
 	return validationf("1 validation error detected: Value '%s' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]", rv)
 }
 
-// writeOptions are the expression parameters shared by PutItem, DeleteItem and
-// UpdateItem.
+// writeOptions are the expression parameters shared by PutItem and DeleteItem.
 type writeOptions struct {
 	ConditionExpression                 *string
 	ExpressionAttributeNames            map[string]string
@@ -112,41 +108,34 @@ type writeOptions struct {
 }
 
 // prepare validates the options and parses the condition (nil when there is
-// none). update is the UpdateExpression, for UpdateItem.
-func (o *writeOptions) prepare(update *string, allowedReturn ...string) (cond, *updateExpr, error) {
+// none).
+func (o *writeOptions) prepare(allowedReturn ...string) (cond, error) {
 	if err := o.check(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := capacityMode(o.ReturnConsumedCapacity); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := checkReturnValues(o.ReturnValues, allowedReturn...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := checkReturnValuesOnConditionCheckFailure(o.ReturnValuesOnConditionCheckFailure); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ctx, err := newExprContext(o.ExpressionAttributeNames, o.ExpressionAttributeValues,
-		o.ConditionExpression != nil || update != nil)
+	ctx, err := newExprContext(o.ExpressionAttributeNames, o.ExpressionAttributeValues, o.ConditionExpression != nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var c cond
 	if o.ConditionExpression != nil {
 		if c, err = parseCondition(*o.ConditionExpression, ctx); err != nil {
-			return nil, nil, err
-		}
-	}
-	var u *updateExpr
-	if update != nil {
-		if u, err = parseUpdate(*update, ctx); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if err := ctx.checkUnused(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return c, u, nil
+	return c, nil
 }
 
 // checkCondition evaluates c against the current item (nil if none).
@@ -193,7 +182,7 @@ func (s *Server) putItem(in *putItemInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := in.prepare(nil, "ALL_OLD")
+	c, err := in.prepare("ALL_OLD")
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +227,7 @@ func (s *Server) deleteItem(in *deleteItemInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, _, err := in.prepare(nil, "ALL_OLD")
+	c, err := in.prepare("ALL_OLD")
 	if err != nil {
 		return nil, err
 	}
@@ -260,95 +249,6 @@ func (s *Server) deleteItem(in *deleteItemInput) (any, error) {
 		}
 	}
 	out.ConsumedCapacity = consumed(in.ReturnConsumedCapacity, t.name, units)
-	return out, nil
-}
-
-// ---- UpdateItem ----
-
-type updateItemInput struct {
-	TableName        *string
-	Key              map[string]*value
-	UpdateExpression *string
-	writeOptions
-}
-
-func (s *Server) updateItem(in *updateItemInput) (any, error) {
-	t, err := s.lookup(in.TableName, itemTableNotFound)
-	if err != nil {
-		return nil, err
-	}
-	if err := validateKeyValues(in.Key); err != nil {
-		return nil, err
-	}
-	key, err := t.keyOf(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	c, u, err := in.prepare(in.UpdateExpression, "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
-	if err != nil {
-		return nil, err
-	}
-	var targets []string
-	if u != nil {
-		targets = u.targets()
-		for _, name := range targets {
-			if t.isKeyAttr(name) {
-				return nil, validationf("One or more parameter values were invalid: Cannot update attribute %s. This attribute is part of the key", name)
-			}
-		}
-	}
-	now := s.clock()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.sweepExpiredLocked(now)
-	old := t.getLocked(key)
-	if err := in.checkCondition(c, old); err != nil {
-		return nil, err
-	}
-	var oldAttrs map[string]*value
-	if old != nil {
-		oldAttrs = old.attrs
-	}
-	newAttrs := map[string]*value{}
-	if u != nil {
-		if newAttrs, err = u.apply(oldAttrs); err != nil {
-			return nil, err
-		}
-	} else if oldAttrs != nil {
-		newAttrs = maps.Clone(oldAttrs) // stored items are shared with readers: never modify one
-	}
-	for k, v := range in.Key {
-		newAttrs[k] = v
-	}
-	size, err := validateItem(newAttrs)
-	if err != nil {
-		return nil, err
-	}
-	t.putLocked(key, newAttrs, size, now)
-	units := writeUnits(size)
-	if old != nil {
-		units = max(units, writeUnits(old.size))
-	}
-	out := writeOutput{ConsumedCapacity: consumed(in.ReturnConsumedCapacity, t.name, units)}
-	pick := func(from map[string]*value) itemJSON {
-		m := itemJSON{}
-		for _, name := range targets {
-			if v := from[name]; v != nil {
-				m[name] = v
-			}
-		}
-		return m
-	}
-	switch in.ReturnValues {
-	case "ALL_OLD":
-		out.Attributes = oldAttrs
-	case "ALL_NEW":
-		out.Attributes = newAttrs
-	case "UPDATED_OLD":
-		out.Attributes = pick(oldAttrs)
-	case "UPDATED_NEW":
-		out.Attributes = pick(newAttrs)
-	}
 	return out, nil
 }
 
@@ -571,127 +471,6 @@ func (s *Server) batchGetItem(in *batchGetItemInput) (any, error) {
 	return out, nil
 }
 
-// ---- BatchWriteItem ----
-
-type writeRequest struct {
-	PutRequest *struct {
-		Item map[string]*value
-	}
-	DeleteRequest *struct {
-		Key map[string]*value
-	}
-}
-
-type batchWriteItemInput struct {
-	RequestItems                map[string][]*writeRequest
-	ReturnConsumedCapacity      string
-	ReturnItemCollectionMetrics string
-}
-
-type batchWriteItemOutput struct {
-	UnprocessedItems map[string][]any
-	ConsumedCapacity []*consumedCapacity `json:",omitempty"`
-}
-
-type plannedWrite struct {
-	key  string
-	item map[string]*value // nil for a delete
-	size int
-}
-
-type batchWritePlan struct {
-	t      *table
-	writes []plannedWrite
-}
-
-func (s *Server) batchWriteItem(in *batchWriteItemInput) (any, error) {
-	if len(in.RequestItems) == 0 {
-		return nil, validationf("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1")
-	}
-	if err := capacityMode(in.ReturnConsumedCapacity); err != nil {
-		return nil, err
-	}
-	// Validate everything before writing anything: DynamoDB rejects the whole
-	// batch when any request in it is invalid.
-	var plans []*batchWritePlan
-	total := 0
-	for name, reqs := range in.RequestItems {
-		n := name
-		t, err := s.lookup(&n, itemTableNotFound)
-		if err != nil {
-			return nil, err
-		}
-		if len(reqs) == 0 {
-			return nil, validationf("1 validation error detected: Value '[]' at 'requestItems.%s.member' failed to satisfy constraint: Member must have length greater than or equal to 1", name)
-		}
-		total += len(reqs)
-		if total > maxBatchWriteRequests {
-			return nil, validationf("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to %d, Member must have length greater than or equal to 1]", maxBatchWriteRequests)
-		}
-		p := &batchWritePlan{t: t}
-		seen := map[string]bool{}
-		for _, r := range reqs {
-			var w plannedWrite
-			switch {
-			case r == nil || (r.PutRequest == nil) == (r.DeleteRequest == nil):
-				return nil, validationf("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
-			case r.PutRequest != nil:
-				size, err := validateItem(r.PutRequest.Item)
-				if err != nil {
-					return nil, err
-				}
-				key, err := t.itemKeyOf(r.PutRequest.Item)
-				if err != nil {
-					return nil, err
-				}
-				w = plannedWrite{key: key, item: r.PutRequest.Item, size: size}
-			default:
-				if err := validateKeyValues(r.DeleteRequest.Key); err != nil {
-					return nil, err
-				}
-				key, err := t.keyOf(r.DeleteRequest.Key)
-				if err != nil {
-					return nil, err
-				}
-				w = plannedWrite{key: key}
-			}
-			if seen[w.key] {
-				return nil, validationf("Provided list of item keys contains duplicates")
-			}
-			seen[w.key] = true
-			p.writes = append(p.writes, w)
-		}
-		plans = append(plans, p)
-	}
-	slices.SortFunc(plans, func(a, b *batchWritePlan) int { return cmp.Compare(a.t.name, b.t.name) })
-
-	now := s.clock()
-	out := batchWriteItemOutput{UnprocessedItems: map[string][]any{}}
-	for _, p := range plans {
-		units := 0.0
-		p.t.mu.Lock()
-		p.t.sweepExpiredLocked(now)
-		for _, w := range p.writes {
-			old := p.t.getLocked(w.key)
-			u := writeUnits(w.size)
-			if old != nil {
-				u = max(u, writeUnits(old.size))
-			}
-			units += u
-			if w.item != nil {
-				p.t.putLocked(w.key, w.item, w.size, now)
-			} else {
-				p.t.deleteLocked(w.key)
-			}
-		}
-		p.t.mu.Unlock()
-		if c := consumed(in.ReturnConsumedCapacity, p.t.name, units); c != nil {
-			out.ConsumedCapacity = append(out.ConsumedCapacity, c)
-		}
-	}
-	return out, nil
-}
-
 // ---- dispatch ----
 
 // operation decodes a request body into In and runs fn on it.
@@ -726,21 +505,18 @@ func (s *Server) handlerFor(op string) func([]byte) (any, error) {
 		return operation(s.getItem)
 	case "DeleteItem":
 		return operation(s.deleteItem)
-	case "UpdateItem":
-		return operation(s.updateItem)
 	case "BatchGetItem":
 		return operation(s.batchGetItem)
-	case "BatchWriteItem":
-		return operation(s.batchWriteItem)
 	}
 	return nil
 }
 
 // isDynamoDBOperation reports whether op is a real DynamoDB operation that
-// memdynamo does not implement, for a clearer error message.
+// memdynamo does not implement, for a clearer error message. UpdateItem and
+// BatchWriteItem are among them: nothing that runs against memdynamo calls them.
 func isDynamoDBOperation(op string) bool {
 	switch op {
-	case "BatchExecuteStatement", "CreateBackup", "CreateGlobalTable", "DeleteBackup",
+	case "BatchExecuteStatement", "BatchWriteItem", "CreateBackup", "CreateGlobalTable", "DeleteBackup",
 		"DeleteResourcePolicy", "DescribeBackup", "DescribeContinuousBackups",
 		"DescribeContributorInsights", "DescribeEndpoints", "DescribeExport",
 		"DescribeGlobalTable", "DescribeGlobalTableSettings", "DescribeImport",
@@ -752,7 +528,7 @@ func isDynamoDBOperation(op string) bool {
 		"ListTagsOfResource", "PutResourcePolicy", "Query", "RestoreTableFromBackup",
 		"RestoreTableToPointInTime", "Scan", "TagResource", "TransactGetItems",
 		"TransactWriteItems", "UntagResource", "UpdateContinuousBackups",
-		"UpdateContributorInsights", "UpdateGlobalTable", "UpdateGlobalTableSettings",
+		"UpdateContributorInsights", "UpdateGlobalTable", "UpdateGlobalTableSettings", "UpdateItem",
 		"UpdateKinesisStreamingDestination", "UpdateTable", "UpdateTableReplicaAutoScaling":
 		return true
 	}

@@ -675,69 +675,6 @@ func TestBatchGetItem(t *testing.T) {
 	})
 }
 
-func TestBatchWriteItem(t *testing.T) {
-	c, _, _ := start(t)
-	ctx := context.Background()
-	createTable(t, c, "batchw", "pk", "S")
-	putReq := func(k, v string) types.WriteRequest {
-		return types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"pk": s(k), "v": s(v)}}}
-	}
-	delReq := func(k string) types.WriteRequest {
-		return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(k)}}
-	}
-	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("batchw"), Item: map[string]types.AttributeValue{"pk": s("old"), "v": s("x")}}); err != nil {
-		t.Fatal(err)
-	}
-
-	t.Run("puts and deletes", func(t *testing.T) {
-		out, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems:           map[string][]types.WriteRequest{"batchw": {putReq("a", "1"), putReq("b", "2"), delReq("old"), delReq("never-existed")}},
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.UnprocessedItems) != 0 {
-			t.Errorf("UnprocessedItems = %v", out.UnprocessedItems)
-		}
-		if len(out.ConsumedCapacity) != 1 || aws.ToFloat64(out.ConsumedCapacity[0].CapacityUnits) != 4 {
-			t.Errorf("ConsumedCapacity = %+v, want 4 units", out.ConsumedCapacity)
-		}
-		if got := getItem(t, c, "batchw", key("a")); len(got) == 0 || got["v"].(*types.AttributeValueMemberS).Value != "1" {
-			t.Errorf("a = %v", got)
-		}
-		if got := getItem(t, c, "batchw", key("old")); len(got) != 0 {
-			t.Errorf("old still there: %v", got)
-		}
-	})
-	invalid := []struct {
-		name string
-		reqs []types.WriteRequest
-		msg  string
-	}{
-		{"26 requests", func() []types.WriteRequest {
-			var r []types.WriteRequest
-			for i := range 26 {
-				r = append(r, putReq("k"+strconv.Itoa(i), "v"))
-			}
-			return r
-		}(), "Member must have length less than or equal to 25"},
-		{"duplicate keys", []types.WriteRequest{putReq("z1", "1"), delReq("z1")}, "Provided list of item keys contains duplicates"},
-		{"one invalid item", []types.WriteRequest{putReq("z2", "1"), {PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{"v": s("no key")}}}}, "Missing the key pk"},
-	}
-	for _, tc := range invalid {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{"batchw": tc.reqs}})
-			wantValidation(t, err, tc.msg)
-			for _, k := range []string{"k0", "z1", "z2"} {
-				if got := getItem(t, c, "batchw", key(k)); len(got) != 0 {
-					t.Fatalf("a rejected batch wrote %s: %v", k, got)
-				}
-			}
-		})
-	}
-}
-
 func TestItemSizeLimit(t *testing.T) {
 	c, _, _ := start(t)
 	createTable(t, c, "big", "pk", "S")
@@ -899,73 +836,58 @@ func TestMalformedExpressions(t *testing.T) {
 	})
 }
 
-func TestUpdateItem(t *testing.T) {
-	c, _, _ := start(t)
+// TestUnimplementedWrites checks that UpdateItem and BatchWriteItem, which
+// nothing running against memdynamo calls, are refused as DynamoDB refuses an
+// operation it does not know, with a message naming the operation, and change
+// nothing.
+func TestUnimplementedWrites(t *testing.T) {
+	c, _, endpoint := start(t)
 	ctx := context.Background()
 	createTable(t, c, "upd", "pk", "S")
-	vals := func(kv ...any) map[string]types.AttributeValue {
-		m := map[string]types.AttributeValue{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1].(types.AttributeValue)
+	item := map[string]types.AttributeValue{"pk": s("u"), "n": n("1")}
+	if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("upd"), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	want := func(op string) string {
+		return "memdynamo (in-memory L3 stand-in, not DynamoDB) does not implement " + op
+	}
+	wantUnknown := func(t *testing.T, op string, err error) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" || ae.ErrorMessage() != want(op) {
+			t.Fatalf("%s error %v, want UnknownOperationException %q", op, err, want(op))
 		}
-		return m
 	}
-	steps := []struct {
-		name   string
-		update string
-		cond   string
-		names  map[string]string
-		values map[string]types.AttributeValue
-		rv     types.ReturnValue
-		want   map[string]types.AttributeValue // the returned Attributes
-		msg    string                          // expected ValidationException, or "ccf"
-	}{
-		{name: "counter created", update: "SET #c = if_not_exists(#c, :zero) + :one", names: map[string]string{"#c": "count"},
-			values: vals(":zero", n("0"), ":one", n("1")), rv: types.ReturnValueUpdatedNew, want: vals("count", n("1"))},
-		{name: "counter incremented", update: "SET #c = if_not_exists(#c, :zero) + :one", names: map[string]string{"#c": "count"},
-			values: vals(":zero", n("0"), ":one", n("1")), rv: types.ReturnValueUpdatedNew, want: vals("count", n("2"))},
-		{name: "ADD to a set and a number", update: "ADD tags :t, hits :h", values: vals(":t", &types.AttributeValueMemberSS{Value: []string{"a", "b"}}, ":h", n("2.5")),
-			rv: types.ReturnValueUpdatedNew, want: vals("tags", &types.AttributeValueMemberSS{Value: []string{"a", "b"}}, "hits", n("2.5"))},
-		{name: "DELETE from a set", update: "DELETE tags :t", values: vals(":t", &types.AttributeValueMemberSS{Value: []string{"a"}}),
-			rv: types.ReturnValueUpdatedOld, want: vals("tags", &types.AttributeValueMemberSS{Value: []string{"a", "b"}})},
-		{name: "SET, list_append and REMOVE", update: "SET lst = list_append(if_not_exists(lst, :empty), :l) REMOVE hits", values: vals(":empty", &types.AttributeValueMemberL{Value: []types.AttributeValue{}}, ":l", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}}),
-			rv: types.ReturnValueAllNew, want: vals("pk", s("u"), "count", n("2"), "tags", &types.AttributeValueMemberSS{Value: []string{"b"}}, "lst", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}})},
-		{name: "condition holds", update: "SET #c = #c - :one", cond: "#c = :two", names: map[string]string{"#c": "count"}, values: vals(":one", n("1"), ":two", n("2")),
-			rv: types.ReturnValueUpdatedNew, want: vals("count", n("1"))},
-		{name: "condition fails", update: "SET #c = :one", cond: "#c = :two", names: map[string]string{"#c": "count"}, values: vals(":one", n("1"), ":two", n("2")), msg: "ccf"},
-		{name: "key attribute", update: "SET pk = :v", values: vals(":v", s("other")), msg: "Cannot update attribute pk. This attribute is part of the key"},
-		{name: "missing operand attribute", update: "SET a = nothere", msg: "The provided expression refers to an attribute that does not exist in the item"},
-		{name: "arithmetic on a string", update: "SET lst = lst + :one", values: vals(":one", n("1")), msg: "An operand in the update expression has an incorrect data type"},
-		{name: "nested target", update: "SET a.b = :one", values: vals(":one", n("1")), msg: "only top-level attributes"},
-		{name: "section twice", update: "SET a = :one SET b = :one", values: vals(":one", n("1")), msg: `The "SET" section can only be used once`},
-		{name: "overlapping paths", update: "SET a = :one REMOVE a", values: vals(":one", n("1")), msg: "Two document paths overlap"},
-	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			in := &dynamodb.UpdateItemInput{TableName: aws.String("upd"), Key: key("u"), UpdateExpression: aws.String(st.update),
-				ExpressionAttributeNames: st.names, ExpressionAttributeValues: st.values, ReturnValues: st.rv}
-			if st.cond != "" {
-				in.ConditionExpression = aws.String(st.cond)
+	t.Run("SDK UpdateItem", func(t *testing.T) {
+		_, err := c.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String("upd"), Key: key("u"),
+			UpdateExpression: aws.String("SET n = n + :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": n("1")}})
+		wantUnknown(t, "UpdateItem", err)
+	})
+	t.Run("SDK BatchWriteItem", func(t *testing.T) {
+		_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
+			"upd": {{DeleteRequest: &types.DeleteRequest{Key: key("u")}}}}})
+		wantUnknown(t, "BatchWriteItem", err)
+	})
+	for _, tc := range []struct{ op, body string }{
+		{"UpdateItem", `{"TableName":"upd","Key":{"pk":{"S":"u"}},"UpdateExpression":"REMOVE n"}`},
+		{"BatchWriteItem", `{"RequestItems":{"upd":[{"DeleteRequest":{"Key":{"pk":{"S":"u"}}}}]}}`},
+	} {
+		t.Run("wire "+tc.op, func(t *testing.T) {
+			resp, body := rawCall(t, endpoint, "DynamoDB_20120810."+tc.op, tc.body)
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
 			}
-			out, err := c.UpdateItem(ctx, in)
-			switch st.msg {
-			case "":
-				if err != nil {
-					t.Fatal(err)
-				}
-				assertItem(t, out.Attributes, st.want)
-			case "ccf":
-				if !isConditionalCheckFailed(err) {
-					t.Fatalf("got %v, want ConditionalCheckFailedException", err)
-				}
-			default:
-				wantValidation(t, err, st.msg)
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("body is not JSON: %s", body)
+			}
+			if resp.StatusCode != http.StatusBadRequest || e.Type != "com.amazon.coral.service#UnknownOperationException" || e.Message != want(tc.op) {
+				t.Fatalf("got %d %s, want 400 UnknownOperationException %q", resp.StatusCode, body, want(tc.op))
 			}
 		})
 	}
-	t.Run("final item", func(t *testing.T) {
-		assertItem(t, getItem(t, c, "upd", key("u")), vals("pk", s("u"), "count", n("1"),
-			"tags", &types.AttributeValueMemberSS{Value: []string{"b"}}, "lst", &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x")}}))
+	t.Run("item unchanged", func(t *testing.T) {
+		assertItem(t, getItem(t, c, "upd", key("u")), item)
 	})
 }
 

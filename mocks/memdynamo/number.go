@@ -2,7 +2,6 @@ package memdynamo
 
 import (
 	"cmp"
-	"math/big"
 	"strconv"
 	"strings"
 )
@@ -166,32 +165,6 @@ func (d decimal) compare(e decimal) int {
 		c = strings.Compare(d.coef, e.coef)
 	}
 	return c * ds
-}
-
-// scaled returns d as the integer d / 10^atExp; atExp must be <= d.exp.
-func (d decimal) scaled(atExp int) *big.Int {
-	z := new(big.Int)
-	if d.coef == "" {
-		return z
-	}
-	z.SetString(d.coef+strings.Repeat("0", d.exp-atExp), 10)
-	if d.neg {
-		z.Neg(z)
-	}
-	return z
-}
-
-// addDecimal returns d + e (or d - e when subtract is set), exactly, and
-// fails like DynamoDB when the result does not fit a Number.
-func addDecimal(d, e decimal, subtract bool) (decimal, error) {
-	at := min(d.exp, e.exp)
-	x, y := d.scaled(at), e.scaled(at)
-	if subtract {
-		x.Sub(x, y)
-	} else {
-		x.Add(x, y)
-	}
-	return parseDecimal(x.String() + "e" + strconv.Itoa(at))
 }
 
 // unixSeconds returns d rounded down to an integer, if it fits in an int64.

@@ -147,19 +147,6 @@ func (t *table) itemKeyOf(item map[string]*value) (string, error) {
 	return string(b), nil
 }
 
-// keyOnly returns the key attributes of item.
-func (t *table) keyOnly(item map[string]*value) map[string]*value {
-	out := make(map[string]*value, 2)
-	for _, ka := range t.keyAttrs() {
-		out[ka.name] = item[ka.name]
-	}
-	return out
-}
-
-func (t *table) isKeyAttr(name string) bool {
-	return name == t.hash.name || (t.rng.name != "" && name == t.rng.name)
-}
-
 // validateItem checks an Item parameter: attribute names, nesting and size.
 // It returns the item's size.
 func validateItem(item map[string]*value) (int, error) {

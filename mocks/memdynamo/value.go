@@ -65,10 +65,6 @@ type value struct {
 	bs [][]byte          // BS
 }
 
-func strValue(s string) *value { return &value{t: typeS, s: s} }
-
-func numValue(d decimal) *value { return &value{t: typeN, s: d.String()} }
-
 // number returns the parsed form of an N value.
 func (v *value) number() decimal {
 	d, err := parseDecimal(v.s)
