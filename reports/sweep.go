@@ -68,6 +68,11 @@ type SweepPoint struct {
 	// by environments in their first minute (lambda.first_minute; the mean over runs);
 	// nil when a run of the point has none.
 	FirstMinuteL1, FirstMinuteP99US *float64
+	// InvalidationsHeld and HeldMeanMS (tracking L1s) are the invalidations that reached
+	// an environment frozen between invocations, and how long they waited on average.
+	InvalidationsHeld, HeldMeanMS *float64
+	// PerDayUSD (clock: virtual) is the cost per day.
+	PerDayUSD *float64
 	// L1BytesPerEntry, L2BytesPerEntry and L3BytesPerEntry are each tier's
 	// tiers.*.bytes_per_entry (measured as its bytes_measure says); nil when a run of the
 	// point lacks the figure.
@@ -292,6 +297,24 @@ func Sweep(results []*Result) SweepReport {
 			}
 			return r.Lambda.FirstMinute.P99US, true
 		})
+		p.InvalidationsHeld = optMean(func(r *Result) (float64, bool) {
+			if inv := r.Tiers.L1.Invalidations; inv != nil {
+				return float64(inv.Held), true
+			}
+			return 0, false
+		})
+		p.HeldMeanMS = optMean(func(r *Result) (float64, bool) {
+			if inv := r.Tiers.L1.Invalidations; inv != nil && inv.Held > 0 {
+				return inv.HeldMeanMS, true
+			}
+			return 0, false
+		})
+		p.PerDayUSD = optMean(func(r *Result) (float64, bool) {
+			if r.CostUSD == nil || r.CostUSD.PerDay <= 0 {
+				return 0, false
+			}
+			return r.CostUSD.PerDay, true
+		})
 		p.L1BytesPerCache = optMean(func(r *Result) (float64, bool) {
 			l1 := r.Tiers.L1
 			if l1.Caches <= 0 {
@@ -443,8 +466,14 @@ func (s *SweepReport) recommend(anyThreshold, haveCost bool) {
 // frontier's figures (p99, stale ratio, cost) come first, then Lambda cold starts when
 // the runs had a Lambda fleet, then the hit ratios.
 func sweepRows(s SweepReport) (header []string, rows [][]string) {
-	lambda, memory, young, sized := false, false, false, false
+	lambda, memory, young, sized, held, daily := false, false, false, false, false, false
 	for _, p := range s.Points {
+		if p.InvalidationsHeld != nil {
+			held = true
+		}
+		if p.PerDayUSD != nil {
+			daily = true
+		}
 		if p.ColdStarts != nil {
 			lambda = true
 		}
@@ -459,6 +488,9 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 		}
 	}
 	header = []string{"#", "point", "runs", "p99", "stale ratio", "$ per M requests"}
+	if daily {
+		header = append(header, "$ per day", "Stripe calls")
+	}
 	if lambda {
 		header = append(header, "cold starts")
 	}
@@ -471,6 +503,9 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 	header = append(header, "L1 hit", "L2 hit", "L3 hit")
 	if memory {
 		header = append(header, "L1 memory per env")
+	}
+	if held {
+		header = append(header, "invalidations held (mean wait)")
 	}
 	header = append(header, "thresholds", "Pareto", "recommended")
 	ratio := func(p *float64) string {
@@ -508,6 +543,13 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 			p99 += " (runs " + FormatUS(p.P99MinUS) + "–" + FormatUS(p.P99MaxUS) + ")"
 		}
 		row := []string{fmt.Sprint(i + 1), name, fmt.Sprint(p.Runs), p99, formatPct(p.StaleRatio), money}
+		if daily {
+			day := "n/a"
+			if p.PerDayUSD != nil {
+				day = formatUSD(*p.PerDayUSD)
+			}
+			row = append(row, day, trimFloat(p.OriginCalls))
+		}
 		if lambda {
 			cold := "n/a"
 			if p.ColdStarts != nil {
@@ -541,6 +583,16 @@ func sweepRows(s SweepReport) (header []string, rows [][]string) {
 				mem = formatBytes(int64(*p.L1BytesPerCache))
 			}
 			row = append(row, mem)
+		}
+		if held {
+			h := "n/a"
+			if p.InvalidationsHeld != nil {
+				h = trimFloat(*p.InvalidationsHeld)
+				if p.HeldMeanMS != nil {
+					h += fmt.Sprintf(" (%.1f ms)", *p.HeldMeanMS)
+				}
+			}
+			row = append(row, h)
 		}
 		row = append(row, th, pareto, rec)
 		rows = append(rows, row)

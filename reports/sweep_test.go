@@ -273,3 +273,36 @@ func TestSweepHeatmaps(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepHeldInvalidationsAndDailyCost: a sweep of tracking L1s shows the invalidations
+// held by frozen environments and their mean wait, and a sweep of virtual-clock runs the
+// cost per day and the Stripe calls; neither column appears without its figures.
+func TestSweepHeldInvalidationsAndDailyCost(t *testing.T) {
+	rs := sweepFixture(t)
+	rs[1].Tiers.L1.Invalidations = &Invalidations{Received: 40, Held: 12, HeldMeanMS: 3.5, HeldMaxMS: 9}
+	rs[2].CostUSD.PerDay = 4.25
+	rs[2].Origin.Calls = 321
+	s := Sweep(rs)
+	if p := s.Points[1]; p.InvalidationsHeld == nil || *p.InvalidationsHeld != 12 || p.HeldMeanMS == nil || *p.HeldMeanMS != 3.5 {
+		t.Errorf("point 2 held invalidations %v (mean %v), want 12 (3.5 ms)", p.InvalidationsHeld, p.HeldMeanMS)
+	}
+	if s.Points[0].InvalidationsHeld != nil {
+		t.Errorf("point 1 has no tracking L1, held %v", *s.Points[0].InvalidationsHeld)
+	}
+	var md bytes.Buffer
+	if err := WriteSweepMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"invalidations held (mean wait)", "| 12 (3.5 ms) |", "| $ per day | Stripe calls |", "| $4.25 | 321 |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	md.Reset()
+	if err := WriteSweepMarkdown(&md, Sweep(sweepFixture(t))); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md.String(), "invalidations held") || strings.Contains(md.String(), "$ per day") {
+		t.Errorf("columns without figures:\n%s", md.String())
+	}
+}
