@@ -41,7 +41,10 @@ type RedisConfig struct {
 	// that is simulated.
 	Now func() time.Time
 	// Client is required: a *redis.Client (standalone or Sentinel failover), a
-	// *redis.ClusterClient, or an autopipeliner of either.
+	// *redis.ClusterClient, or an autopipeliner of either. Give it ContextTimeoutEnabled:
+	// the cache bounds each call by Config.L2Timeout through the call's context, and
+	// without that option go-redis ignores the context's deadline on the socket and waits
+	// for its own ReadTimeout (3 s by default) when Redis stops answering.
 	Client redis.UniversalClient
 	// Prefix is prepended to every key; "" means "cb:".
 	Prefix string

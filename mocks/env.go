@@ -229,6 +229,10 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	opts.DialTimeout = 5 * time.Second
 	opts.ReadTimeout = 3 * time.Second
 	opts.WriteTimeout = 3 * time.Second
+	// The cache bounds each L2 call with its own time-out (cachecore Config.L2Timeout) in
+	// the call's context; go-redis applies a context's deadline to the socket only when
+	// told to, and otherwise waits up to ReadTimeout for a Redis that stopped answering.
+	opts.ContextTimeoutEnabled = true
 	ep.Addrs = opts.Addrs
 	ep.URL = redact(u)
 	ep.TLS = opts.TLSConfig != nil
