@@ -121,7 +121,10 @@ func (f *vfleet) acquire(ctx context.Context, now time.Time) (vinvocation, error
 		return vinvocation{throttled: true}, nil
 	}
 	f.nextID++
-	inst, err := newInstance(ctx, f.s, f.world, f.ns, fmt.Sprintf("env-%d", f.nextID), nil)
+	// A new environment's connections get a bound of their own, whatever the run's age.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	inst, err := newInstance(sctx, f.s, f.world, f.ns, fmt.Sprintf("env-%d", f.nextID), nil)
 	if err != nil {
 		return vinvocation{}, fmt.Errorf("lambda: cold start: %w", err)
 	}

@@ -291,7 +291,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		}
 		in, inv := srv.inst, vinvocation{}
 		if srv.fleet != nil {
-			if inv, err = srv.fleet.acquire(setupCtx, at); err != nil {
+			if inv, err = srv.fleet.acquire(ctx, at); err != nil {
 				return nil, err
 			}
 			if inv.throttled {
