@@ -40,7 +40,7 @@ type Trace struct {
 	nums    map[uint64]int32 // oracle-general's numeric object IDs
 
 	rows        int
-	updates     int // rows that are updates
+	updates     int           // rows that are updates
 	first, last time.Duration // recorded times of the first and last rows
 
 	// sizes are the value sizes of the keys, the largest each row of the key recorded,
