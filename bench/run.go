@@ -67,6 +67,10 @@ type Options struct {
 	RunID string
 }
 
+// StartAtTolerance is how late a run may be ready for its Options.StartAt and still
+// start (at once, and noted in the result); later than that, Run fails.
+const StartAtTolerance = 5 * time.Second
+
 // Shard is one shard's place in a sharded run: Index from 0 to Count-1.
 type Shard struct {
 	Index, Count int
@@ -387,16 +391,21 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 	// Begin a moment ahead so the first requests are not late by the setup's tail.
 	r.start = time.Now().Add(20 * time.Millisecond)
 	if !r.opt.StartAt.IsZero() {
-		if late := time.Since(r.opt.StartAt); late > 0 {
-			return nil, fmt.Errorf("start-at %s passed %s before the run was ready: give a later --start-at (the setup took longer than the lead)", r.opt.StartAt.Format(time.RFC3339Nano), late.Round(time.Millisecond))
-		}
-		r.start = r.opt.StartAt
-		t := time.NewTimer(time.Until(r.start.Add(-20 * time.Millisecond)))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("interrupted while waiting for --start-at %s", r.opt.StartAt.Format(time.RFC3339Nano))
+		at := r.opt.StartAt.Format(time.RFC3339Nano)
+		switch late := time.Since(r.opt.StartAt); {
+		case late > StartAtTolerance:
+			return nil, fmt.Errorf("start-at %s passed %s before the run was ready: give a later --start-at (the setup took longer than the lead)", at, late.Round(time.Millisecond))
+		case late > -20*time.Millisecond:
+			r.notes = append(r.notes, fmt.Sprintf("the run was ready %s after its start-at %s and started then, so its timeline is that much behind the other shards'", late.Round(time.Millisecond), at))
+		default:
+			r.start = r.opt.StartAt
+			t := time.NewTimer(time.Until(r.start.Add(-20 * time.Millisecond)))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("interrupted while waiting for start-at %s", at)
+			}
 		}
 	}
 	r.measured = r.start.Add(r.warmup)
