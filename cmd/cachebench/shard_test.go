@@ -13,7 +13,7 @@ import (
 
 func TestParseShard(t *testing.T) {
 	for in, want := range map[string]bench.Shard{
-		"0/1": {0, 1}, "0/4": {0, 4}, "3/4": {3, 4}, " 2/3 ": {2, 3},
+		"0/1": {Index: 0, Count: 1}, "0/4": {Index: 0, Count: 4}, "3/4": {Index: 3, Count: 4}, " 2/3 ": {Index: 2, Count: 3},
 	} {
 		got, err := parseShard(in)
 		if err != nil || got != want {

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/mockstest"
+	"github.com/cachebench/cachebench/reports"
+)
+
+// shardScenario is a short read load through all three tiers: 2 s of warm-up, 3 s
+// measured, 300 requests a second over 5000 customers.
+const shardScenario = `name: shard-e2e
+seed: 11
+duration: 3s
+warmup: 2s
+arrival: {model: constant, rate: 300}
+keys: {object: customer, count: 5000, distribution: zipf, zipf_s: 1.0}
+ops: {get: 1.0}
+cache:
+  l1: {enabled: true, policy: lru, max_entries: 10000, ttl: 1m}
+  l2: {enabled: true, ttl: 5m}
+  l3: {enabled: true, ttl: 1h}
+  coalesce: true
+stripe: {mode: none}
+`
+
+// TestShardedRunEndToEnd runs one scenario as 4 shards in 4 processes against shared
+// local services, as an Indexed Job would (JOB_COMPLETION_INDEX, CACHEBENCH_SHARDS,
+// --env external, one --start-at), merges their results, and compares the merge with
+// three whole runs of the same seed in one process against the same services: the same
+// request count exactly; origin calls, hit ratios and p99 within the whole runs' spread,
+// widened by 2%, 0.02 and half (p99) respectively.
+func TestShardedRunEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts services and runs the binary 7 times")
+	}
+	env := mockstest.Start(t, mocks.ProviderLocal)
+	bin := buildCLI(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "shard-e2e.yaml")
+	if err := os.WriteFile(file, []byte(shardScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := append(os.Environ(), env.ExternalVariables()...)
+	flush := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := env.RedisClient.FlushAll(ctx).Err(); err != nil {
+			t.Fatalf("flush Redis: %v", err)
+		}
+	}
+	run := func(out string, extra []string, args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"run", file, "--env", "external", "--quiet", "--out", out}, args...)...)
+		cmd.Env = append(append([]string(nil), base...), extra...)
+		return cmd
+	}
+
+	var whole []*reports.Result
+	for i := 0; i < 3; i++ {
+		flush()
+		out := filepath.Join(dir, fmt.Sprintf("whole-%d", i))
+		if code, stdout, stderr := exitCode(t, run(out, nil)); code != 0 {
+			t.Fatalf("whole run %d exited %d\n%s%s", i, code, stdout, stderr)
+		}
+		whole = append(whole, readResult(t, filepath.Join(out, "result.json")))
+	}
+
+	flush()
+	start := time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano)
+	var cmds []*exec.Cmd
+	var outs []*strings.Builder
+	var paths []string
+	for i := 0; i < 4; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("shard-%d", i))
+		cmd := run(out, []string{fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), "CACHEBENCH_SHARDS=4"}, "--start-at", start)
+		var b strings.Builder
+		cmd.Stdout, cmd.Stderr = &b, &b
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, outs, paths = append(cmds, cmd), append(outs, &b), append(paths, filepath.Join(out, "result.json"))
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("shard %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	flush()
+	var shards []*reports.Result
+	for i, p := range paths {
+		r := readResult(t, p)
+		if r.Shards == nil || r.Shards.Count != 4 || r.Shards.Index == nil || *r.Shards.Index != i {
+			t.Fatalf("shard %d's result has shards %+v, want count 4 and index %d", i, r.Shards, i)
+		}
+		shards = append(shards, r)
+	}
+	merged, err := reports.Merge(shards, paths)
+	if err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+
+	w := whole[0]
+	for _, r := range whole {
+		if r.Requests.Total != w.Requests.Total {
+			t.Fatalf("whole runs of one seed made %d and %d requests", w.Requests.Total, r.Requests.Total)
+		}
+	}
+	if merged.Requests.Total != w.Requests.Total || merged.Requests.Errors != 0 {
+		t.Errorf("merged shards made %d requests (%d errors), the whole run %d", merged.Requests.Total, merged.Requests.Errors, w.Requests.Total)
+	}
+	// The other figures depend on timing (which reads overlap and coalesce, when a fill
+	// reaches L2), and vary from one whole run to the next on a busy machine: the merge
+	// must fall within the whole runs' spread, widened by the tolerance.
+	within := func(what string, got float64, of func(*reports.Result) float64, tol float64, rel bool) {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		var all []string
+		for _, r := range whole {
+			v := of(r)
+			lo, hi = min(lo, v), max(hi, v)
+			all = append(all, fmt.Sprintf("%.4g", v))
+		}
+		if rel {
+			lo, hi = lo*(1-tol), hi*(1+tol)
+		} else {
+			lo, hi = lo-tol, hi+tol
+		}
+		t.Logf("%-13s merged %.4g, whole runs %s", what, got, strings.Join(all, " "))
+		if got < lo || got > hi {
+			t.Errorf("%s: merged %.4g outside [%.4g, %.4g], the whole runs' (%s) widened by %g", what, got, lo, hi, strings.Join(all, ", "), tol)
+		}
+	}
+	within("origin calls", float64(merged.Origin.Calls), func(r *reports.Result) float64 { return float64(r.Origin.Calls) }, 0.02, true)
+	within("l1 hit ratio", merged.Tiers.L1.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L1.HitRatio }, 0.02, false)
+	within("l2 hit ratio", merged.Tiers.L2.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L2.HitRatio }, 0.02, false)
+	within("l3 hit ratio", merged.Tiers.L3.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L3.HitRatio }, 0.02, false)
+	// p99 on a shared 2-core machine moves by 10x between runs; half the least to twice
+	// the most of the whole runs.
+	within("p99 µs", merged.LatencyUS.P99, func(r *reports.Result) float64 { return r.LatencyUS.P99 }, 0.5, true)
+}
+
+func readResult(t *testing.T, path string) *reports.Result {
+	t.Helper()
+	r, err := reports.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
