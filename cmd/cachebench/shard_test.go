@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -160,5 +161,34 @@ func TestStartAtFromFile(t *testing.T) {
 	}
 	if _, err := startAtFromFile(path, now); err == nil || !strings.Contains(err.Error(), "remove it") {
 		t.Fatalf("bad file: %v", err)
+	}
+}
+
+// TestShardBadInput checks that bad shards and start times exit 2 naming the fix, before
+// any service starts.
+func TestShardBadInput(t *testing.T) {
+	bin := buildCLI(t)
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want []string
+	}{
+		{[]string{"--shard", "3/2"}, nil, []string{"--shard", "from 0 to 1"}},
+		{[]string{"--shard", "x"}, nil, []string{"INDEX/COUNT"}},
+		{nil, []string{"JOB_COMPLETION_INDEX=1"}, []string{"CACHEBENCH_SHARDS"}},
+		{[]string{"--shard", "0/2", "--env", "embedded", "--start-at", "file:/tmp/x"}, nil, []string{"--env external", "cachebench env up"}},
+		{[]string{"--shard", "0/2", "--env", "external"}, nil, []string{"--start-at"}},
+		{[]string{"--start-at", "2001-01-01T00:00:00Z"}, nil, []string{"--start-at", "in the past"}},
+		{[]string{"--start-at", "soon"}, nil, []string{"RFC 3339"}},
+	} {
+		cmd := exec.Command(bin, append([]string{"run", "baseline"}, tc.args...)...)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "JOB_COMPLETION_INDEX=") && !strings.HasPrefix(kv, "AWS_BATCH_JOB_ARRAY_INDEX=") && !strings.HasPrefix(kv, "CACHEBENCH_SHARDS=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, tc.env...)
+		cmd.Dir = t.TempDir()
+		badInput(t, cmd, tc.want...)
 	}
 }
