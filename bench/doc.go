@@ -75,7 +75,8 @@
 // arrival model and a trace replay; a request count is counted over the whole stream
 // (workload.Generator.Limit). This is the cheapest exact design: the random streams are
 // sequential, so a shard cannot jump to its own requests, but drawing one costs about
-// 100 ns, a small share of sending one. The closed model is refused: its requests
+// 100 ns, so a shard's generator still yields about 10M/N requests a second
+// (BenchmarkShardNext), far more than a shard sends at a few dozen shards. The closed model is refused: its requests
 // follow their completions. The Lambda fleet is divided (Shard.share): max_concurrency
 // and provisioned_concurrency over N, the remainder one each to the lowest indices, so
 // the shards' sums are the scenario's; so are Stripe's account rate limits in each

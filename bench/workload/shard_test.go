@@ -147,3 +147,27 @@ func TestShardRefused(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkShardNext measures one request of a shard's stream: with N shards each request
+// kept costs drawing N of the whole run's.
+func BenchmarkShardNext(b *testing.B) {
+	for _, n := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("shards=%d", n), func(b *testing.B) {
+			s := scenario(1)
+			s.Arrival = scenarios.Arrival{Model: scenarios.ArrivalConstant, Rate: 1e6}
+			s.Keys.Count = 100_000
+			g := mustGenerator(b, s, 0)
+			if err := g.Shard(n-1, n); err != nil {
+				b.Fatal(err)
+			}
+			var r Request
+			b.ReportAllocs()
+			for b.Loop() {
+				if !g.Next(&r) {
+					b.Fatal("stream ended")
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
+	}
+}
