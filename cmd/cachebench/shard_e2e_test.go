@@ -38,7 +38,7 @@ stripe: {mode: none}
 // --env external, one --start-at), merges their results, and compares the merge with
 // three whole runs of the same seed in one process against the same services: the same
 // request count exactly; origin calls, hit ratios and p99 within the whole runs' spread,
-// widened by 2%, 0.02 and half (p99) respectively.
+// widened by 15%, 0.02 and half (p99) respectively.
 func TestShardedRunEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts services and runs the binary 7 times")
@@ -64,6 +64,11 @@ func TestShardedRunEndToEnd(t *testing.T) {
 		return cmd
 	}
 
+	// Fresh services answer the first seconds of load slowly, with errors: a short run
+	// first, unmeasured, so the runs compared all meet warm ones.
+	if code, stdout, stderr := exitCode(t, run(filepath.Join(dir, "warm"), nil, "--set", "warmup=0s", "--set", "duration=2s")); code != 0 {
+		t.Fatalf("warm-up run exited %d\n%s%s", code, stdout, stderr)
+	}
 	var whole []*reports.Result
 	for i := 0; i < 3; i++ {
 		flush()
@@ -119,6 +124,11 @@ func TestShardedRunEndToEnd(t *testing.T) {
 	}
 	t.Logf("requests      merged %d (%d errors), whole runs %d (%d, %d, %d errors)", merged.Requests.Total, merged.Requests.Errors,
 		w.Requests.Total, whole[0].Requests.Errors, whole[1].Requests.Errors, whole[2].Requests.Errors)
+	for _, r := range append([]*reports.Result{merged}, whole...) {
+		if len(r.Requests.ErrorKinds) > 0 {
+			t.Logf("error kinds: %v", r.Requests.ErrorKinds)
+		}
+	}
 	// The other figures depend on timing (which reads overlap and coalesce, when a fill
 	// reaches L2), and vary from one whole run to the next on a busy machine: the merge
 	// must fall within the whole runs' spread, widened by the tolerance.
@@ -140,7 +150,10 @@ func TestShardedRunEndToEnd(t *testing.T) {
 			t.Errorf("%s: merged %.4g outside [%.4g, %.4g], the whole runs' (%s) widened by %g", what, got, lo, hi, strings.Join(all, ", "), tol)
 		}
 	}
-	within("origin calls", float64(merged.Origin.Calls), func(r *reports.Result) float64 { return float64(r.Origin.Calls) }, 0.02, true)
+	// Origin calls: 2% was the aim, but shards cannot coalesce one key's misses across
+	// processes as one process does, and on a loaded 2-core machine (p99 in the hundreds
+	// of milliseconds) such misses overlap often: measured merged/whole from -4% to +11%.
+	within("origin calls", float64(merged.Origin.Calls), func(r *reports.Result) float64 { return float64(r.Origin.Calls) }, 0.15, true)
 	within("l1 hit ratio", merged.Tiers.L1.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L1.HitRatio }, 0.02, false)
 	within("l2 hit ratio", merged.Tiers.L2.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L2.HitRatio }, 0.02, false)
 	// p99 on a shared 2-core machine moves by 10x between runs; half the least to twice
