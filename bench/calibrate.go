@@ -58,7 +58,7 @@ func calibrate(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt O
 		defer cancel()
 		_ = world.Close(cctx)
 	}()
-	ns := newNamespace()
+	ns := newNamespace("")
 	if cs.Cache.L3.Enabled {
 		defer func() {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -110,6 +110,32 @@
 // node-hours (or serverless ECPUs and the bytes Redis held), DynamoDB's request units
 // and the bytes its table held, sampled at every bucket's end.
 //
+// # Sharded runs
+//
+// Options.Shard makes a run shard I of N of one run spread over N processes (machines),
+// against shared services (the external environment), whose results reports.Merge
+// combines. A shard's generator draws the whole run's request stream from the seed —
+// arrival times, object types, keys and operations, each from its own stream as in a
+// whole run — and keeps request j when j mod N = I (workload.Generator.Shard), so the
+// shards are disjoint and together exactly the whole run's stream, for every open
+// arrival model and a trace replay; a request count is counted over the whole stream
+// (workload.Generator.Limit). This is the cheapest exact design: the random streams are
+// sequential, so a shard cannot jump to its own requests, but drawing one costs about
+// 100 ns, so a shard's generator still yields about 10M/N requests a second
+// (BenchmarkShardNext), far more than a shard sends at a few dozen shards. The closed model is refused: its requests
+// follow their completions. The Lambda fleet is divided (Shard.share): max_concurrency
+// and provisioned_concurrency over N, the remainder one each to the lowest indices, so
+// the shards' sums are the scenario's; so are Stripe's account rate limits in each
+// shard's overlay. Options.StartAt lines the shards' timelines up, and Options.RunID
+// names their shared data on the services, which no shard drops.
+//
+// Updates are refused in a sharded run (ops.update, or a trace with updates): each
+// shard's staleness oracle is the Stripe overlay in its own process, which records only
+// the versions of that process's changes, so other shards would count stale reads
+// against a version table that lacks them. A read-only run has every object at version
+// 1 in every shard, so each shard's stale-read count is exact. (The generator still
+// gives every update to shard 0, the one shard that would make them.)
+//
 // # The benchmarks
 //
 // The benchmarks in this package (BenchmarkCachePath, BenchmarkOpenLoopL1,

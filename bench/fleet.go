@@ -106,7 +106,7 @@ type fleet struct {
 func newFleet(ctx context.Context, r *runner) (*fleet, error) {
 	l := r.s.Lambda
 	f := &fleet{
-		r: r, memoryMB: l.MemoryMB, arch: l.Arch, max: l.MaxConcurrency, provisioned: l.ProvisionedConcurrency,
+		r: r, memoryMB: l.MemoryMB, arch: l.Arch, max: r.opt.Shard.share(l.MaxConcurrency), provisioned: r.opt.Shard.share(l.ProvisionedConcurrency),
 		handlerTime: l.HandlerTime, handlerCPU: l.HandlerCPU,
 		rng:  rand.New(rand.NewPCG(uint64(r.s.Seed), 0x1a3b)),
 		all:  map[*environment]struct{}{},

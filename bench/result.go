@@ -36,6 +36,10 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		Interrupted: interrupted,
 		Notes:       append([]string(nil), r.notes...),
 	}
+	if sh := r.opt.Shard; sh.Count > 0 {
+		idx := sh.Index
+		res.Shards = &reports.Shards{Count: sh.Count, Index: &idx}
+	}
 	ov := r.world.Overlay.Stats()
 	if tr := r.gen.Trace(); tr != nil {
 		res.Scenario.Trace = &reports.TraceInfo{

@@ -57,6 +57,71 @@ type Options struct {
 	// time against before it starts (through the scenario's network profiles); nil means
 	// the run's own environment, whose embedded stand-ins then set the service times.
 	Calibrate *mocks.Env
+	// Shard, when Count > 0, makes the run shard Index of Count of one sharded run (see
+	// the package documentation, Sharded runs); the zero value runs the whole scenario.
+	Shard Shard
+	// StartAt, when set, is the instant the first request (warm-up included) is due: the
+	// run waits for it after its setup, so the shards of a sharded run start together. It
+	// must be after the setup ends; a StartAt already past fails the run.
+	StartAt time.Time
+	// RunID names the data the run keeps on the shared services (Redis keys, the DynamoDB
+	// table). The shards of one run must share it, and a sharded run leaves its data in
+	// place (another shard may still be reading it); empty means a random name of the
+	// run's own, dropped at its end.
+	RunID string
+}
+
+// StartAtTolerance is how late a run may be ready for its Options.StartAt and still
+// start (at once, and noted in the result); later than that, Run fails.
+const StartAtTolerance = 5 * time.Second
+
+// Shard is one shard's place in a sharded run: Index from 0 to Count-1.
+type Shard struct {
+	Index, Count int
+}
+
+// sharded reports whether the run is one of several shards.
+func (sh Shard) sharded() bool { return sh.Count > 1 }
+
+// share returns this shard's part of a whole-run quantity n (the Lambda fleet's
+// max_concurrency, its provisioned concurrency): n/Count, with the remainder going one
+// each to the lowest indices, so the shards' parts sum to n.
+func (sh Shard) share(n int) int {
+	if sh.Count <= 1 {
+		return n
+	}
+	q, rem := n/sh.Count, n%sh.Count
+	if sh.Index < rem {
+		q++
+	}
+	return q
+}
+
+// checkShard says what keeps s from running as shard sh against env, or nil.
+func checkShard(s *scenarios.Scenario, env *mocks.Env, sh Shard) error {
+	if sh.Count == 0 {
+		return nil
+	}
+	if sh.Count < 0 || sh.Index < 0 || sh.Index >= sh.Count {
+		return fmt.Errorf("shard %d/%d: the index must be from 0 to count-1", sh.Index, sh.Count)
+	}
+	if !sh.sharded() {
+		return nil
+	}
+	var errs []error
+	if env.Provider != mocks.ProviderExternal {
+		errs = append(errs, fmt.Errorf("shard %d/%d: the shards of a run share their services, and --env %s starts its own: start them once with 'cachebench env up' and run every shard with --env external and the endpoints it prints", sh.Index, sh.Count, env.Provider))
+	}
+	if workload.Closed(s.Arrival) {
+		errs = append(errs, workload.ErrShardClosed)
+	}
+	if s.Ops.Update > 0 {
+		errs = append(errs, fmt.Errorf("ops.update %v: a sharded run cannot make updates yet: each shard's staleness oracle is the Stripe overlay in its own process, which would not see the other shards' changes; set ops.update=0 (ops.get=1) or run one process", s.Ops.Update))
+	}
+	if s.Lambda.Enabled && s.Lambda.MaxConcurrency > 0 && s.Lambda.MaxConcurrency < sh.Count {
+		errs = append(errs, fmt.Errorf("lambda.max_concurrency %d is less than the %d shards: each shard needs one environment at least; raise it or run fewer shards", s.Lambda.MaxConcurrency, sh.Count))
+	}
+	return errors.Join(errs...)
 }
 
 // Hooks let tests of the harness inject behaviour into the request path.
@@ -110,6 +175,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if err := trackingSupported(s, env); err != nil {
 		return nil, err
 	}
+	if err := checkShard(s, env, opt.Shard); err != nil {
+		return nil, err
+	}
 
 	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelSetup()
@@ -117,6 +185,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if err != nil {
 		return nil, err
 	}
+	shareLimits(&wcfg, s, opt.Shard)
 	nofile, _ := RaiseOpenFileLimit()
 	wcfg.MaxConns = opt.MaxConns
 	if wcfg.MaxConns <= 0 {
@@ -135,12 +204,14 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 
 	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds}
 	r.probe = newHarnessProbe(r)
-	r.ns = newNamespace()
+	r.ns = newNamespace(opt.RunID)
 	notes, restore := applyRedisMemory(setupCtx, env, s)
 	r.notes = append(r.notes, world.Notes()...)
 	r.notes = append(r.notes, notes...)
 	defer restore()
-	defer r.dropNamespace(env)
+	if opt.RunID == "" {
+		defer r.dropNamespace(env)
+	}
 
 	if err := r.setup(setupCtx); err != nil {
 		return nil, err
@@ -183,10 +254,15 @@ type runner struct {
 	valueBytes int64
 }
 
-func newNamespace() namespace {
+// newNamespace returns the names of run runID's data, or of a random run when runID is
+// empty.
+func newNamespace(runID string) namespace {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
+	if runID != "" {
+		id = runID
+	}
 	return namespace{
 		redisPrefix: "cb:" + id + ":",
 		table:       "cachebench-" + id,
@@ -205,6 +281,17 @@ func (r *runner) setup(ctx context.Context) error {
 	gen, err := workload.NewGenerator(s, horizon)
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", s.Name, err)
+	}
+	if sh := r.opt.Shard; sh.Count > 0 {
+		if err := gen.Shard(sh.Index, sh.Count); err != nil {
+			return err
+		}
+		if tr := gen.Trace(); tr != nil && sh.sharded() && tr.Updates() > 0 {
+			return fmt.Errorf("keys.trace %s has %d updates: a sharded run cannot make updates yet (each shard's staleness oracle is the Stripe overlay in its own process); replay it in one process", s.Keys.Trace, tr.Updates())
+		}
+		// The request count is the whole run's: the generator counts it before it splits
+		// the stream.
+		gen.Limit(s.Warmup, s.Requests)
 	}
 	r.gen = gen
 	r.length = s.Duration
@@ -310,6 +397,24 @@ func (r *runner) newRecorder() *Recorder {
 func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 	// Begin a moment ahead so the first requests are not late by the setup's tail.
 	r.start = time.Now().Add(20 * time.Millisecond)
+	if !r.opt.StartAt.IsZero() {
+		at := r.opt.StartAt.Format(time.RFC3339Nano)
+		switch late := time.Since(r.opt.StartAt); {
+		case late > StartAtTolerance:
+			return nil, fmt.Errorf("start-at %s passed %s before the run was ready: give a later --start-at (the setup took longer than the lead)", at, late.Round(time.Millisecond))
+		case late > -20*time.Millisecond:
+			r.notes = append(r.notes, fmt.Sprintf("the run was ready %s after its start-at %s and started then, so its timeline is that much behind the other shards'", late.Round(time.Millisecond), at))
+		default:
+			r.start = r.opt.StartAt
+			t := time.NewTimer(time.Until(r.start.Add(-20 * time.Millisecond)))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("interrupted while waiting for start-at %s", at)
+			}
+		}
+	}
 	r.measured = r.start.Add(r.warmup)
 
 	col := newCollector(r)

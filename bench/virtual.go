@@ -127,6 +127,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	if err := virtualRefusals(s); err != nil {
 		return nil, err
 	}
+	if opt.Shard.sharded() || !opt.StartAt.IsZero() {
+		return nil, fmt.Errorf("scenario %s: clock: virtual runs in one process (its services follow its own simulated clock); drop --shard and --start-at, or set clock: real", s.Name)
+	}
 	thresholds, err := reports.ParseThresholds(s.Thresholds)
 	if err != nil {
 		return nil, err
@@ -176,7 +179,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		defer cancel()
 		_ = world.Close(cctx)
 	}()
-	ns := newNamespace()
+	ns := newNamespace("")
 	ns.now = now
 	var srv vserver
 	if s.Lambda.Enabled {

@@ -43,6 +43,25 @@ func worldConfig(s *scenarios.Scenario) (mocks.WorldConfig, error) {
 	return cfg, nil
 }
 
+// shareLimits gives a shard its part of the Stripe account's rate limits: each shard's
+// overlay limits its own requests, so with N shards each allows 1/N of the mode's reads,
+// writes and searches per second, and the shards together allow what the account does.
+// (The split is even, as the shards' loads are: each has every N-th request.)
+func shareLimits(cfg *mocks.WorldConfig, s *scenarios.Scenario, sh Shard) {
+	if !sh.sharded() || s.Stripe.Mode == scenarios.StripeModeNone {
+		return
+	}
+	read, search := 25.0, 20.0 // Stripe's test mode (stripeoverlay.ModeTest)
+	if s.Stripe.Mode == stripeoverlay.ModeLive {
+		read = 100
+	}
+	n := float64(sh.Count)
+	cfg.Overlay.Limits = &stripeoverlay.Limits{
+		Read: read / n, Write: read / n,
+		PerPath: map[string]float64{stripeoverlay.SearchPattern: search / n},
+	}
+}
+
 // profile resolves a scenario's network link to a netsim profile.
 func profile(l scenarios.NetLink) (netsim.Profile, error) {
 	switch l.Profile {

@@ -48,6 +48,16 @@ type Generator struct {
 	stream  *traceStream // its rows, read as they are due
 	horizon time.Duration
 	done    bool
+
+	// shard and shards keep this generator's share of a sharded run (see Shard); shards
+	// is 0 for the whole run. seq counts the whole run's requests drawn so far.
+	shard, shards int
+	seq           uint64
+	// limited: the stream ends after limit requests due at or after limitFrom (see Limit).
+	limited   bool
+	limitFrom time.Duration
+	limit     int64
+	ended     bool
 }
 
 // NewGenerator returns the request stream of s over [0, horizon) (horizon <= 0: no end;
@@ -123,7 +133,7 @@ func (g *Generator) Closed() bool { return g.closed }
 
 // Expected returns the expected number of requests before the horizon: the integral of
 // the arrival rate, the trace's number of rows before the horizon, +Inf with no horizon,
-// and 0 for the closed model.
+// and 0 for the closed model; for a shard (see Shard), that divided by the shard count.
 func (g *Generator) Expected() float64 { return g.expected }
 
 // Count returns the number of distinct keys (per object type): keys.count, or the number
@@ -151,10 +161,82 @@ func (g *Generator) Objects() []string {
 	return out
 }
 
+// ErrShardClosed is returned by Shard for the closed model, whose requests have no
+// schedule to split: each worker sends its next request when its last one ends, so which
+// requests a run makes depends on how fast the system answered them.
+var ErrShardClosed = errors.New("the closed arrival model cannot be sharded: its requests follow their completions, not a schedule; use an open model (constant, poisson, ramp, steps) or run one process")
+
+// Shard makes g the stream of shard index of count (0 <= index < count) of a sharded run:
+// g still draws every request of the whole run, in the same order from the same streams,
+// and Next keeps the j-th (counting from 0) when j mod count == index, except that every
+// update goes to shard 0, which alone changes the origin. The shards of one seed thus
+// never overlap, and together they are exactly the whole run's stream, keys, operations
+// and intended times included. Drawing the others' requests costs each shard count times
+// the generator's work (about 100 ns a request), far less than sending one. Call it
+// before the first Next; it refuses the closed model (ErrShardClosed).
+func (g *Generator) Shard(index, count int) error {
+	if count < 1 || index < 0 || index >= count {
+		return fmt.Errorf("shard %d/%d: the index must be from 0 to count-1 and the count at least 1", index, count)
+	}
+	if g.closed {
+		return ErrShardClosed
+	}
+	g.shard, g.shards = index, count
+	if count > 1 {
+		g.expected /= float64(count)
+	}
+	return nil
+}
+
+// Limit ends the whole run's stream once n requests due at or after from (the end of the
+// warm-up) have been drawn: a scenario's requests count, counted before Shard splits the
+// stream, so the shards of a run with a request count make exactly that many between
+// them. n <= 0 removes the limit.
+func (g *Generator) Limit(from time.Duration, n int64) {
+	g.limited, g.limitFrom, g.limit = n > 0, from, n
+}
+
+// keep reports whether the whole run's next request, r, is this shard's.
+func (g *Generator) keep(r *Request) bool {
+	j := g.seq
+	g.seq++
+	if g.shards <= 1 {
+		return true
+	}
+	if r.Op == OpUpdate {
+		return g.shard == 0
+	}
+	return j%uint64(g.shards) == uint64(g.shard)
+}
+
 // Next fills r with the next request, At included, and reports whether there is one: it
 // reports false past the horizon, at the end of a trace, and always for the closed model.
-// It does not allocate.
+// With Shard, it gives this shard's requests only. It does not allocate.
 func (g *Generator) Next(r *Request) bool {
+	for !g.ended {
+		if !g.next(r) {
+			return false
+		}
+		if g.limited && r.At >= g.limitFrom {
+			if g.limit == 0 {
+				g.ended = true
+				if g.stream != nil && !g.done {
+					g.done = true
+					g.stream.close()
+				}
+				return false
+			}
+			g.limit--
+		}
+		if g.keep(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// next fills r with the whole run's next request.
+func (g *Generator) next(r *Request) bool {
 	if g.closed {
 		return false
 	}

@@ -40,6 +40,7 @@ type Trace struct {
 	nums    map[uint64]int32 // oracle-general's numeric object IDs
 
 	rows        int
+	updates     int           // rows that are updates
 	first, last time.Duration // recorded times of the first and last rows
 
 	// sizes are the value sizes of the keys, the largest each row of the key recorded,
@@ -231,6 +232,9 @@ func loadTrace(name string, opt TraceOptions, open func() (io.ReadCloser, error)
 		}
 		tr.last = rec.at
 		tr.rows++
+		if rec.op == OpUpdate {
+			tr.updates++
+		}
 	}
 	if len(errs) == maxTraceErrors {
 		errs = append(errs, fmt.Errorf("%s: stopped after %d bad lines", name, maxTraceErrors))
@@ -777,6 +781,9 @@ func (t *Trace) Key(i int) (object, id string) { return t.objects[i], t.ids[i] }
 
 // Format returns the trace's format.
 func (t *Trace) Format() string { return t.opt.Format }
+
+// Updates returns the number of t's rows that are updates.
+func (t *Trace) Updates() int { return t.updates }
 
 // Span returns the replay time of t's last request (see TraceOptions.Speed and Rate).
 func (t *Trace) Span() time.Duration { return t.replayAt(t.rows-1, t.last) }

@@ -66,6 +66,8 @@ type runFlags struct {
 	pricing string
 	monthly float64
 	repeat  int
+	shard   string
+	startAt string
 }
 
 // maxRepeat bounds --repeat.
@@ -118,6 +120,8 @@ Exit codes: 0 success, 1 a threshold failed, 2 bad input (scenario, flag),
 	fl.StringVar(&f.pricing, "pricing", "", "price table JSON for cost_usd (default: the built-in AWS us-east-1 table)")
 	fl.Float64Var(&f.monthly, "monthly-requests", 0, "project a monthly bill at this many requests a month (sets cost.monthly_requests)")
 	fl.IntVar(&f.repeat, "repeat", 1, fmt.Sprintf("run every point N times (1 to %d), each into rep-NN/; repetition k uses seed S+k-1", maxRepeat))
+	fl.StringVar(&f.shard, "shard", "", "run shard INDEX/COUNT of a sharded run, e.g. 0/4 (default $"+envJobIndex+" or $"+envBatchIndex+" with $"+envShards+"); needs --env external")
+	fl.StringVar(&f.startAt, "start-at", "", "wait until this instant to start: an RFC 3339 time, file:PATH or redis:KEY (the first shard there writes now+"+startLead.String()+", the others read it)")
 	return c
 }
 
@@ -140,6 +144,32 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		}
 		table = t
 	}
+	shard, err := resolveShard(f.shard, c.Flags().Changed("shard"), os.Getenv)
+	if err != nil {
+		return usageError{err}
+	}
+	var start startAtSpec
+	if f.startAt != "" {
+		if start, err = parseStartAt(f.startAt); err != nil {
+			return usageError{err}
+		}
+		if start.kind == startAtTime {
+			if err := checkStartAt(start.at, time.Now(), "--start-at"); err != nil {
+				return usageError{err}
+			}
+		}
+	}
+	if shard.Count > 1 {
+		if f.env.cfg.Provider != mocks.ProviderExternal {
+			return usageError{fmt.Errorf("shard %d/%d: the shards of a run share one set of services, and --env %s would start its own: start them once with 'cachebench env up' and run every shard with --env external and the variables it prints", shard.Index, shard.Count, f.env.cfg.Provider)}
+		}
+		if f.startAt == "" {
+			return usageError{fmt.Errorf("shard %d/%d: give every shard the same --start-at (an RFC 3339 time a little ahead, file:PATH on a shared volume or redis:KEY), so they start together and share their data on the services", shard.Index, shard.Count)}
+		}
+		if f.repeat > 1 {
+			return usageError{fmt.Errorf("shard %d/%d: --repeat runs one shard several times; run the sharded run again instead", shard.Index, shard.Count)}
+		}
+	}
 	s, err := scenarios.Load(name, sets)
 	if err != nil {
 		return usageError{err}
@@ -151,11 +181,20 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if shard.Count > 1 && len(points) > 1 {
+		return usageError{fmt.Errorf("shard %d/%d: %s is a sweep of %d points; shard one point at a time, fixing the swept keys with --set", shard.Index, shard.Count, s.Name, len(points))}
+	}
 	out := f.out
 	if out == "" {
 		out = filepath.Join("results", s.Name+"-"+time.Now().Format("20060102-150405"))
+		if shard.Count > 0 {
+			out += fmt.Sprintf("-shard-%d-of-%d", shard.Index, shard.Count)
+		}
 	}
 	plan := planRuns(out, points, f.repeat)
+	if f.startAt != "" && len(plan) > 1 {
+		return usageError{fmt.Errorf("--start-at starts one run, and this makes %d (sweep points, --repeat): run one point once with --start-at", len(plan))}
+	}
 	if err := checkOutDir(out, plan); err != nil {
 		return usageError{err}
 	}
@@ -215,6 +254,30 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		_ = env.Close(cctx)
 	}()
 
+	opt := bench.Options{Log: f.env.cfg.Log, Pricing: table, ServerLog: liblog, Shard: shard, Calibrate: calibrate}
+	if f.startAt != "" {
+		at, from := start.at, "--start-at"
+		switch start.kind {
+		case startAtFile:
+			at, err = startAtFromFile(start.ref, time.Now())
+			from = "file:" + start.ref
+		case startAtRedis:
+			at, err = startAtFromRedis(ctx, env.RedisClient, start.ref, time.Now())
+			from = "redis:" + start.ref
+		}
+		if err == nil {
+			err = checkStartAt(at, time.Now(), from)
+		}
+		if err != nil {
+			return usageError{err}
+		}
+		opt.StartAt = at
+		if shard.Count > 1 {
+			opt.RunID = runID(s.Name, points[0].Seed, shard.Count, at)
+		}
+		fmt.Fprintf(stdout, "starting at %s (%s)\n", at.UTC().Format(time.RFC3339Nano), from)
+	}
+
 	var progress io.Writer
 	if !f.quiet && isTerminal(stderr) {
 		progress = stderr
@@ -230,7 +293,9 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		case f.repeat > 1:
 			fmt.Fprintf(stdout, "repetition %d/%d (seed %d)\n", j.rep+1, f.repeat, j.s.Seed)
 		}
-		res, err := bench.Run(ctx, j.s, env, bench.Options{Progress: progress, Log: f.env.cfg.Log, Pricing: table, ServerLog: liblog, Calibrate: calibrate})
+		o := opt
+		o.Progress = progress
+		res, err := bench.Run(ctx, j.s, env, o)
 		if err != nil {
 			if werr := writeRunSet(stdout, out, plan, done, len(points), f.repeat); werr != nil {
 				fmt.Fprintln(stderr, "cachebench:", werr)
