@@ -49,6 +49,13 @@ type RedisEndpoint struct {
 	TLS bool
 	// Cluster reports whether the endpoint is a Redis Cluster.
 	Cluster bool
+	// Topology is standalone or cluster; Shards the primaries (1 standalone, 0 when an
+	// external cluster did not say); Replicas the replicas of each primary that the
+	// provider started (0 for external); Auth is none, password or acl (a user name).
+	Topology string
+	Shards   int
+	Replicas int
+	Auth     string
 	// Backend describes what answers, for reports ("redis 7.0.15 (docker redis:7)").
 	Backend string
 }

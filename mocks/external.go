@@ -8,6 +8,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ExternalConfig names services the user runs: ElastiCache or any Redis, DynamoDB (AWS or
@@ -116,8 +120,16 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 		return nil, fmt.Errorf("external: %w (check the endpoint and that the service runs; see CACHEBENCH_REDIS_URL, CACHEBENCH_DYNAMODB_ENDPOINT, CACHEBENCH_STRIPE_URL)", err)
 	}
 	mode := "standalone"
+	env.Redis.Topology, env.Redis.Shards = TopologyStandalone, 1
 	if rep.Cluster {
 		mode = "cluster"
+		env.Redis.Topology, env.Redis.Shards = TopologyCluster, clusterShards(ctx, env.RedisClient)
+	}
+	env.Redis.Auth = AuthNone
+	if ropts.Username != "" {
+		env.Redis.Auth = AuthACL
+	} else if ropts.Password != "" {
+		env.Redis.Auth = AuthPassword
 	}
 	if rep.TLS {
 		mode += ", TLS"
@@ -152,3 +164,24 @@ type configError struct{ err error }
 func (e configError) Error() string        { return e.err.Error() }
 func (e configError) Unwrap() error        { return e.err }
 func (e configError) Is(target error) bool { return target == ErrConfig }
+
+// clusterShards counts the primaries of a cluster client, or 0 when it cannot tell.
+func clusterShards(ctx context.Context, c redis.UniversalClient) int {
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	n := 0
+	if err := cc.ForEachMaster(ctx, func(context.Context, *redis.Client) error {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		return 0
+	}
+	return n
+}
