@@ -184,6 +184,8 @@ type redisConfig struct {
 	Cluster  bool
 	CAFile   string // PEM file with the CA that signed the server's certificate (rediss)
 	Insecure bool   // skip certificate verification (rediss); for self-signed test servers
+	// Username and Password, when set, replace the URL's.
+	Username, Password string
 }
 
 // redisOptionsFrom turns a redisConfig into go-redis options: a standalone client, or a
@@ -230,6 +232,12 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 		if opts.TLSConfig.MinVersion == 0 {
 			opts.TLSConfig.MinVersion = tls.VersionTLS12
 		}
+	}
+	if cfg.Username != "" {
+		opts.Username = cfg.Username
+	}
+	if cfg.Password != "" {
+		opts.Password = cfg.Password
 	}
 	opts.DialTimeout = 5 * time.Second
 	opts.ReadTimeout = 3 * time.Second

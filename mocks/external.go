@@ -26,6 +26,10 @@ type ExternalConfig struct {
 	// RedisCAFile is a PEM file of the CA that signed the server's certificate
 	// (CACHEBENCH_REDIS_CA_FILE); empty means the system's roots.
 	RedisCAFile string
+	// RedisUsername and RedisPassword authenticate to Redis (CACHEBENCH_REDIS_USERNAME,
+	// CACHEBENCH_REDIS_PASSWORD), over any given in the URL; they are never printed nor
+	// written to a result. A password alone is requirepass or an ElastiCache AUTH token.
+	RedisUsername, RedisPassword string
 	// RedisInsecure skips TLS certificate verification (CACHEBENCH_REDIS_INSECURE=true).
 	RedisInsecure bool
 	// DynamoDBEndpoint is a base URL such as http://127.0.0.1:8000; empty means AWS itself,
@@ -55,6 +59,8 @@ func (c ExternalConfig) FromEnvironment() ExternalConfig {
 	boolean(&c.RedisCluster, "CACHEBENCH_REDIS_CLUSTER")
 	str(&c.RedisCAFile, "CACHEBENCH_REDIS_CA_FILE")
 	boolean(&c.RedisInsecure, "CACHEBENCH_REDIS_INSECURE")
+	str(&c.RedisUsername, "CACHEBENCH_REDIS_USERNAME")
+	str(&c.RedisPassword, "CACHEBENCH_REDIS_PASSWORD")
 	str(&c.DynamoDBEndpoint, "CACHEBENCH_DYNAMODB_ENDPOINT")
 	str(&c.DynamoDBRegion, "CACHEBENCH_DYNAMODB_REGION")
 	str(&c.DynamoDBRegion, "AWS_REGION")
@@ -96,7 +102,8 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, configError{err}
 	}
-	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure})
+	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure,
+		Username: cfg.RedisUsername, Password: cfg.RedisPassword})
 	if err != nil {
 		return nil, configError{fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL or --redis-url)", err)}
 	}

@@ -73,6 +73,24 @@ type RedisTopology struct {
 	Auth string
 }
 
+// Normal returns t with its defaults filled in: equal Normal values start the same
+// servers.
+func (t RedisTopology) Normal() RedisTopology { return t.normal() }
+
+// OnLoopback reports whether every host:port in addrs is on this machine.
+func OnLoopback(addrs []string) bool {
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return false
+		}
+	}
+	return true
+}
+
 // normal returns t with its defaults filled in.
 func (t RedisTopology) normal() RedisTopology {
 	if t.Topology == "" {
