@@ -104,6 +104,9 @@ type Env struct {
 
 	// redisOptions and httpClient are kept so callers can make further clients alike.
 	redisOptions *redis.UniversalOptions
+	// adminRedisOptions, when set, are the default user's (the ACL user's are
+	// redisOptions): for what the cache may not do (CONFIG, SCRIPT FLUSH, failovers).
+	adminRedisOptions *redis.UniversalOptions
 	httpClient   *http.Client
 	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
 	// process; nil for the other providers.
@@ -118,6 +121,17 @@ type Env struct {
 // own connection pool (one per simulated Lambda environment, say). The caller closes it.
 func (e *Env) NewRedisClient() redis.UniversalClient {
 	opts := *e.redisOptions
+	return redis.NewUniversalClient(&opts)
+}
+
+// NewAdminRedisClient returns a client for the same Redis as the default user, which
+// may run admin commands the ACL user of auth: acl may not; elsewhere it is
+// NewRedisClient. The caller closes it.
+func (e *Env) NewAdminRedisClient() redis.UniversalClient {
+	if e.adminRedisOptions == nil {
+		return e.NewRedisClient()
+	}
+	opts := *e.adminRedisOptions
 	return redis.NewUniversalClient(&opts)
 }
 
