@@ -107,7 +107,7 @@ type Env struct {
 	// adminRedisOptions, when set, are the default user's (the ACL user's are
 	// redisOptions): for what the cache may not do (CONFIG, SCRIPT FLUSH, failovers).
 	adminRedisOptions *redis.UniversalOptions
-	httpClient   *http.Client
+	httpClient        *http.Client
 	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
 	// process; nil for the other providers.
 	stripeHandler http.Handler
