@@ -175,7 +175,7 @@ func startLocal(ctx context.Context, cfg LocalConfig, topo RedisTopology) (*Env,
 	}
 	env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (local process, " + cfg.RedisServer + ")"
 	if topoOpts != nil {
-		env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (" + topo.String() + ", local processes, " + cfg.RedisServer + ")"
+		env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (local processes, " + cfg.RedisServer + ")"
 	}
 	return env, nil
 }

@@ -480,6 +480,9 @@ func startLocalRedis(ctx context.Context, env *Env, cfg LocalConfig, t RedisTopo
 		return nil, fmt.Errorf("local: %w", err)
 	}
 	env.Redis = t.endpoint(addrs)
+	if t.TLS {
+		env.Redis.CAFile = filepath.Join(s.dir, "ca.pem")
+	}
 	if t.Auth == AuthACL {
 		admin := t.clientOptions(&redisSecrets{adminPass: s.adminPass, tls: s.tls}, addrs[:max(t.Shards, 1)])
 		admin.Password = s.adminPass
