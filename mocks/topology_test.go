@@ -116,3 +116,55 @@ func TestNonPlainRedisRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalRedisErrorsNameTheFix points the external provider at a TLS Redis with a
+// password that the local provider started, with each setting wrong in turn: the error
+// names the variable to fix.
+func TestExternalRedisErrorsNameTheFix(t *testing.T) {
+	env := mockstest.StartConfig(t, mocks.Config{Provider: mocks.ProviderLocal,
+		Redis: mocks.RedisTopology{TLS: true, Auth: mocks.AuthPassword}})
+	if env.Redis.CAFile == "" {
+		t.Fatal("a TLS Redis started by the provider names no CA file")
+	}
+	good := mocks.ExternalConfig{
+		RedisURL:         "rediss://" + env.Redis.Addrs[0],
+		RedisCAFile:      env.Redis.CAFile,
+		RedisPassword:    "wrong-" + time.Now().Format("150405.000"),
+		DynamoDBEndpoint: env.DynamoDB.Endpoint, DynamoDBRegion: env.DynamoDB.Region,
+		StripeURL: env.Stripe.URL, StripeKey: env.Stripe.Key,
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*mocks.ExternalConfig)
+		want []string
+	}{
+		{"wrong password", func(*mocks.ExternalConfig) {}, []string{"WRONGPASS", "refused the credentials", "CACHEBENCH_REDIS_PASSWORD"}},
+		{"untrusted certificate", func(c *mocks.ExternalConfig) { c.RedisCAFile = "" }, []string{"not signed by a CA this machine trusts", "CACHEBENCH_REDIS_CA_FILE"}},
+		{"cluster seed answers as standalone", func(c *mocks.ExternalConfig) { c.RedisCluster = true }, []string{"not a Redis Cluster", "unset CACHEBENCH_REDIS_CLUSTER"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good
+			tc.mod(&cfg)
+			if tc.name == "cluster seed answers as standalone" {
+				// The right password, so that the cluster question is the one left.
+				cfg.RedisPassword = ""
+				cfg.RedisURL = "rediss://:" + mocks.RedisPasswordForTest(env) + "@" + env.Redis.Addrs[0]
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			got, err := mocks.Start(ctx, mocks.Config{Provider: mocks.ProviderExternal, External: cfg})
+			if err == nil {
+				_ = got.Close(ctx)
+				t.Fatal("external started")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if p := mocks.RedisPasswordForTest(env); strings.Contains(err.Error(), p) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
