@@ -81,15 +81,12 @@ func startOne(ctx context.Context, name string, cfg Config) (*Env, error) {
 func startProvider(ctx context.Context, name string, cfg Config) (*Env, error) {
 	switch name {
 	case ProviderDocker:
-		if !cfg.Redis.Plain() {
-			return nil, configError{fmt.Errorf("docker: this provider starts one standalone Redis without TLS or AUTH, not %s: run with --env local, which starts real redis-server processes for it", cfg.Redis)}
-		}
-		return startDocker(ctx, cfg.Docker)
+		return startDocker(ctx, cfg.Docker, cfg.Redis)
 	case ProviderLocal:
 		return startLocal(ctx, cfg.Local, cfg.Redis)
 	case ProviderEmbedded:
 		if !cfg.Redis.Plain() {
-			return nil, configError{fmt.Errorf("embedded: the embedded Redis (miniredis) runs one standalone server without TLS or AUTH, not %s: run with --env local, which starts real redis-server processes for it", cfg.Redis)}
+			return nil, configError{fmt.Errorf("embedded: the embedded Redis (miniredis) runs one standalone server without TLS or AUTH, not %s: run with --env local or --env docker, which start real redis-server processes or containers for it", cfg.Redis)}
 		}
 		return startEmbedded(ctx, cfg)
 	case ProviderExternal:

@@ -444,6 +444,28 @@ func waitAll(ctx context.Context, clients []*redis.Client, what string, check fu
 // sets them up. Every process it started is registered on env, so env's Close (also on a
 // failed start) stops them and removes their folder.
 func startLocalRedis(ctx context.Context, env *Env, cfg LocalConfig, t RedisTopology) (*redis.UniversalOptions, error) {
+	return startRedisNodes(ctx, env, t, func(i int, s *redisSecrets) (func(context.Context) error, string, int, error) {
+		var busPort int
+		spec := localSpec{name: fmt.Sprintf("redis-server node %d", i+1), ports: 2, probe: s.probe(),
+			args: func(ports []int) (string, []string, string) {
+				busPort = ports[1]
+				return cfg.RedisServer, append([]string{"--bind", "127.0.0.1", "--protected-mode", "yes"},
+					t.nodeArgs(s, s.dir, ports[0], ports[1])...), ""
+			}}
+		p, addr, err := spec.start(ctx, cfg.StartTimeout)
+		if p == nil {
+			return nil, addr, busPort, err
+		}
+		return p.stop, addr, busPort, err
+	})
+}
+
+// startRedisNodes starts the Shards × (1 + Replicas) nodes of t with start, in parallel,
+// and sets them up. start runs node i and returns what stops it (nil if nothing runs),
+// its client address and its cluster bus port. Every node started is registered on env,
+// so env's Close (also on a failed start) stops them and removes their folder.
+func startRedisNodes(ctx context.Context, env *Env, t RedisTopology,
+	start func(i int, s *redisSecrets) (stop func(context.Context) error, addr string, busPort int, err error)) (*redis.UniversalOptions, error) {
 	s, err := newRedisSecrets(t, "")
 	if err != nil {
 		return nil, err
@@ -457,19 +479,13 @@ func startLocalRedis(ctx context.Context, env *Env, cfg LocalConfig, t RedisTopo
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			spec := localSpec{name: fmt.Sprintf("redis-server node %d", i+1), ports: 2, probe: s.probe(),
-				args: func(ports []int) (string, []string, string) {
-					busPorts[i] = ports[1]
-					return cfg.RedisServer, append([]string{"--bind", "127.0.0.1", "--protected-mode", "yes"},
-						t.nodeArgs(s, s.dir, ports[0], ports[1])...), ""
-				}}
-			p, addr, err := spec.start(ctx, cfg.StartTimeout)
-			if p != nil {
+			stop, addr, bus, err := start(i, s)
+			if stop != nil {
 				mu.Lock()
-				env.onClose(p.stop)
+				env.onClose(stop)
 				mu.Unlock()
 			}
-			addrs[i], errs[i] = addr, err
+			addrs[i], busPorts[i], errs[i] = addr, bus, err
 		}(i)
 	}
 	wg.Wait()
@@ -477,7 +493,7 @@ func startLocalRedis(ctx context.Context, env *Env, cfg LocalConfig, t RedisTopo
 		return nil, err
 	}
 	if err := t.setUp(ctx, s, addrs, busPorts); err != nil {
-		return nil, fmt.Errorf("local: %w", err)
+		return nil, err
 	}
 	env.Redis = t.endpoint(addrs)
 	if t.TLS {
