@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,31 +50,29 @@ func testClusterTLSACL(t *testing.T, provider string) {
 			t.Fatalf("GET %s = %d, %v; want %d", k, v, err, i)
 		}
 	}
-	masters, withKeys := 0, 0
+	// ForEachMaster and ForEachSlave run their function on every node at once.
+	var masters, withKeys, replicas atomic.Int64
 	if err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 		size, err := n.DBSize(ctx).Result()
 		if err != nil {
 			return err
 		}
-		masters++
+		masters.Add(1)
 		if size > 0 {
-			withKeys++
+			withKeys.Add(1)
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// ForEachMaster runs its function concurrently; the counters are read after it returns,
-	// and three shards are few enough that a torn count would show as a failure here.
-	if masters != 3 || withKeys != 3 {
-		t.Errorf("%d primaries, %d holding keys; want 3 and 3", masters, withKeys)
+	if masters.Load() != 3 || withKeys.Load() != 3 {
+		t.Errorf("%d primaries, %d holding keys; want 3 and 3", masters.Load(), withKeys.Load())
 	}
-	var replicas int
-	if err := cc.ForEachSlave(ctx, func(ctx context.Context, n *redis.Client) error { replicas++; return nil }); err != nil {
+	if err := cc.ForEachSlave(ctx, func(ctx context.Context, n *redis.Client) error { replicas.Add(1); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if replicas != 3 {
-		t.Errorf("%d replicas, want 3", replicas)
+	if replicas.Load() != 3 {
+		t.Errorf("%d replicas, want 3", replicas.Load())
 	}
 	if err := cc.ConfigSet(ctx, "maxmemory", "1000000").Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 		t.Errorf("CONFIG SET as the ACL user: %v, want NOPERM", err)
