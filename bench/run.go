@@ -14,6 +14,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/redis/go-redis/v9"
 	"github.com/stripe/stripe-go/v76/webhook"
 	"go.opentelemetry.io/otel/metric"
 
@@ -207,6 +208,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	r.ns = newNamespace(opt.RunID)
 	notes, restore := applyRedisMemory(setupCtx, env, s)
 	r.notes = append(r.notes, world.Notes()...)
+	if n := insecureRedisNote(env); n != "" && s.Cache.L2.Enabled {
+		r.notes = append(r.notes, n)
+	}
 	r.notes = append(r.notes, notes...)
 	defer restore()
 	if opt.RunID == "" {
@@ -795,17 +799,39 @@ func (r *runner) dropNamespace(env *mocks.Env) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if r.s.Cache.L2.Enabled {
-		iter := env.RedisClient.Scan(ctx, 0, r.ns.redisPrefix+"*", 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 1000 {
-				_ = env.RedisClient.Del(ctx, batch...).Err()
+		// On a cluster each primary is scanned for its own keys, and the keys are deleted
+		// one per command (a DEL of keys in different slots fails with CROSSSLOT) in a
+		// pipeline the cluster client splits by node.
+		drop := func(ctx context.Context, scan redis.Cmdable) error {
+			iter := scan.Scan(ctx, 0, r.ns.redisPrefix+"*", 1000).Iterator()
+			var batch []string
+			flush := func() {
+				if _, ok := env.RedisClient.(*redis.ClusterClient); ok {
+					pipe := env.RedisClient.Pipeline()
+					for _, k := range batch {
+						pipe.Del(ctx, k)
+					}
+					_, _ = pipe.Exec(ctx)
+				} else {
+					_ = env.RedisClient.Del(ctx, batch...).Err()
+				}
 				batch = batch[:0]
 			}
+			for iter.Next(ctx) {
+				batch = append(batch, iter.Val())
+				if len(batch) == 1000 {
+					flush()
+				}
+			}
+			if len(batch) > 0 {
+				flush()
+			}
+			return nil
 		}
-		if len(batch) > 0 {
-			_ = env.RedisClient.Del(ctx, batch...).Err()
+		if cc, ok := env.RedisClient.(*redis.ClusterClient); ok {
+			_ = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return drop(ctx, n) })
+		} else {
+			_ = drop(ctx, env.RedisClient)
 		}
 	}
 	if r.s.Cache.L3.Enabled {

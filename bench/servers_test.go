@@ -187,3 +187,53 @@ network: none
 		t.Errorf("servers.dynamodb = %+v, want the read units the in-memory L3 reported", *sv.DynamoDB)
 	}
 }
+
+// TestServersRedisClusterMatchesL2 is TestServersRedisMatchesL2 on a Redis Cluster the
+// local provider starts: 3 shards with a replica each, TLS, and the cache connected as
+// the ACL user (so the user's commands are all the run needs). servers.redis sums the
+// primaries' own INFO counters, and with one reader (nothing coalesced) keyspace_hits
+// must equal L2 hits exactly, and keyspace_misses L2 misses plus the guarded fills.
+func TestServersRedisClusterMatchesL2(t *testing.T) {
+	const yaml = `
+name: servers-redis-cluster
+warmup: 0s
+duration: 2s
+arrival: {model: closed, concurrency: 1}
+keys: {object: customer, count: 200, distribution: uniform}
+cache:
+  l1: {enabled: false}
+  l2: {enabled: true, topology: cluster, shards: 3, replicas: 1, tls: true, auth: acl}
+  l3: {enabled: false}
+  invalidation: ttl-only
+lambda: {enabled: false}
+stripe: {mode: none}
+network: none
+`
+	env := mockstest.StartConfig(t, mocks.Config{Provider: mocks.ProviderLocal, Redis: bench.RedisTopology(parse(t, yaml))})
+	res := runQuiet(t, env, yaml)
+	e := res.Environment
+	if e.RedisTopology != "cluster" || e.Shards != 3 || e.Replicas != 1 || !e.TLS || e.Auth != "acl" {
+		t.Errorf("environment %+v does not name the cluster, TLS and ACL", e)
+	}
+	rs, l2, o := res.Servers.Redis, res.Tiers.L2, res.Origin
+	if rs == nil || rs.KeyspaceHits == nil || rs.KeyspaceMisses == nil {
+		t.Fatalf("servers.redis = %+v: a real Redis Cluster reports its keyspace counters", rs)
+	}
+	hits, misses := *rs.KeyspaceHits, *rs.KeyspaceMisses
+	t.Logf("L2 %d hits, %d misses, %d coalesced, %d failed; %d fetches; cluster keyspace %d hits, %d misses",
+		l2.Hits, l2.Misses, l2.Coalesced, l2.Failed, o.Fetches, hits, misses)
+	if l2.Hits == 0 || o.Fetches == 0 {
+		t.Fatalf("L2 %d hits, %d fetches: the run must both hit and fill", l2.Hits, o.Fetches)
+	}
+	if l2.Failed > 0 {
+		t.Errorf("%d L2 lookups failed on the cluster", l2.Failed)
+	}
+	wantKeyspaceLookups(t, res, " (summed over the cluster's primaries)")
+	// One reader coalesces nothing, so the identities are exact.
+	if l2.Coalesced != 0 {
+		t.Errorf("%d coalesced lookups with one reader", l2.Coalesced)
+	}
+	if hits != l2.Hits || misses != l2.Misses+o.Fetches {
+		t.Errorf("keyspace summed over the primaries: %d hits, %d misses; want %d and %d + %d", hits, misses, l2.Hits, l2.Misses, o.Fetches)
+	}
+}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/mocks/netsim"
@@ -83,5 +84,40 @@ func describe(w *mocks.World) reports.Environment {
 		DynamoDB: e.DynamoDB.Backend,
 		Stripe:   e.Stripe.Backend + " behind the cachebench Stripe overlay",
 		Network:  w.Profiles(),
+
+		RedisTopology: e.Redis.Topology,
+		Shards:        e.Redis.Shards,
+		Replicas:      e.Redis.Replicas,
+		TLS:           e.Redis.TLS,
+		Auth:          e.Redis.Auth,
 	}
+}
+
+// RedisTopology is the Redis a scenario asks the docker and local environments to start
+// (cache.l2's topology, shards, replicas, tls and auth), with its defaults filled in, so
+// two scenarios that need the same servers compare equal.
+func RedisTopology(s *scenarios.Scenario) mocks.RedisTopology {
+	l := s.Cache.L2
+	return mocks.RedisTopology{Topology: l.Topology, Shards: l.Shards, Replicas: l.Replicas, TLS: l.TLS, Auth: l.Auth}.Normal()
+}
+
+// insecureRedisNote warns when the L2 is an external Redis off this machine reached
+// without TLS or without AUTH: its traffic, or the cache itself, is open to anyone on
+// the network path.
+func insecureRedisNote(e *mocks.Env) string {
+	if e.Provider != mocks.ProviderExternal || e.Redis.Backend == "" || len(e.Redis.Addrs) == 0 || mocks.OnLoopback(e.Redis.Addrs) {
+		return ""
+	}
+	var missing []string
+	if !e.Redis.TLS {
+		missing = append(missing, "without TLS (rediss://)")
+	}
+	if e.Redis.Auth == "" || e.Redis.Auth == mocks.AuthNone {
+		missing = append(missing, "without AUTH (CACHEBENCH_REDIS_USERNAME / CACHEBENCH_REDIS_PASSWORD or a password in the URL)")
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "Security: the external Redis at " + e.Redis.URL + " is not on this machine and was reached " + strings.Join(missing, " and ") +
+		": anyone on the network path can read or change the cache. Turn on encryption in transit and AUTH (ElastiCache: transit encryption and an AUTH token or RBAC user)."
 }

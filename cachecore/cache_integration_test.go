@@ -105,8 +105,16 @@ func TestCacheAgainstServices(t *testing.T) {
 // TestFleetLease: two instances (separate L1s, as two Lambda environments) with 50
 // concurrent misses each on one key make one origin call between them, through the Redis
 // lease; without the lease each instance makes its own.
+//
+// On the cluster the lease key and the entry's key live on whichever shards their slots
+// fall in; the lease needs nothing of the entry's shard.
 func TestFleetLease(t *testing.T) {
-	env := tierEnv(t, mocks.ProviderLocal)
+	for _, provider := range []string{mocks.ProviderLocal, tierCluster} {
+		t.Run(provider, func(t *testing.T) { testFleetLease(t, tierEnv(t, provider)) })
+	}
+}
+
+func testFleetLease(t *testing.T, env *mocks.Env) {
 	for _, lease := range []time.Duration{2 * time.Second, 0} {
 		t.Run(fmt.Sprintf("lease=%v", lease), func(t *testing.T) {
 			var calls atomic.Int64
@@ -155,8 +163,15 @@ func versionedOrigin(version *atomic.Int64) Origin {
 	})
 }
 
+// On the cluster the two instances' subscriptions land on whichever nodes go-redis picks,
+// and PUBLISH reaches them through the cluster bus.
 func TestPubSubInvalidation(t *testing.T) {
-	env := tierEnv(t, mocks.ProviderLocal)
+	for _, provider := range []string{mocks.ProviderLocal, tierCluster} {
+		t.Run(provider, func(t *testing.T) { testPubSubInvalidation(t, tierEnv(t, provider)) })
+	}
+}
+
+func testPubSubInvalidation(t *testing.T, env *mocks.Env) {
 	var version atomic.Int64
 	version.Store(1)
 	origin := versionedOrigin(&version)

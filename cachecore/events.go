@@ -142,6 +142,13 @@ func (c *Cache) put(ctx context.Context, key string, e Entry, now time.Time) boo
 }
 
 // publish tells other instances that key changed at version.
+//
+// It uses classic PUBLISH, not sharded SPUBLISH, on every topology: on a Redis Cluster a
+// PUBLISH is carried by the cluster bus to every node, so each instance receives it
+// whichever node its subscription landed on, and the one channel needs no slot. SPUBLISH
+// would keep the message on the channel's shard, saving the bus that fan-out; but
+// invalidations are one message per change, not per read, so the fan-out costs little, and
+// one code path serves standalone, replicated and cluster alike.
 func (c *Cache) publish(ctx context.Context, key string, version int64) {
 	if c.cfg.Redis == nil {
 		return

@@ -30,7 +30,15 @@ var (
 	tierProviders   = []string{mocks.ProviderLocal, mocks.ProviderDocker, mocks.ProviderEmbedded}
 	tierDockerEnv   = &mockstest.Shared{Provider: mocks.ProviderDocker}
 	tierEmbeddedEnv = &mockstest.Shared{Provider: mocks.ProviderEmbedded}
+	// tierClusterEnv is a Redis Cluster the local provider starts: 3 shards of a primary
+	// and a replica, TLS, and the ACL user (so the tests also prove the user's commands
+	// are all the cache sends).
+	tierClusterEnv = &mockstest.Shared{Provider: mocks.ProviderLocal, Config: mocks.Config{Redis: mocks.RedisTopology{
+		Topology: mocks.TopologyCluster, Shards: 3, Replicas: 1, TLS: true, Auth: mocks.AuthACL}}}
 )
+
+// tierCluster names tierClusterEnv for tierEnv.
+const tierCluster = "local-cluster"
 
 // tierEnv returns the shared environment of provider, starting it on first use.
 func tierEnv(t testing.TB, provider string) *mocks.Env {
@@ -42,6 +50,8 @@ func tierEnv(t testing.TB, provider string) *mocks.Env {
 		return tierDockerEnv.Get(t)
 	case mocks.ProviderEmbedded:
 		return tierEmbeddedEnv.Get(t)
+	case tierCluster:
+		return tierClusterEnv.Get(t)
 	}
 	t.Fatalf("no shared environment for provider %q", provider)
 	return nil
@@ -51,6 +61,7 @@ func tierEnv(t testing.TB, provider string) *mocks.Env {
 func closeTierEnvs() {
 	tierDockerEnv.Close()
 	tierEmbeddedEnv.Close()
+	tierClusterEnv.Close()
 }
 
 // tierUnique returns a name no other test run uses: for key prefixes and table names.
@@ -170,7 +181,7 @@ func TestParseRedisInfo(t *testing.T) {
 }
 
 func TestRedisTier(t *testing.T) {
-	for _, provider := range tierProviders {
+	for _, provider := range append(tierProviders, tierCluster) {
 		t.Run(provider, func(t *testing.T) {
 			t.Parallel()
 			env := tierEnv(t, provider)
@@ -442,16 +453,22 @@ func testRedisTier(t *testing.T, client redis.UniversalClient, env *mocks.Env) {
 	t.Run("NoScript", func(t *testing.T) {
 		ctx := tierCtx(t)
 		r, _ := newTestRedisTier(t, client)
+		// SCRIPT FLUSH is an admin command, which an ACL user of the cache may not run.
+		admin := client
+		if env != nil {
+			admin = env.NewAdminRedisClient()
+			defer admin.Close()
+		}
 		now := time.Now()
 		e := Entry{Value: []byte(`{}`), Version: 5, FetchedAt: now, ExpiresAt: now.Add(time.Minute)}
 		for round := 0; round < 2; round++ {
-			if err := client.ScriptFlush(ctx).Err(); err != nil {
+			if err := admin.ScriptFlush(ctx).Err(); err != nil {
 				t.Fatalf("SCRIPT FLUSH: %v", err)
 			}
 			if err := r.SetMulti(ctx, []string{"a", "b", "c"}, []Entry{e, e, e}); err != nil {
 				t.Fatalf("SetMulti after SCRIPT FLUSH: %v", err)
 			}
-			if err := client.ScriptFlush(ctx).Err(); err != nil {
+			if err := admin.ScriptFlush(ctx).Err(); err != nil {
 				t.Fatal(err)
 			}
 			if ok, err := r.SetIfNewer(ctx, "d", e); !ok || err != nil {

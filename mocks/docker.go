@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	"github.com/redis/go-redis/v9"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -99,7 +100,10 @@ func pickImage(ctx context.Context, cli *testcontainers.DockerClient, given, env
 }
 
 // startDocker starts Redis, DynamoDB Local and stripe-mock as containers, in parallel.
-func startDocker(ctx context.Context, cfg DockerConfig) (*Env, error) {
+//
+// A topology other than one plain standalone server runs its nodes from the same Redis
+// image (see startDockerRedis).
+func startDocker(ctx context.Context, cfg DockerConfig, topo RedisTopology) (*Env, error) {
 	cli, err := dockerClient(ctx)
 	if err != nil {
 		return nil, err
@@ -137,6 +141,15 @@ func startDocker(ctx context.Context, cfg DockerConfig) (*Env, error) {
 	}
 
 	env := &Env{Provider: ProviderDocker}
+	var topoOpts *redis.UniversalOptions
+	if !topo.Plain() {
+		// The cluster or secured Redis replaces the plain Redis container (specs[0]).
+		topoOpts, err = startDockerRedis(ctx, env, redisImage, timeout, topo)
+		if err != nil {
+			env.closeQuietly()
+			return nil, fmt.Errorf("docker: %w", err)
+		}
+	}
 	started := make([]string, len(specs))
 	var wg sync.WaitGroup
 	errs := make([]error, len(specs))
@@ -145,6 +158,9 @@ func startDocker(ctx context.Context, cfg DockerConfig) (*Env, error) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			if i == 0 && topoOpts != nil {
+				return
+			}
 			c, hostPort, err := specs[i].run(ctx, timeout)
 			if c != nil {
 				mu.Lock()
@@ -166,12 +182,16 @@ func startDocker(ctx context.Context, cfg DockerConfig) (*Env, error) {
 		return nil, err
 	}
 
-	ropts, rep, err := redisOptionsFrom(redisConfig{URL: "redis://" + started[0]})
-	if err != nil {
-		env.closeQuietly()
-		return nil, err
+	ropts := topoOpts
+	if ropts == nil {
+		var rep RedisEndpoint
+		ropts, rep, err = redisOptionsFrom(redisConfig{URL: "redis://" + started[0]})
+		if err != nil {
+			env.closeQuietly()
+			return nil, err
+		}
+		env.Redis = rep
 	}
-	env.Redis = rep
 	env.Redis.Backend = "redis (docker " + redisImage + ")"
 	env.DynamoDB = DynamoDBEndpoint{Endpoint: "http://" + started[1], Region: "us-east-1", Emulated: true,
 		Backend: "DynamoDB Local (docker " + ddbImage + ")"}
@@ -182,7 +202,58 @@ func startDocker(ctx context.Context, cfg DockerConfig) (*Env, error) {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (docker " + redisImage + ")"
+	if topoOpts != nil {
+		env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (docker " + redisImage + ", host network on 127.0.0.1)"
+	}
 	return env, nil
+}
+
+// startDockerRedis runs the nodes of t as containers of image on the host's network,
+// each bound to 127.0.0.1 only, with the certificates' folder mounted read-only at the
+// same path: so the addresses the nodes announce to each other and to clients (cluster
+// slots, replication) are the ones this process dials, with no port mapping between.
+// Each container is terminated at env's Close, also when the start fails half way.
+func startDockerRedis(ctx context.Context, env *Env, image string, timeout time.Duration, t RedisTopology) (*redis.UniversalOptions, error) {
+	return startRedisNodes(ctx, env, t, func(i int, s *redisSecrets) (func(context.Context) error, string, int, error) {
+		port, err := freePort()
+		if err != nil {
+			return nil, "", 0, err
+		}
+		bus, err := freePort()
+		if err != nil {
+			return nil, "", 0, err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		name := fmt.Sprintf("redis node %d", i+1)
+		req := testcontainers.ContainerRequest{
+			Image:  image,
+			Cmd:    append([]string{"redis-server", "--bind", "127.0.0.1", "--protected-mode", "yes"}, t.nodeArgs(s, s.dir, port, bus)...),
+			Labels: map[string]string{containerLabel: "true", containerLabel + ".service": name},
+			HostConfigModifier: func(hc *container.HostConfig) {
+				hc.NetworkMode = "host"
+				hc.Binds = append(hc.Binds, s.dir+":"+s.dir)
+			},
+			WaitingFor: &probeStrategy{addr: addr, probe: s.probe(), timeout: timeout},
+		}
+		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true, Logger: containerLogger()})
+		var stop func(context.Context) error
+		if c != nil {
+			stop = func(context.Context) error {
+				if err := testcontainers.TerminateContainer(c); err != nil {
+					return fmt.Errorf("docker: terminate %s container: %w", name, err)
+				}
+				return nil
+			}
+		}
+		if err != nil {
+			msg := fmt.Sprintf("start %s from image %s: %v", name, image, err)
+			if c != nil {
+				msg += containerLogTail(ctx, c)
+			}
+			return stop, "", 0, errors.New(msg)
+		}
+		return stop, addr, bus, nil
+	})
 }
 
 // containerSpec is one service to run as a container.
@@ -259,6 +330,7 @@ func containerLogTail(ctx context.Context, c testcontainers.Container) string {
 // protocol (Redis PING, DynamoDB ListTables, a stripe-mock GET) on the published port.
 type probeStrategy struct {
 	port    string
+	addr    string // host:port to probe instead of the mapped port (host network)
 	probe   func(ctx context.Context, hostPort string) error
 	timeout time.Duration
 }
@@ -272,9 +344,15 @@ func (p *probeStrategy) WaitUntilReady(ctx context.Context, target wait.Strategy
 		if st, err := target.State(ctx); err == nil && !st.Running {
 			return fmt.Errorf("container exited (code %d) before it answered", st.ExitCode)
 		}
-		mp, err := target.MappedPort(ctx, p.port)
+		hostPort := p.addr
+		var err error
+		if hostPort == "" {
+			var mp network.Port
+			if mp, err = target.MappedPort(ctx, p.port); err == nil {
+				hostPort = fmt.Sprintf("127.0.0.1:%d", mp.Num())
+			}
+		}
 		if err == nil {
-			hostPort := fmt.Sprintf("127.0.0.1:%d", mp.Num())
 			pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
 			last = p.probe(pctx, hostPort)
 			pcancel()

@@ -49,6 +49,16 @@ type RedisEndpoint struct {
 	TLS bool
 	// Cluster reports whether the endpoint is a Redis Cluster.
 	Cluster bool
+	// CAFile is the PEM file of the CA that signed the servers' certificates, when the
+	// provider made them (TLS); external leaves it empty.
+	CAFile string
+	// Topology is standalone or cluster; Shards the primaries (1 standalone, 0 when an
+	// external cluster did not say); Replicas the replicas of each primary that the
+	// provider started (0 for external); Auth is none, password or acl (a user name).
+	Topology string
+	Shards   int
+	Replicas int
+	Auth     string
 	// Backend describes what answers, for reports ("redis 7.0.15 (docker redis:7)").
 	Backend string
 }
@@ -97,7 +107,10 @@ type Env struct {
 
 	// redisOptions and httpClient are kept so callers can make further clients alike.
 	redisOptions *redis.UniversalOptions
-	httpClient   *http.Client
+	// adminRedisOptions, when set, are the default user's (the ACL user's are
+	// redisOptions): for what the cache may not do (CONFIG, SCRIPT FLUSH, failovers).
+	adminRedisOptions *redis.UniversalOptions
+	httpClient        *http.Client
 	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
 	// process; nil for the other providers.
 	stripeHandler http.Handler
@@ -113,6 +126,17 @@ type Env struct {
 // own connection pool (one per simulated Lambda environment, say). The caller closes it.
 func (e *Env) NewRedisClient() redis.UniversalClient {
 	opts := *e.redisOptions
+	return redis.NewUniversalClient(&opts)
+}
+
+// NewAdminRedisClient returns a client for the same Redis as the default user, which
+// may run admin commands the ACL user of auth: acl may not; elsewhere it is
+// NewRedisClient. The caller closes it.
+func (e *Env) NewAdminRedisClient() redis.UniversalClient {
+	if e.adminRedisOptions == nil {
+		return e.NewRedisClient()
+	}
+	opts := *e.adminRedisOptions
 	return redis.NewUniversalClient(&opts)
 }
 
@@ -179,6 +203,8 @@ type redisConfig struct {
 	Cluster  bool
 	CAFile   string // PEM file with the CA that signed the server's certificate (rediss)
 	Insecure bool   // skip certificate verification (rediss); for self-signed test servers
+	// Username and Password, when set, replace the URL's.
+	Username, Password string
 }
 
 // redisOptionsFrom turns a redisConfig into go-redis options: a standalone client, or a
@@ -226,6 +252,12 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 			opts.TLSConfig.MinVersion = tls.VersionTLS12
 		}
 	}
+	if cfg.Username != "" {
+		opts.Username = cfg.Username
+	}
+	if cfg.Password != "" {
+		opts.Password = cfg.Password
+	}
 	opts.DialTimeout = 5 * time.Second
 	opts.ReadTimeout = 3 * time.Second
 	opts.WriteTimeout = 3 * time.Second
@@ -270,7 +302,7 @@ func (e *Env) connect(ctx context.Context, ropts *redis.UniversalOptions) error 
 	e.StripeClient = newStripeClient(e.Stripe, e.httpClient)
 
 	if err := pingRedis(ctx, e.RedisClient); err != nil {
-		return fmt.Errorf("redis at %s does not answer PING: %w", e.Redis.URL, err)
+		return fmt.Errorf("redis at %s does not answer PING: %w", e.Redis.URL, explainRedisError(err))
 	}
 	if err := pingDynamoDB(ctx, e.DynamoDBClient); err != nil {
 		where := e.DynamoDB.Endpoint
@@ -401,4 +433,22 @@ func (e *Env) ExternalVariables() []string {
 	vars = append(vars, "CACHEBENCH_DYNAMODB_REGION="+e.DynamoDB.Region,
 		"CACHEBENCH_STRIPE_URL="+e.Stripe.URL, "CACHEBENCH_STRIPE_KEY="+e.Stripe.Key)
 	return vars
+}
+
+// explainRedisError adds to a failed first contact with Redis what to fix, for the
+// failures a user's settings cause: refused credentials, a certificate not signed by a
+// trusted CA, and a cluster client pointed at a server that is not in cluster mode.
+func explainRedisError(err error) error {
+	msg := err.Error()
+	var unknownCA x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	switch {
+	case strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "invalid password"):
+		return fmt.Errorf("%w: Redis refused the credentials: set CACHEBENCH_REDIS_PASSWORD (and CACHEBENCH_REDIS_USERNAME for an ACL user) to what the server expects (ElastiCache: the AUTH token or the RBAC user)", err)
+	case errors.As(err, &unknownCA) || errors.As(err, &verify):
+		return fmt.Errorf("%w: the server's TLS certificate is not signed by a CA this machine trusts: set CACHEBENCH_REDIS_CA_FILE (or --redis-ca-file) to the PEM file of the CA that signed it", err)
+	case strings.Contains(msg, "cluster support disabled"):
+		return fmt.Errorf("%w: the server is a standalone Redis, not a Redis Cluster: unset CACHEBENCH_REDIS_CLUSTER and drop the ?addr= seeds from CACHEBENCH_REDIS_URL (ElastiCache: use the primary endpoint of a cluster-mode-disabled group)", err)
+	}
+	return err
 }

@@ -8,6 +8,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ExternalConfig names services the user runs: ElastiCache or any Redis, DynamoDB (AWS or
@@ -22,6 +26,10 @@ type ExternalConfig struct {
 	// RedisCAFile is a PEM file of the CA that signed the server's certificate
 	// (CACHEBENCH_REDIS_CA_FILE); empty means the system's roots.
 	RedisCAFile string
+	// RedisUsername and RedisPassword authenticate to Redis (CACHEBENCH_REDIS_USERNAME,
+	// CACHEBENCH_REDIS_PASSWORD), over any given in the URL; they are never printed nor
+	// written to a result. A password alone is requirepass or an ElastiCache AUTH token.
+	RedisUsername, RedisPassword string
 	// RedisInsecure skips TLS certificate verification (CACHEBENCH_REDIS_INSECURE=true).
 	RedisInsecure bool
 	// DynamoDBEndpoint is a base URL such as http://127.0.0.1:8000; empty means AWS itself,
@@ -51,6 +59,8 @@ func (c ExternalConfig) FromEnvironment() ExternalConfig {
 	boolean(&c.RedisCluster, "CACHEBENCH_REDIS_CLUSTER")
 	str(&c.RedisCAFile, "CACHEBENCH_REDIS_CA_FILE")
 	boolean(&c.RedisInsecure, "CACHEBENCH_REDIS_INSECURE")
+	str(&c.RedisUsername, "CACHEBENCH_REDIS_USERNAME")
+	str(&c.RedisPassword, "CACHEBENCH_REDIS_PASSWORD")
 	str(&c.DynamoDBEndpoint, "CACHEBENCH_DYNAMODB_ENDPOINT")
 	str(&c.DynamoDBRegion, "CACHEBENCH_DYNAMODB_REGION")
 	str(&c.DynamoDBRegion, "AWS_REGION")
@@ -92,7 +102,8 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, configError{err}
 	}
-	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure})
+	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure,
+		Username: cfg.RedisUsername, Password: cfg.RedisPassword})
 	if err != nil {
 		return nil, configError{fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL or --redis-url)", err)}
 	}
@@ -116,8 +127,16 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 		return nil, fmt.Errorf("external: %w (check the endpoint and that the service runs; see CACHEBENCH_REDIS_URL, CACHEBENCH_DYNAMODB_ENDPOINT, CACHEBENCH_STRIPE_URL)", err)
 	}
 	mode := "standalone"
+	env.Redis.Topology, env.Redis.Shards = TopologyStandalone, 1
 	if rep.Cluster {
 		mode = "cluster"
+		env.Redis.Topology, env.Redis.Shards = TopologyCluster, clusterShards(ctx, env.RedisClient)
+	}
+	env.Redis.Auth = AuthNone
+	if ropts.Username != "" {
+		env.Redis.Auth = AuthACL
+	} else if ropts.Password != "" {
+		env.Redis.Auth = AuthPassword
 	}
 	if rep.TLS {
 		mode += ", TLS"
@@ -152,3 +171,24 @@ type configError struct{ err error }
 func (e configError) Error() string        { return e.err.Error() }
 func (e configError) Unwrap() error        { return e.err }
 func (e configError) Is(target error) bool { return target == ErrConfig }
+
+// clusterShards counts the primaries of a cluster client, or 0 when it cannot tell.
+func clusterShards(ctx context.Context, c redis.UniversalClient) int {
+	cc, ok := c.(*redis.ClusterClient)
+	if !ok {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	n := 0
+	if err := cc.ForEachMaster(ctx, func(context.Context, *redis.Client) error {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		return nil
+	}); err != nil {
+		return 0
+	}
+	return n
+}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // LocalConfig configures the local provider: the programs it runs as child processes.
@@ -93,7 +95,10 @@ func (c LocalConfig) resolve() (LocalConfig, error) {
 
 // startLocal runs redis-server, DynamoDB Local and stripe-mock as child processes on free
 // loopback ports, in parallel.
-func startLocal(ctx context.Context, cfg LocalConfig) (*Env, error) {
+//
+// A topology other than one plain standalone server starts its nodes the same way (see
+// startLocalRedis).
+func startLocal(ctx context.Context, cfg LocalConfig, topo RedisTopology) (*Env, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -115,6 +120,15 @@ func startLocal(ctx context.Context, cfg LocalConfig) (*Env, error) {
 	}
 
 	env := &Env{Provider: ProviderLocal}
+	var topoOpts *redis.UniversalOptions
+	if !topo.Plain() {
+		// The cluster or secured Redis replaces the plain redis-server (procs[0]).
+		topoOpts, err = startLocalRedis(ctx, env, cfg, topo)
+		if err != nil {
+			env.closeQuietly()
+			return nil, err
+		}
+	}
 	addrs := make([]string, len(procs))
 	errs := make([]error, len(procs))
 	var mu sync.Mutex
@@ -123,6 +137,9 @@ func startLocal(ctx context.Context, cfg LocalConfig) (*Env, error) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			if i == 0 && topoOpts != nil {
+				return
+			}
 			p, addr, err := procs[i].start(ctx, cfg.StartTimeout)
 			if p != nil {
 				mu.Lock()
@@ -137,12 +154,17 @@ func startLocal(ctx context.Context, cfg LocalConfig) (*Env, error) {
 		env.closeQuietly()
 		return nil, err
 	}
-	ropts, rep, err := redisOptionsFrom(redisConfig{URL: "redis://" + addrs[0]})
-	if err != nil {
-		env.closeQuietly()
-		return nil, err
+	ropts := topoOpts
+	if ropts == nil {
+		var rep RedisEndpoint
+		ropts, rep, err = redisOptionsFrom(redisConfig{URL: "redis://" + addrs[0]})
+		if err != nil {
+			env.closeQuietly()
+			return nil, err
+		}
+		env.Redis = rep
+		env.Redis.Topology, env.Redis.Shards, env.Redis.Auth = TopologyStandalone, 1, AuthNone
 	}
-	env.Redis = rep
 	env.DynamoDB = DynamoDBEndpoint{Endpoint: "http://" + addrs[1], Region: "us-east-1", Emulated: true,
 		Backend: "DynamoDB Local (local process, " + cfg.DynamoDBLocalDir + ")"}
 	env.Stripe = StripeEndpoint{URL: "http://" + addrs[2], Key: DefaultStripeKey,
@@ -152,6 +174,9 @@ func startLocal(ctx context.Context, cfg LocalConfig) (*Env, error) {
 		return nil, fmt.Errorf("local: %w", err)
 	}
 	env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (local process, " + cfg.RedisServer + ")"
+	if topoOpts != nil {
+		env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (local processes, " + cfg.RedisServer + ")"
+	}
 	return env, nil
 }
 

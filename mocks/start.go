@@ -17,6 +17,10 @@ type Config struct {
 	External ExternalConfig
 	// Log receives auto's choice and why it passed over the others. Nil discards it.
 	Log io.Writer
+	// Redis is the Redis topology, TLS and AUTH that docker and local start (the
+	// scenario's cache.l2). Embedded runs only the zero value; external reports what its
+	// URL reaches.
+	Redis RedisTopology
 	// Embedded configures the embedded provider's stripe-mock.
 	Embedded EmbeddedConfig
 	// ServerLog receives the error lines (accept errors, bad requests) of the HTTP
@@ -36,6 +40,10 @@ func Start(ctx context.Context, cfg Config) (*Env, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	if err := cfg.Redis.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Redis = cfg.Redis.normal()
 	switch cfg.Provider {
 	case "", ProviderAuto:
 		var reasons []string
@@ -63,12 +71,23 @@ func Start(ctx context.Context, cfg Config) (*Env, error) {
 }
 
 func startOne(ctx context.Context, name string, cfg Config) (*Env, error) {
+	env, err := startProvider(ctx, name, cfg)
+	if err == nil && env.Redis.Topology == "" {
+		env.Redis.Topology, env.Redis.Shards, env.Redis.Auth = TopologyStandalone, 1, AuthNone
+	}
+	return env, err
+}
+
+func startProvider(ctx context.Context, name string, cfg Config) (*Env, error) {
 	switch name {
 	case ProviderDocker:
-		return startDocker(ctx, cfg.Docker)
+		return startDocker(ctx, cfg.Docker, cfg.Redis)
 	case ProviderLocal:
-		return startLocal(ctx, cfg.Local)
+		return startLocal(ctx, cfg.Local, cfg.Redis)
 	case ProviderEmbedded:
+		if !cfg.Redis.Plain() {
+			return nil, configError{fmt.Errorf("embedded: the embedded Redis (miniredis) runs one standalone server without TLS or AUTH, not %s: run with --env local or --env docker, which start real redis-server processes or containers for it", cfg.Redis)}
+		}
 		return startEmbedded(ctx, cfg)
 	case ProviderExternal:
 		return startExternal(ctx, cfg.External)

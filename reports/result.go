@@ -155,6 +155,41 @@ type Environment struct {
 	Stripe   string `json:"stripe"`
 	// Network is the profile applied in front of each service.
 	Network map[string]string `json:"network,omitempty"`
+	// RedisTopology is standalone or cluster; Shards the primaries, Replicas the
+	// replicas of each; TLS whether L2 connections are encrypted; Auth none, password
+	// or acl. Absent in results of earlier versions (and tls, replicas when false, 0).
+	RedisTopology string `json:"redis_topology,omitempty"`
+	Shards        int    `json:"shards,omitempty"`
+	Replicas      int    `json:"replicas,omitempty"`
+	TLS           bool   `json:"tls,omitempty"`
+	Auth          string `json:"auth,omitempty"`
+}
+
+// RedisShape describes the L2's topology, TLS and AUTH for the environment line
+// ("cluster of 3 shards × (1 + 1 replica), TLS, AUTH acl"), or "" for a result that
+// does not say.
+func (e Environment) RedisShape() string {
+	if e.RedisTopology == "" {
+		return ""
+	}
+	s := e.RedisTopology
+	if e.RedisTopology == "cluster" {
+		s = fmt.Sprintf("cluster of %d shards × (1 + %d replicas)", e.Shards, e.Replicas)
+		if e.Shards == 0 {
+			s = fmt.Sprintf("cluster (shards unknown, %d replicas each)", e.Replicas)
+		}
+	}
+	if e.TLS {
+		s += ", TLS"
+	} else {
+		s += ", no TLS"
+	}
+	if e.Auth == "" || e.Auth == "none" {
+		s += ", no AUTH"
+	} else {
+		s += ", AUTH " + e.Auth
+	}
+	return s
 }
 
 // Requests counts the measured requests.

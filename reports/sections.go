@@ -384,7 +384,7 @@ func environmentSection(r *Result) section {
 		header: []string{"tier", "backend", "network profile"},
 		rows: [][]string{
 			{"L1 in-process", l1, "none (in memory)"},
-			{"L2 Redis", orDash(e.Redis), net("redis")},
+			{"L2 Redis", orDash(joinNonEmpty(e.Redis, e.RedisShape())), net("redis")},
 			{"L3 DynamoDB", orDash(e.DynamoDB), net("dynamodb")},
 			{"origin Stripe", orDash(e.Stripe), net("stripe")},
 		},
@@ -543,4 +543,15 @@ func formatBytes(v int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(v)/mib)
 	}
 	return fmt.Sprintf("%d bytes", v)
+}
+
+// joinNonEmpty joins the non-empty parts with "; ".
+func joinNonEmpty(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -18,7 +18,7 @@ func WriteSummary(w io.Writer, r *Result) {
 		title += "  (INTERRUPTED: partial result)"
 	}
 	fmt.Fprintln(w, title)
-	fmt.Fprintf(w, "  environment  %s: redis %s; dynamodb %s; stripe %s\n", r.Environment.Provider, r.Environment.Redis, r.Environment.DynamoDB, r.Environment.Stripe)
+	fmt.Fprintf(w, "  environment  %s: redis %s; dynamodb %s; stripe %s\n", r.Environment.Provider, joinNonEmpty(r.Environment.Redis, r.Environment.RedisShape()), r.Environment.DynamoDB, r.Environment.Stripe)
 	if len(r.Environment.Network) > 0 {
 		fmt.Fprintf(w, "  network      redis %s, dynamodb %s, stripe %s\n", r.Environment.Network["redis"], r.Environment.Network["dynamodb"], r.Environment.Network["stripe"])
 	}

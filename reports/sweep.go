@@ -345,6 +345,7 @@ func Sweep(results []*Result) SweepReport {
 		s.Notes = append(s.Notes, "For points that ran more than once, latency percentiles are those of all their runs' requests together "+
 			"(their HdrHistograms merged, not an average of the runs' p99s), with the runs' own p99s as a range; other figures are means over the runs.")
 	}
+	s.Notes = append(s.Notes, redisSecurityCost(s)...)
 	var partial []string
 	for i, p := range s.Points {
 		if p.Interrupted > 0 {
@@ -648,4 +649,35 @@ func sizeLegend(s SweepReport) string {
 		}
 	}
 	return ""
+}
+
+// redisSecurityCost states, for a sweep over cache.l2.tls or cache.l2.auth, what each
+// point costs against the first (the sweep's order puts tls: false and auth: none
+// first when the scenario lists them first): the read latency it adds at p50 and p99, and
+// the cost per million requests. With L1 off and the keys in Redis, every read is an L2
+// hit, so these are the cost of TLS and AUTH on an L2 hit.
+func redisSecurityCost(s SweepReport) []string {
+	swept := false
+	for _, k := range s.Keys {
+		if k == "cache.l2.tls" || k == "cache.l2.auth" {
+			swept = true
+		}
+	}
+	if !swept || len(s.Points) < 2 {
+		return nil
+	}
+	base := s.Points[0]
+	var out []string
+	for _, p := range s.Points[1:] {
+		n := fmt.Sprintf("TLS and AUTH: %s against %s adds %+.0f µs at p50 and %+.0f µs at p99 per read",
+			p.Point, base.Point, p.P50US-base.P50US, p.P99US-base.P99US)
+		if p.PerMillionUSD != nil && base.PerMillionUSD != nil {
+			n += fmt.Sprintf(", and %+.4f USD per million requests", *p.PerMillionUSD-*base.PerMillionUSD)
+		}
+		if l2 := p.L2HitRatio; l2 != nil && p.L1HitRatio == nil {
+			n += fmt.Sprintf(" (L1 off, %.1f%% of reads L2 hits: the cost on an L2 hit)", 100**l2)
+		}
+		out = append(out, n+".")
+	}
+	return out
 }

@@ -306,3 +306,38 @@ func TestSweepHeldInvalidationsAndDailyCost(t *testing.T) {
 		t.Errorf("columns without figures:\n%s", md.String())
 	}
 }
+
+// TestSweepStatesTLSCost: a sweep over cache.l2.tls says what the TLS point adds to the
+// plain one at p99 and per million requests.
+func TestSweepStatesTLSCost(t *testing.T) {
+	var rs []*Result
+	for _, p := range []struct {
+		tls        string
+		p99us, pmr float64
+	}{{"false", 400, 0.50}, {"true", 700, 0.65}} {
+		r := fixtureResult(t)
+		r.Scenario.Point = "cache.l2.tls=" + p.tls
+		r.LatencyUS.P99 = p.p99us
+		r.Histograms.Latency = histogramWithP99(t, p.p99us)
+		r.CostUSD = &Cost{Total: p.pmr / 10, PerMillionRequests: p.pmr}
+		rs = append(rs, r)
+	}
+	s := Sweep(rs)
+	var note string
+	for _, n := range s.Notes {
+		if strings.HasPrefix(n, "TLS and AUTH:") {
+			note = n
+		}
+	}
+	p99 := fmt.Sprintf("%+.0f µs at p99", s.Points[1].P99US-s.Points[0].P99US)
+	if note == "" || !strings.Contains(note, "cache.l2.tls=true against cache.l2.tls=false") ||
+		!strings.Contains(note, p99) || !strings.Contains(note, "+0.1500 USD per million requests") {
+		t.Errorf("sweep notes %q: want the TLS point's added p99 (%s) and cost per million", s.Notes, p99)
+	}
+	if s.Points[1].P99US <= s.Points[0].P99US {
+		t.Errorf("pooled p99 %v then %v: the fixture's TLS point is slower", s.Points[0].P99US, s.Points[1].P99US)
+	}
+	if n := redisSecurityCost(Sweep(sweepFixture(t))); n != nil {
+		t.Errorf("a sweep of other keys states %q", n)
+	}
+}

@@ -23,6 +23,8 @@ func FuzzParse(f *testing.F) {
 		"name: x\nsweep: {cache.l1.ttl: [1s, 2s], network: [none, aws-same-az]}\n",
 		"name: x\narrival: {model: steps, steps: [{rate: 10, for: 1s}]}\nfaults: [{at: 1s, for: 1s, target: stripe, kind: errors, rate: 0.5}]\n",
 		"name: x\ncache: {shape: fields, fields: [id, email, metadata]}\nsweep: {cache.shape: [full, fields]}\n",
+		"name: x\ncache: {l2: {topology: cluster, shards: 3, replicas: 1, tls: true, auth: acl}}\nsweep: {cache.l2.tls: [false, true]}\n",
+		"name: x\ncache: {l2: {topology: cluster, shards: 0, auth: secret}}\n",
 		"<<: {a: 1}\n",
 		"- 1\n- 2\n",
 		"name: x\n---\nname: y\n",

@@ -62,6 +62,11 @@ func TestParseErrors(t *testing.T) {
 		{"nested field", "cache:\n  shape: fields\n  fields: [id, metadata.plan]\n", 4, []string{`cache.fields[1] is "metadata.plan", a nested path`, "hint: keep the whole top-level field instead: metadata"}},
 		{"empty field", "cache: {shape: fields, fields: [id, \"\"]}\n", 2, []string{"cache.fields[1] is empty"}},
 		{"fields not a list", "cache: {shape: fields, fields: email}\n", 2, []string{"cache.fields must be a list", "[email]"}},
+		{"unknown topology", "cache:\n  l2: {topology: clustered}\n", 3, []string{"cache.l2.topology", "clustered", "did you mean cluster?"}},
+		{"shards out of range", "cache:\n  l2: {topology: cluster, shards: 0}\n", 3, []string{"cache.l2.shards is 0", "use 1 to 16"}},
+		{"replicas on standalone", "cache:\n  l2: {replicas: 1}\n", 3, []string{"cache.l2.replicas is 1", "cache.l2.topology: cluster"}},
+		{"unknown auth", "cache:\n  l2: {auth: token}\n", 3, []string{"cache.l2.auth", "none, password or acl"}},
+		{"tracking on a cluster", "cache:\n  l1: {policy: tracking}\n  l2: {topology: cluster}\n", 3, []string{"cache.l1.policy tracking runs on a standalone Redis"}},
 		{"unknown top-level key", "duraton: 10s\n", 2, []string{`unknown key "duraton"`, "hint: did you mean duration?"}},
 		{"unknown key nested", "cache:\n  l1:\n    tll: 5s\n", 4, []string{`unknown key "tll" in cache.l1`, "did you mean ttl?"}},
 		{"key in the wrong section", "keys:\n  rate: 5\n", 3, []string{`unknown key "rate" in keys`, "arrival.rate"}},
@@ -342,6 +347,16 @@ func TestParseRules(t *testing.T) {
 			func(s *Scenario) bool { return s.Keys.Count == 10000 && s.Seed == 16 && s.Arrival.Rate == 1000 }},
 		{"anchors and aliases", "arrival: {rate: &r 250}\nlambda: {max_concurrency: *r}\n",
 			func(s *Scenario) bool { return s.Arrival.Rate == 250 && s.Lambda.MaxConcurrency == 250 }},
+		{"l2 topology keys", "cache:\n  l2: {topology: cluster, shards: 4, replicas: 1, tls: true, auth: acl}\n",
+			func(s *Scenario) bool {
+				l := s.Cache.L2
+				return l.Topology == TopologyCluster && l.Shards == 4 && l.Replicas == 1 && l.TLS && l.Auth == AuthACL
+			}},
+		{"l2 defaults to standalone without TLS or AUTH", "seed: 2\n",
+			func(s *Scenario) bool {
+				l := s.Cache.L2
+				return l.Topology == TopologyStandalone && l.Replicas == 0 && !l.TLS && l.Auth == AuthNone
+			}},
 		{"mix", "keys:\n  mix: {customer: 0.7, subscription: 0.3}\n",
 			func(s *Scenario) bool {
 				return reflect.DeepEqual(s.Keys.Mix, map[string]float64{"customer": 0.7, "subscription": 0.3})

@@ -299,7 +299,31 @@ type L2 struct {
 	Pipeline string `yaml:"pipeline" json:"pipeline"`
 	// AutoPipeline: true is pipeline: always, as earlier scenarios spell it; default false.
 	AutoPipeline bool `yaml:"autopipeline" json:"autopipeline"`
+	// Topology is what the docker and local environments start: standalone (default, one
+	// server) or cluster (a Redis Cluster of Shards × (1 + Replicas) nodes). The external
+	// environment reports what its URL reaches; embedded runs only standalone.
+	Topology string `yaml:"topology" json:"topology"`
+	// Shards is the cluster's primaries; default 3; 1 to 16. Cluster only.
+	Shards int `yaml:"shards" json:"shards"`
+	// Replicas is the replicas of each primary; default 0; 0 to 5. Cluster only.
+	Replicas int `yaml:"replicas" json:"replicas"`
+	// TLS: the started servers speak only TLS, with certificates made at start and
+	// verified by the client against their CA; default false.
+	TLS bool `yaml:"tls" json:"tls"`
+	// Auth is none (default), password (requirepass) or acl (an ACL user allowed only
+	// the commands the cache sends; the default user is password-protected).
+	Auth string `yaml:"auth" json:"auth"`
 }
+
+// L2 topologies (cache.l2.topology) and authentication (cache.l2.auth).
+const (
+	TopologyStandalone = "standalone"
+	TopologyCluster    = "cluster"
+
+	AuthNone     = "none"
+	AuthPassword = "password"
+	AuthACL      = "acl"
+)
 
 // L3 (cache.l3) is DynamoDB.
 type L3 struct {

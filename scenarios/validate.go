@@ -15,6 +15,8 @@ const (
 	MinMemoryMB    = 128   // lambda.memory_mb, AWS Lambda's smallest
 	MaxMemoryMB    = 10240 // lambda.memory_mb, AWS Lambda's largest
 	MaxTTLJitter   = 0.5   // cache.l2.ttl_jitter
+	MaxShards      = 16    // cache.l2.shards
+	MaxReplicas    = 5     // cache.l2.replicas
 	MaxSweepPoints = 256   // points of one sweep (the product of its lists' lengths)
 
 	maxRate        = 1e6
@@ -42,7 +44,8 @@ func Defaults() Scenario {
 		Cache: Cache{
 			L1: L1{Enabled: true, Policy: PolicyTinyLFU, MaxEntries: 10000, MaxBytes: 64 << 20, TTL: 30 * time.Second,
 				Warm: Warm{Budget: 200 * time.Millisecond}},
-			L2:           L2{Enabled: true, TTL: 5 * time.Minute, TTLJitter: 0.1, Eviction: "allkeys-lru", Pipeline: PipelineAuto},
+			L2: L2{Enabled: true, TTL: 5 * time.Minute, TTLJitter: 0.1, Eviction: "allkeys-lru", Pipeline: PipelineAuto,
+				Topology: TopologyStandalone, Shards: 3, Auth: AuthNone},
 			L3:           L3{Enabled: true, TTL: 24 * time.Hour},
 			Coalesce:     true,
 			Invalidation: InvalidationWebhook,
@@ -64,6 +67,8 @@ var (
 	objects        = []string{"customer", "subscription", "price", "invoice", "product"}
 	policies       = []string{PolicyLRU, PolicyTinyLFU, PolicyMap, PolicyTracking}
 	pipelines      = []string{PipelineAuto, PipelineAlways, PipelineNever}
+	topologies     = []string{TopologyStandalone, TopologyCluster}
+	auths          = []string{AuthNone, AuthPassword, AuthACL}
 	evictions      = []string{"allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "noeviction"}
 	invalidations  = []string{InvalidationWebhook, InvalidationTTLOnly}
 	eventModes     = []string{EventModeRefresh, EventModeInvalidate}
@@ -372,6 +377,23 @@ func (c *checker) cache() {
 	if k.L2.AutoPipeline && k.L2.Pipeline != PipelineAlways && k.L2.Pipeline != PipelineAuto {
 		c.addf("cache.l2.autopipeline", "keep one: pipeline: always is what autopipeline: true means",
 			"cache.l2.autopipeline is true and cache.l2.pipeline is %s", k.L2.Pipeline)
+	}
+	c.choice("cache.l2.topology", k.L2.Topology, topologies)
+	c.choice("cache.l2.auth", k.L2.Auth, auths)
+	if k.L2.Topology == TopologyCluster {
+		if k.L2.Shards < 1 || k.L2.Shards > MaxShards {
+			c.addf("cache.l2.shards", "use 1 to 16, such as 3", "cache.l2.shards is %d; it must be between 1 and %d", k.L2.Shards, MaxShards)
+		}
+		if k.L2.Replicas < 0 || k.L2.Replicas > MaxReplicas {
+			c.addf("cache.l2.replicas", "use 0 to 5, such as 1", "cache.l2.replicas is %d; it must be between 0 and %d", k.L2.Replicas, MaxReplicas)
+		}
+		if k.L1.Enabled && k.L1.Policy == PolicyTracking {
+			c.addf("cache.l1.policy", "choose lru, tinylfu or map, or cache.l2.topology: standalone",
+				"cache.l1.policy tracking runs on a standalone Redis, and cache.l2.topology is cluster")
+		}
+	} else if k.L2.Topology == TopologyStandalone && k.L2.Replicas != 0 {
+		c.addf("cache.l2.replicas", "set cache.l2.topology: cluster for replicas, or cache.l2.replicas: 0",
+			"cache.l2.replicas is %d, and a standalone Redis has none", k.L2.Replicas)
 	}
 	c.positive("cache.l3.ttl", k.L3.TTL, "give DynamoDB entries a lifetime such as 24h, or set cache.l3.enabled: false")
 	c.choice("cache.invalidation", k.Invalidation, invalidations)

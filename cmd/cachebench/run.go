@@ -215,6 +215,9 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 	if f.quiet {
 		f.env.cfg.Log = io.Discard
 	}
+	// The environment follows the scenario's Redis topology (cache.l2): a sweep over it
+	// gets a new environment at each point whose topology differs from the last.
+	f.env.cfg.Redis = bench.RedisTopology(plan[0].s)
 	// Simulated time needs services that follow it: the embedded ones. Another --env
 	// gives the services the virtual run calibrates its modelled latencies against.
 	var calibrate *mocks.Env
@@ -248,11 +251,12 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 		}
 		return err
 	}
-	defer func() {
+	closeEnv := func(env *mocks.Env) {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_ = env.Close(cctx)
-	}()
+	}
+	defer func() { closeEnv(env) }()
 
 	opt := bench.Options{Log: f.env.cfg.Log, Pricing: table, ServerLog: liblog, Shard: shard, Calibrate: calibrate}
 	if f.startAt != "" {
@@ -292,6 +296,17 @@ func runScenario(c *cobra.Command, name string, f *runFlags) error {
 			fmt.Fprintf(stdout, "point %d/%d: %s\n", j.point+1, len(points), j.s.Point)
 		case f.repeat > 1:
 			fmt.Fprintf(stdout, "repetition %d/%d (seed %d)\n", j.rep+1, f.repeat, j.s.Seed)
+		}
+		if t := bench.RedisTopology(j.s); t != f.env.cfg.Redis {
+			closeEnv(env)
+			f.env.cfg.Redis = t
+			if env, err = mocks.Start(ctx, f.env.cfg); err != nil {
+				env = &mocks.Env{}
+				if werr := writeRunSet(stdout, out, plan, done, len(points), f.repeat); werr != nil {
+					fmt.Fprintln(stderr, "cachebench:", werr)
+				}
+				return fmt.Errorf("run %s: start the environment for %s: %w", j.s.Name, t, err)
+			}
 		}
 		o := opt
 		o.Progress = progress

@@ -55,9 +55,12 @@ func StartConfig(t testing.TB, cfg mocks.Config) *mocks.Env {
 // minutes.
 type Shared struct {
 	Provider string
-	once     sync.Once
-	env      *mocks.Env
-	err      error
+	// Config is the rest of the environment's configuration (its Redis topology, say);
+	// Provider overrides its Provider.
+	Config mocks.Config
+	once   sync.Once
+	env    *mocks.Env
+	err    error
 }
 
 // Get returns the shared environment, starting it on first use.
@@ -66,7 +69,9 @@ func (s *Shared) Get(t testing.TB) *mocks.Env {
 	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		s.env, s.err = mocks.Start(ctx, mocks.Config{Provider: s.Provider})
+		cfg := s.Config
+		cfg.Provider = s.Provider
+		s.env, s.err = mocks.Start(ctx, cfg)
 	})
 	if s.err != nil {
 		if Required() {
