@@ -58,7 +58,7 @@ func runPreamble(r *Result) []string {
 	}
 	if r.LatencyModel == "modelled" {
 		out = append(out, "All figures come from a single run on the VIRTUAL clock: simulated time, so hours and days run in minutes. "+
-			"Hit ratios, Stripe calls, cold starts and bytes held come from the real cache code; latency is MODELLED from the network profiles (see Notes), not measured.")
+			"Hit ratios, Stripe calls, cold starts and bytes held come from the real cache code; latency is MODELLED, drawn from each tier's service time as calibrated at the start (latency_calibration; see Notes), not measured.")
 		return out
 	}
 	out = append(out, "All figures come from a single run: they show what happened once, not how much repeated runs vary. "+
