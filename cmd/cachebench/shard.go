@@ -159,6 +159,11 @@ func checkStartAt(at, now time.Time, from string) error {
 // file is written in full under another name, then linked into place, which fails when
 // another shard's is there already), and the others read it.
 func startAtFromFile(path string, now time.Time) (time.Time, error) {
+	// A file already there is read as it is, without writing beside it: it may be on a
+	// read-only volume (a Kubernetes ConfigMap that holds the start time).
+	if _, err := os.Stat(path); err == nil {
+		return readStartAt(path)
+	}
 	mine := now.Add(startLead).UTC().Format(time.RFC3339Nano)
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".start-at-*")
 	if err != nil {
@@ -175,6 +180,11 @@ func startAtFromFile(path string, now time.Time) (time.Time, error) {
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
 		return time.Time{}, fmt.Errorf("--start-at file:%s: %w", path, err)
 	}
+	return readStartAt(path)
+}
+
+// readStartAt reads the RFC 3339 time a --start-at file holds.
+func readStartAt(path string) (time.Time, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("--start-at file:%s: %w", path, err)
