@@ -18,7 +18,13 @@ import (
 
 // shardScenario is a short read load through L1 and L2 (DynamoDB Local, a JVM, is the
 // slowest service on a small machine and adds only noise here): 2 s of warm-up, 3 s
-// measured, 200 requests a second over 2000 customers.
+// measured, 200 requests a second over 2000 customers. Each invocation holds its Lambda
+// environment 200 ms, so the whole run keeps about 40 environments busy and each of the 4
+// shards about 10. A fleet split in N serves the same load with somewhat more
+// environments than one fleet (less pooling of bursts), and each environment has its
+// own L1, so the shards' L1 hit ratio is lower for that alone; with a quick handler (one
+// or two environments in one process, at least 4 for 4 shards) that is the whole
+// difference the test would see, and with tens of environments it is small.
 const shardScenario = `name: shard-e2e
 seed: 11
 duration: 3s
@@ -31,6 +37,7 @@ cache:
   l2: {enabled: true, ttl: 5m}
   coalesce: true
 stripe: {mode: none}
+lambda: {enabled: true, handler_time: 200ms}
 `
 
 // TestShardedRunEndToEnd runs one scenario as 4 shards in 4 processes against shared
@@ -38,8 +45,9 @@ stripe: {mode: none}
 // --env external, one --start-at), merges their results, and compares the merge with
 // three whole runs of the same seed in one process against the same services: the same
 // request count exactly; origin calls, hit ratios and p99 within the whole runs' spread,
-// widened by 15%, 0.02 and half (p99) respectively; the shards run again, up to three
-// times, when a busy machine pushes one sharded run outside.
+// widened by 2%, 0.04 (L1; see shardScenario), 0.02 (L2) and half (p99) respectively;
+// the shards run again, up to three times, when a busy machine pushes one sharded run
+// outside.
 func TestShardedRunEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts services and runs the binary 7 times")
@@ -159,11 +167,14 @@ func TestShardedRunEndToEnd(t *testing.T) {
 				problems = append(problems, fmt.Sprintf("%s: merged %.4g outside [%.4g, %.4g], the whole runs' (%s) widened by %g", what, got, lo, hi, strings.Join(all, ", "), tol))
 			}
 		}
-		// Origin calls: 2% was the aim, but shards cannot coalesce one key's misses across
-		// processes as one process does, and on a loaded 2-core machine (p99 in the hundreds
-		// of milliseconds) such misses overlap often: measured merged/whole from -4% to +11%.
-		within("origin calls", float64(merged.Origin.Calls), func(r *reports.Result) float64 { return float64(r.Origin.Calls) }, 0.15, true)
-		within("l1 hit ratio", merged.Tiers.L1.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L1.HitRatio }, 0.02, false)
+		// Origin calls within 2%: shards cannot coalesce one key's misses across processes
+		// as one process does, but such misses are rare here (measured: 215 in every whole
+		// and merged run).
+		within("origin calls", float64(merged.Origin.Calls), func(r *reports.Result) float64 { return float64(r.Origin.Calls) }, 0.02, true)
+		// L1: the split fleet runs more environments, each with its own L1 (see
+		// shardScenario); measured merged 0.175-0.19 against whole runs' 0.178-0.217, so
+		// 0.04 rather than 0.02 for L1 alone.
+		within("l1 hit ratio", merged.Tiers.L1.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L1.HitRatio }, 0.04, false)
 		within("l2 hit ratio", merged.Tiers.L2.HitRatio, func(r *reports.Result) float64 { return r.Tiers.L2.HitRatio }, 0.02, false)
 		// p99 on a shared 2-core machine moves by 10x between runs; half the least to twice
 		// the most of the whole runs.
