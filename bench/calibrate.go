@@ -44,6 +44,9 @@ func calibrate(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt O
 	cs := *s
 	cs.Clock = scenarios.ClockReal
 	cs.Lambda.Enabled = false
+	// Service time only: neither Stripe's rate limiter nor the client's pacing waits.
+	cs.Stripe.Mode = scenarios.StripeModeNone
+	cs.Stripe.Limiter = scenarios.LimiterNone
 	wcfg, err := worldConfig(&cs)
 	if err != nil {
 		return nil, err

@@ -148,9 +148,10 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	nanos.Store(virtualEpoch.UnixNano())
 	now := func() time.Time { return time.Unix(0, nanos.Load()).UTC() }
 
-	// The services answer at once; the network profiles enter the modelled latency
-	// instead of delaying real round trips. The client-side Stripe limiter paces on the
-	// wall clock, so it is off: origin calls are counted, not paced.
+	// The services answer at once; the network profiles enter the modelled latency,
+	// through the calibration, instead of delaying real round trips. The client-side
+	// Stripe limiter paces on the wall clock, so it is off: origin calls are counted, not
+	// paced.
 	ws := *s
 	ws.Network = scenarios.NetworkFor(scenarios.ProfileNone)
 	ws.Stripe.Mode = scenarios.StripeModeNone
