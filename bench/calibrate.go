@@ -52,15 +52,11 @@ func calibrate(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt O
 		return nil, err
 	}
 	wcfg.ServerLog = opt.ServerLog
-	world, err := mocks.NewWorld(ctx, env, wcfg)
+	world, closeWorld, err := openWorld(ctx, env, wcfg)
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_ = world.Close(cctx)
-	}()
+	defer closeWorld()
 	ns := newNamespace("")
 	if cs.Cache.L3.Enabled {
 		defer func() {

@@ -193,15 +193,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 		wcfg.MaxConns = maxConnsFor(nofile, opt.MaxInFlight)
 	}
 	wcfg.ServerLog = opt.ServerLog
-	world, err := mocks.NewWorld(setupCtx, env, wcfg)
+	world, closeWorld, err := openWorld(setupCtx, env, wcfg)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = world.Close(cctx)
-	}()
+	defer closeWorld()
 
 	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds}
 	r.probe = newHarnessProbe(r)

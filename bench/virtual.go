@@ -171,15 +171,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		return nil, err
 	}
 	wcfg.ServerLog = opt.ServerLog
-	world, err := mocks.NewWorld(setupCtx, env, wcfg)
+	world, closeWorld, err := openWorld(setupCtx, env, wcfg)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = world.Close(cctx)
-	}()
+	defer closeWorld()
 	ns := newNamespace("")
 	ns.now = now
 	var srv vserver
@@ -565,4 +561,17 @@ func heldBytes(ctx context.Context, env *mocks.Env, inst *instance, at time.Time
 		dynamoBytes = aws.ToInt64(out.Table.TableSizeBytes)
 	}
 	return redisBytes, dynamoBytes, nil
+}
+
+// openWorld builds a World on env and returns it with the function that closes it.
+func openWorld(ctx context.Context, env *mocks.Env, cfg mocks.WorldConfig) (*mocks.World, func(), error) {
+	w, err := mocks.NewWorld(ctx, env, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = w.Close(cctx)
+	}, nil
 }
