@@ -12,7 +12,9 @@ import (
 
 // rateTestSeconds is how long each rate test offers its load: short enough for CI (about
 // 15 s each with set-up and drain), long enough that a leak of connections or descriptors
-// would show. CACHEBENCH_RATE_SECONDS overrides it (the README's 60 s runs).
+// would show. Under the race detector the load is a tenth (testRate) and 4 s of it check the
+// bookkeeping under concurrency; the full-rate pass without -race keeps the 10 s.
+// CACHEBENCH_RATE_SECONDS overrides both (the README's 60 s runs).
 func rateTestSeconds(t *testing.T) int {
 	if v := os.Getenv("CACHEBENCH_RATE_SECONDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -20,6 +22,9 @@ func rateTestSeconds(t *testing.T) int {
 			t.Fatalf("CACHEBENCH_RATE_SECONDS=%q: want a positive whole number of seconds", v)
 		}
 		return n
+	}
+	if raceEnabled {
+		return 4
 	}
 	return 10
 }
