@@ -53,6 +53,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -62,17 +63,7 @@ import (
 
 func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	s, err := readSettings(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cachebench-lambda: configuration:", err)
-		os.Exit(2)
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cachebench-lambda: AWS configuration:", err)
-		os.Exit(1)
-	}
-	fn, err := newFunction(ctx, s, awsCfg, os.Stdout, os.Stderr)
+	fn, err := initFunction(ctx, os.Getenv, os.Stdout, os.Stderr)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cachebench-lambda: init:", err)
@@ -85,4 +76,19 @@ func main() {
 		defer cancel()
 		_ = fn.Close(ctx)
 	}))
+}
+
+// initFunction is the function's INIT: its settings from getenv, the AWS SDK's
+// configuration from the process's environment (with awsOpts), and the cache, whose
+// metrics go to stdout and failures to stderr.
+func initFunction(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, awsOpts ...func(*awsconfig.LoadOptions) error) (*function, error) {
+	s, err := readSettings(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return newFunction(ctx, s, awsCfg, stdout, stderr)
 }
