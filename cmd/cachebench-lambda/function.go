@@ -79,7 +79,7 @@ func newFunction(ctx context.Context, s settings, awsCfg aws.Config, metricsOut,
 	}
 	l3, err := cachecore.NewDynamoTier(ctx, cachecore.DynamoConfig{Client: dynamodb.NewFromConfig(awsCfg), Table: s.Table})
 	if err != nil {
-		return nil, fmt.Errorf("l3: %w (%s must name an existing table the function may describe)", err, envTable)
+		return nil, fmt.Errorf("l3: %w (%s names the table; deploy/lambda/template.yaml makes it as cachecore needs it)", err, envTable)
 	}
 	l1, err := cachecore.NewL1(cachecore.L1Config{Policy: "tinylfu", MaxEntries: 10000, MaxBytes: 32 << 20, TTL: 30 * time.Second})
 	if err != nil {
