@@ -46,6 +46,11 @@ type Exporter struct {
 	Only []string
 	// Now is the documents' timestamp; nil means time.Now.
 	Now func() time.Time
+	// SkipZero leaves out values of 0, and the documents left with none: the deltas of
+	// counters that counted nothing, most of them in a function flushed at every
+	// invocation. CloudWatch then has no data point where it would have had a 0, which
+	// its sums do not miss (alarms on such a metric should treat missing data as good).
+	SkipZero bool
 
 	mu sync.Mutex
 }
@@ -83,6 +88,9 @@ func (e *Exporter) Export(_ context.Context, rm *metricdata.ResourceMetrics) err
 	}
 	docs := map[attribute.Distinct]*doc{}
 	put := func(attrs attribute.Set, name, unit string, v float64) {
+		if e.SkipZero && v == 0 {
+			return
+		}
 		d, ok := docs[attrs.Equivalent()]
 		if !ok {
 			d = &doc{attrs: attrs, values: map[string]float64{}, units: map[string]string{}}

@@ -15,14 +15,15 @@ import (
 	"github.com/cachebench/cachebench/cachecore/emf"
 )
 
-// checkEMF checks one document with Validate and its timestamp against wantTS.
+// checkEMF checks one document with Validate and its timestamp against wantTS (unless
+// negative).
 func checkEMF(t *testing.T, line []byte, wantTS int64) map[string]any {
 	t.Helper()
 	doc, err := emf.Validate(line)
 	if err != nil {
 		t.Fatalf("%v: %s", err, line)
 	}
-	if ts := doc["_aws"].(map[string]any)["Timestamp"]; ts != float64(wantTS) {
+	if ts := doc["_aws"].(map[string]any)["Timestamp"]; wantTS >= 0 && ts != float64(wantTS) {
 		t.Errorf("_aws.Timestamp = %v, want %d (ms): %s", ts, wantTS, line)
 	}
 	return doc
@@ -155,4 +156,47 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("accepted a document without directives: %s", line)
 		}
 	})
+}
+
+// TestSkipZero checks that with SkipZero an export leaves out the zero deltas, and that
+// an export with nothing new writes nothing.
+func TestSkipZero(t *testing.T) {
+	var buf bytes.Buffer
+	exp := &emf.Exporter{W: &buf, Namespace: "cachebench-test", SkipZero: true}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Hour))))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	origin := cachecore.OriginFunc(func(ctx context.Context, ref cachecore.Ref) ([]byte, int64, bool, error) {
+		return []byte(`{}`), 1, true, nil
+	})
+	c, err := cachecore.New(cachecore.Config{Origin: origin, MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	_, _ = c.Get(ctx, cachecore.Ref{Object: cachecore.ObjectCustomer, ID: "cus_1"})
+	if err := mp.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(&buf)
+	docs := 0
+	for sc.Scan() {
+		doc := checkEMF(t, sc.Bytes(), -1)
+		docs++
+		for k, v := range doc {
+			if f, ok := v.(float64); ok && f == 0 {
+				t.Errorf("SkipZero exported %s = 0: %s", k, sc.Bytes())
+			}
+		}
+	}
+	if docs == 0 {
+		t.Fatal("nothing exported after a read")
+	}
+	buf.Reset()
+	if err := mp.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("an export with nothing new wrote %s", buf.String())
+	}
 }

@@ -86,7 +86,8 @@ func newFunction(ctx context.Context, s settings, awsCfg aws.Config, metricsOut,
 		return nil, fmt.Errorf("l1: %w", err)
 	}
 
-	exporter := &emf.Exporter{W: metricsOut, Namespace: metricsNamespace, Only: metrics}
+	// Flushed at every invocation, most deltas are 0: those are left out of the logs.
+	exporter := &emf.Exporter{W: metricsOut, Namespace: metricsNamespace, Only: metrics, SkipZero: true}
 	// Handle flushes at the end of each invocation; the period only matters to an
 	// environment that lives a day without one.
 	f.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exporter, sdkmetric.WithInterval(24*time.Hour))))

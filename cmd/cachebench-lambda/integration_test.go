@@ -39,10 +39,7 @@ var iamPrefix = map[string]string{"DynamoDB": "dynamodb", "Secrets Manager": "se
 // path and an unknown route. It checks the answers, the EMF documents of each invocation,
 // the item the L3 holds, and that every AWS call made is one the template's policy allows.
 func TestHandlerAgainstServices(t *testing.T) {
-	t0 := time.Now()
 	env := mockstest.Start(t, mocks.ProviderLocal)
-	t.Logf("TIMING start %v", time.Since(t0))
-	defer func() { t.Logf("TIMING total %v", time.Since(t0)) }()
 	d := loadTemplate(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -115,9 +112,7 @@ func TestHandlerAgainstServices(t *testing.T) {
 	}})
 
 	var stdout, stderr bytes.Buffer
-	t.Logf("TIMING before init %v", time.Since(t0))
 	fn, err := initFunction(ctx, os.Getenv, &stdout, &stderr, record)
-	t.Logf("TIMING after init %v", time.Since(t0))
 	if err != nil {
 		t.Fatalf("INIT: %v", err)
 	}
@@ -174,7 +169,7 @@ func TestHandlerAgainstServices(t *testing.T) {
 	if got := docs2["tier=l1"]["cachecore.hits"]; got != 1.0 {
 		t.Errorf("second invocation's EMF: tier=l1 cachecore.hits = %v, want the 1 hit since the first (%v)", got, docs2)
 	}
-	if got := docs2["tier="]["cachecore.origin.fetches"]; got != nil && got != 0.0 {
+	if got := docs2["tier="]["cachecore.origin.fetches"]; got != nil {
 		t.Errorf("second invocation's EMF: cachecore.origin.fetches = %v, want none", got)
 	}
 

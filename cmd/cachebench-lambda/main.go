@@ -41,9 +41,10 @@
 //
 // The cache's OpenTelemetry metrics (cachecore.Config.MeterProvider) are written to
 // stdout in CloudWatch's Embedded Metric Format (package cachecore/emf) at the end of
-// each invocation, before Lambda may freeze the environment: the hits and misses of each
-// tier, origin fetches and requests, and the mean read time by serving tier, in the
-// namespace cachebench, which CloudWatch Logs turns into metrics.
+// each invocation, before Lambda may freeze the environment: the hits, misses and
+// failures of each tier, origin fetches, requests and 429s, and the mean read time by
+// serving tier, in the namespace cachebench, which CloudWatch Logs turns into metrics.
+// Values of 0 are left out (emf.Exporter.SkipZero): an L1 hit writes a line or two.
 //
 // The L1 keeps an object 30 seconds: the function serves reads only, and with no webhook
 // events reaching it that bounds how stale an L1 hit can be. Stripe's rate limit is kept
