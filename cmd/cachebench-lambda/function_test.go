@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/redis/go-redis/v9"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/cachebench/cachebench/cachecore"
@@ -171,4 +172,42 @@ func FuzzCustomerID(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestNewRedisClient checks the client each REDIS_URL and REDIS_CLUSTER make: a cluster
+// client for ElastiCache Serverless, TLS for rediss://, and the context's deadline
+// honoured on the socket either way.
+func TestNewRedisClient(t *testing.T) {
+	for _, tc := range []struct {
+		url     string
+		cluster bool
+		tls     bool
+	}{
+		{"rediss://cachebench-l2-abc.serverless.use1.cache.amazonaws.com:6379", true, true},
+		{"redis://127.0.0.1:6379/0", false, false},
+		{"rediss://user:pass@10.0.0.5:6379", false, true},
+	} {
+		c, err := newRedisClient(tc.url, tc.cluster)
+		if err != nil {
+			t.Fatalf("newRedisClient(%s, %v): %v", tc.url, tc.cluster, err)
+		}
+		switch rc := c.(type) {
+		case *redis.ClusterClient:
+			o := rc.Options()
+			if !tc.cluster || !o.ContextTimeoutEnabled || (o.TLSConfig != nil) != tc.tls {
+				t.Errorf("%s: cluster client, ContextTimeoutEnabled %v, TLS %v", tc.url, o.ContextTimeoutEnabled, o.TLSConfig != nil)
+			}
+		case *redis.Client:
+			o := rc.Options()
+			if tc.cluster || !o.ContextTimeoutEnabled || (o.TLSConfig != nil) != tc.tls {
+				t.Errorf("%s: standalone client, ContextTimeoutEnabled %v, TLS %v", tc.url, o.ContextTimeoutEnabled, o.TLSConfig != nil)
+			}
+		default:
+			t.Errorf("%s: a %T", tc.url, c)
+		}
+		_ = c.Close()
+	}
+	if _, err := newRedisClient("redis://127.0.0.1:6379/notadb", false); err == nil || !strings.Contains(err.Error(), envRedisURL) {
+		t.Errorf("a bad URL: %v, want an error naming %s", err, envRedisURL)
+	}
 }
