@@ -364,4 +364,3 @@ func apiMessage(b []byte) string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
