@@ -76,7 +76,7 @@ func openSharedStripe(ctx context.Context, s *scenarios.Scenario, env *mocks.Env
 			break
 		}
 	}
-	if s.Keys.TraceSizes {
+	if s.Keys.Trace != "" && s.Keys.TraceSizes {
 		errs = append(errs, errors.New("keys.trace_sizes: the shards of a run with updates share the Stripe overlay service, which does not take a trace's sizes yet; set keys.trace_sizes=false or run one process"))
 	}
 	if runID == "" {

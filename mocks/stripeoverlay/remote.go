@@ -188,6 +188,15 @@ func ParseHistory(b []byte) (*HistorySet, error) {
 // Len returns how many objects changed.
 func (hs *HistorySet) Len() int { return len(hs.objects) }
 
+// Changes returns how many changes (versions after the first) the history holds.
+func (hs *HistorySet) Changes() int64 {
+	var n int64
+	for _, h := range hs.objects {
+		n += int64(len(h) - 1)
+	}
+	return n
+}
+
 // Check is Overlay.Check on the fetched history: whether version of objectType/id was
 // current at at and, if not, for how long it had been stale.
 func (hs *HistorySet) Check(objectType, id string, version int64, at time.Time) Verdict {

@@ -38,10 +38,14 @@ type ServiceConfig struct {
 }
 
 // Service is the Stripe overlay as a network service, for the shards of a sharded run
-// (see the package documentation, Shared overlays): it keeps one Overlay per run, made
-// by the first shard that asks, so that every shard's reads, its updates and its
+// ('cachebench env up' serves one; the bench package's documentation, Sharded runs,
+// tells how shards use it): it keeps one Overlay per run, made by the first shard that
+// asks (PUT with the run's RunConfig), so that every shard's reads, its updates and its
 // webhooks go through one set of versions and one rate limiter, as at Stripe, where
-// limits are per account. Paths outside APIPrefix pass through to Upstream unchanged.
+// limits are per account, and any shard can fetch the whole history to judge its reads.
+// A run's overlay lives as long as the Service. Paths outside APIPrefix pass through to
+// Upstream unchanged, so a run without a shared overlay can use the Service's URL as
+// its Stripe API too.
 type Service struct {
 	cfg    ServiceConfig
 	client *http.Client
