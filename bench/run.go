@@ -488,6 +488,7 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 			r.notes = append(r.notes, "the stale reads were not judged: "+err.Error())
 		}
 		cancel()
+		r.shared.close() // no events after the load: the caches close next
 	}
 	res := r.assemble(col, gl, windows, end, interrupted)
 	if r.opt.Hooks.Assembled != nil {

@@ -168,7 +168,7 @@ func (ss *sharedStripe) judge(ctx context.Context, c *collector) error {
 	return nil
 }
 
-// close stops the webhook endpoint.
+// close stops the webhook endpoint; it may be called more than once.
 func (ss *sharedStripe) close() {
 	if ss.hook != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -236,7 +236,10 @@ type Remote struct {
 // run dials with the same rc; a different one is an error.
 func Dial(ctx context.Context, base, run string, rc RunConfig, client *http.Client) (*Remote, error) {
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		// Shard 0's updates come from many workers at once: keep their connections.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		client = &http.Client{Timeout: 30 * time.Second, Transport: t}
 	}
 	r := &Remote{base: strings.TrimRight(base, "/"), run: run, client: client}
 	if !runIDPattern.MatchString(run) {
