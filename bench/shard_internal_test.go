@@ -6,10 +6,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/mockstest"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/mocks/stripeoverlay"
+	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -111,5 +116,68 @@ func TestOpenSharedStripe(t *testing.T) {
 	}
 	if a.remote.StripeURL() != b.remote.StripeURL() || !strings.HasPrefix(a.remote.StripeURL(), srv.URL+stripeoverlay.APIPrefix) {
 		t.Errorf("the shards' Stripe URLs %q and %q are not one run's in the service", a.remote.StripeURL(), b.remote.StripeURL())
+	}
+}
+
+// TestSharedStripeJudgeAndWebhooks has a shard join a run in a Stripe overlay service in
+// front of the embedded stripe-mock, receive the run's webhook events at its own
+// endpoint, and judge reads at the end against the whole history: a read of version 1
+// before an update is current, one after it stale (in the timeline's second it ended
+// in), one of version 2 current, and one of a version the object never had unchecked.
+func TestSharedStripeJudgeAndWebhooks(t *testing.T) {
+	env := mockstest.Start(t, mocks.ProviderEmbedded)
+	svc, err := stripeoverlay.NewService(stripeoverlay.ServiceConfig{Upstream: env.Stripe.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	ctx := context.Background()
+	upd := &scenarios.Scenario{Arrival: scenarios.Arrival{Model: scenarios.ArrivalConstant, Rate: 10}, Ops: scenarios.Ops{Get: 0.9, Update: 0.1}}
+	ext := &mocks.Env{Provider: mocks.ProviderExternal, Stripe: mocks.StripeEndpoint{URL: srv.URL}}
+	ss, err := openSharedStripe(ctx, upd, ext, Shard{Index: 1, Count: 2}, "r-judge", stripeoverlay.Config{Mode: "none", Webhook: stripeoverlay.WebhookConfig{Delay: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.close()
+	events := make(chan string, 4)
+	if err := ss.receive(ctx, func(_ context.Context, payload []byte, sig string) error {
+		ev, err := webhook.ConstructEvent(payload, sig, ss.remote.WebhookSecret())
+		if err != nil {
+			return err
+		}
+		events <- string(ev.Type)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	measured := time.Now()
+	ss.later("customer", "cus_j", 1, time.Now())
+	if v, err := ss.remote.Update(ctx, "customer", "cus_j", map[string]string{"k": "1"}); err != nil || v != 2 {
+		t.Fatalf("update: %d, %v", v, err)
+	}
+	select {
+	case typ := <-events:
+		if typ != "customer.updated" {
+			t.Errorf("event %q, want customer.updated", typ)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no webhook event reached the shard's endpoint")
+	}
+	time.Sleep(2 * time.Millisecond)
+	ss.later("customer", "cus_j", 1, time.Now())
+	ss.later("customer", "cus_j", 2, time.Now())
+	ss.later("customer", "cus_j", 9, time.Now())
+
+	c := &collector{r: &runner{measured: measured}, total: newInterval(), timeline: []reports.Second{{TS: 0}, {TS: 1}}}
+	if err := ss.judge(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.total.c; got.checked != 3 || got.stale != 1 {
+		t.Errorf("judged %d reads, %d stale; want 3 and 1", got.checked, got.stale)
+	}
+	if c.total.stale.TotalCount() != 1 || c.timeline[0].StaleReads != 1 || c.timeline[1].StaleReads != 0 {
+		t.Errorf("staleness histogram %d, timeline %+v; want the stale read in second 0", c.total.stale.TotalCount(), c.timeline)
 	}
 }
