@@ -303,7 +303,7 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 		if tr := gen.Trace(); tr != nil && sh.sharded() && tr.Updates() > 0 && r.shared == nil {
-			return fmt.Errorf("keys.trace %s has %d updates: the shards of a run with updates must share one Stripe overlay, and %s is not the Stripe overlay service: start the services with 'cachebench env up' and give every shard the CACHEBENCH_STRIPE_URL it prints, or replay the trace in one process", s.Keys.Trace, tr.Updates(), r.world.Env.Stripe.URL)
+			return fmt.Errorf("keys.trace %s has %d updates: the shards of a run with updates must share the Stripe overlay service, which this run cannot (its CACHEBENCH_STRIPE_URL %s is not the service, or keys.trace_sizes is set, which the service does not take yet): start the services with 'cachebench env up', give every shard the CACHEBENCH_STRIPE_URL it prints and set keys.trace_sizes=false, or replay the trace in one process", s.Keys.Trace, tr.Updates(), r.world.Env.Stripe.URL)
 		}
 		// The request count is the whole run's: the generator counts it before it splits
 		// the stream.

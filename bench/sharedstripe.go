@@ -56,17 +56,17 @@ func needsSharedStripe(s *scenarios.Scenario, sh Shard) bool {
 
 // openSharedStripe joins (or makes) the run's overlay in the service at env's Stripe
 // URL with the scenario's overlay config cfg. It returns nil, nil when the run needs no
-// shared overlay, or a trace-only run finds no service (its trace may have no updates:
-// setup refuses it when it has).
+// shared overlay, or a trace without ops.update cannot have one (no service, or
+// keys.trace_sizes): its trace may have no updates, and setup refuses it when it has.
 func openSharedStripe(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, sh Shard, runID string, cfg stripeoverlay.Config) (*sharedStripe, error) {
 	if !needsSharedStripe(s, sh) {
 		return nil, nil
 	}
 	svc := stripeoverlay.IsService(ctx, env.Stripe.URL, nil)
+	if s.Ops.Update == 0 && (!svc || s.Keys.TraceSizes) {
+		return nil, nil // a trace: setup refuses it if it has updates
+	}
 	if !svc {
-		if s.Ops.Update == 0 {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("ops.update %v: in a sharded run only shard 0 makes updates, and every shard must read and judge staleness against one Stripe overlay, but %s is not the Stripe overlay service: start the services with 'cachebench env up' and give every shard the CACHEBENCH_STRIPE_URL it prints (or set ops.update=0, or run one process)", s.Ops.Update, env.Stripe.URL)
 	}
 	var errs []error
