@@ -126,15 +126,49 @@
 // follow their completions. The Lambda fleet is divided (Shard.share): max_concurrency
 // and provisioned_concurrency over N, the remainder one each to the lowest indices, so
 // the shards' sums are the scenario's; so are Stripe's account rate limits in each
-// shard's overlay. Options.StartAt lines the shards' timelines up, and Options.RunID
+// shard's overlay, unless the shards share one (below). Options.StartAt lines the shards' timelines up, and Options.RunID
 // names their shared data on the services, which no shard drops.
 //
-// Updates are refused in a sharded run (ops.update, or a trace with updates): each
-// shard's staleness oracle is the Stripe overlay in its own process, which records only
-// the versions of that process's changes, so other shards would count stale reads
-// against a version table that lacks them. A read-only run has every object at version
-// 1 in every shard, so each shard's stale-read count is exact. (The generator still
-// gives every update to shard 0, the one shard that would make them.)
+// Updates and webhooks in a sharded run are made by shard 0 alone (the generator gives
+// it every update), and the other shards learn versions from one Stripe overlay that
+// every shard shares: the Stripe overlay service that 'cachebench env up' serves in
+// front of the Stripe API and prints as CACHEBENCH_STRIPE_URL
+// (stripeoverlay.Service; in Kubernetes a Deployment and Service, its address given
+// with --stripe-overlay-listen and the Secret's CACHEBENCH_STRIPE_URL). A shard of a
+// run with updates (ops.update > 0, or a trace) joins its run's overlay in the service,
+// named by Options.RunID and made with the scenario's stripe keys and the account's
+// whole rate limits (stripeoverlay.Dial), and then:
+//
+//   - its caches' stripe-go clients read through that overlay, so every shard sees
+//     one set of versions, stamped in what it reads, and one rate limiter, as at
+//     Stripe, whose limits are per account (a read-only sharded run instead gives each
+//     shard's own overlay 1/N of them);
+//   - shard 0 makes the updates through the service's API, so each is one version of
+//     the run's history, with its webhook event;
+//   - events are POSTed, signed, to a webhook endpoint the shard serves and registers
+//     (CACHEBENCH_WEBHOOK_LISTEN, default 127.0.0.1:0, and CACHEBENCH_WEBHOOK_URL, the
+//     URL the service reaches it at, e.g. the pod's IP). When the caches have an L2, only
+//     shard 0 registers: applying an event refreshes L2 and L3 and publishes the
+//     invalidation on the run's Redis channel, which every L1 of every shard
+//     subscribes to, so one delivery reaches them all, as one Stripe endpoint in front
+//     of a fleet would. Without an L2, every shard registers and applies each event to
+//     its own L1s;
+//   - its measured reads are judged at the end of the run against the run's whole
+//     history, fetched from the service (stripeoverlay.HistorySet), and added to the
+//     totals and to the timeline's second each read ended in. Every shard judges
+//     against the same history, so each shard's stale-read count is exact and the
+//     merged count is their sum. Judging at the end rather than per read costs a few
+//     tens of bytes per read held until then, and never races the update it is judged
+//     against (a read on shard 3 may end before shard 0's update reaches the service's
+//     answer to a per-read check). The service's clock stamps the changes and each
+//     shard's clock its reads: on several machines their skew (NTP: milliseconds) is
+//     an error of that size on each staleness.
+//
+// A sharded run with updates whose CACHEBENCH_STRIPE_URL is not the service is refused
+// with the fix named, as are what the service's overlays do not take yet: injected
+// Stripe HTTP faults (rate_limit, errors) and a trace's value sizes. In such a run a
+// shard's result has no overlay counters (rate-limited answers at the overlay, webhook
+// events emitted and delivered): they are the service's, and a note says so.
 //
 // # The benchmarks
 //

@@ -116,9 +116,6 @@ func checkShard(s *scenarios.Scenario, env *mocks.Env, sh Shard) error {
 	if workload.Closed(s.Arrival) {
 		errs = append(errs, workload.ErrShardClosed)
 	}
-	if s.Ops.Update > 0 {
-		errs = append(errs, fmt.Errorf("ops.update %v: a sharded run cannot make updates yet: each shard's staleness oracle is the Stripe overlay in its own process, which would not see the other shards' changes; set ops.update=0 (ops.get=1) or run one process", s.Ops.Update))
-	}
 	if s.Lambda.Enabled && s.Lambda.MaxConcurrency > 0 && s.Lambda.MaxConcurrency < sh.Count {
 		errs = append(errs, fmt.Errorf("lambda.max_concurrency %d is less than the %d shards: each shard needs one environment at least; raise it or run fewer shards", s.Lambda.MaxConcurrency, sh.Count))
 	}
@@ -186,7 +183,19 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	if err != nil {
 		return nil, err
 	}
-	shareLimits(&wcfg, s, opt.Shard)
+	// A sharded run with updates shares one overlay, in the service 'cachebench env up'
+	// serves, with the account's whole limits; otherwise each shard has its own overlay
+	// and its share of them.
+	shared, err := openSharedStripe(setupCtx, s, env, opt.Shard, opt.RunID, wcfg.Overlay)
+	if err != nil {
+		return nil, err
+	}
+	if shared != nil {
+		wcfg.SharedStripe = shared.remote.StripeURL()
+		defer shared.close()
+	} else {
+		shareLimits(&wcfg, s, opt.Shard)
+	}
 	nofile, _ := RaiseOpenFileLimit()
 	wcfg.MaxConns = opt.MaxConns
 	if wcfg.MaxConns <= 0 {
@@ -199,7 +208,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	}
 	defer closeWorld()
 
-	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds}
+	r := &runner{s: s, opt: opt, world: world, thresholds: thresholds, shared: shared}
+	if shared != nil {
+		r.notes = append(r.notes, fmt.Sprintf("the shards share the Stripe overlay service at %s (run %s): versions, rate limits, webhooks and the staleness oracle are the whole run's; its rate-limit and webhook counters are not in a shard's result", shared.url, opt.RunID))
+	}
 	r.probe = newHarnessProbe(r)
 	r.ns = newNamespace(opt.RunID)
 	notes, restore := applyRedisMemory(setupCtx, env, s)
@@ -242,6 +254,10 @@ type runner struct {
 	// run starts (see newRecorders).
 	recorders []*Recorder
 	workers   atomic.Int64
+
+	// shared, in a sharded run with updates, is the run's overlay in the Stripe overlay
+	// service, which reads, updates, webhooks and the staleness oracle go through.
+	shared *sharedStripe
 
 	// webhook counters
 	applied, rejected atomic.Int64
@@ -286,8 +302,8 @@ func (r *runner) setup(ctx context.Context) error {
 		if err := gen.Shard(sh.Index, sh.Count); err != nil {
 			return err
 		}
-		if tr := gen.Trace(); tr != nil && sh.sharded() && tr.Updates() > 0 {
-			return fmt.Errorf("keys.trace %s has %d updates: a sharded run cannot make updates yet (each shard's staleness oracle is the Stripe overlay in its own process); replay it in one process", s.Keys.Trace, tr.Updates())
+		if tr := gen.Trace(); tr != nil && sh.sharded() && tr.Updates() > 0 && r.shared == nil {
+			return fmt.Errorf("keys.trace %s has %d updates: the shards of a run with updates must share the Stripe overlay service, which this run cannot (its CACHEBENCH_STRIPE_URL %s is not the service, or keys.trace_sizes is set, which the service does not take yet): start the services with 'cachebench env up', give every shard the CACHEBENCH_STRIPE_URL it prints and set keys.trace_sizes=false, or replay the trace in one process", s.Keys.Trace, tr.Updates(), r.world.Env.Stripe.URL)
 		}
 		// The request count is the whole run's: the generator counts it before it splits
 		// the stream.
@@ -343,7 +359,10 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 	if s.Cache.Invalidation == "webhook" {
 		secret := r.world.WebhookSecret()
-		r.world.Overlay.Subscribe(func(ctx context.Context, payload []byte, sig string) error {
+		if r.shared != nil {
+			secret = r.shared.remote.WebhookSecret()
+		}
+		deliver := func(ctx context.Context, payload []byte, sig string) error {
 			ev, err := webhook.ConstructEvent(payload, sig, secret)
 			if err != nil {
 				r.rejected.Add(1)
@@ -355,7 +374,19 @@ func (r *runner) setup(ctx context.Context) error {
 			}
 			r.applied.Add(1)
 			return nil
-		})
+		}
+		switch {
+		case r.shared == nil:
+			r.world.Overlay.Subscribe(deliver)
+		case r.opt.Shard.Index == 0 || !s.Cache.L2.Enabled:
+			// One shard applying an event is enough when the L1s share a Redis: the cache
+			// refreshes L2 and L3 and publishes the invalidation every shard's L1s
+			// subscribe to. Without an L2 each shard's L1s hear of it only from their own
+			// delivery.
+			if err := r.shared.receive(ctx, deliver); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -451,6 +482,14 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 	}
 	close(stopCol)
 	<-colDone
+	if r.shared != nil {
+		jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		if err := r.shared.judge(jctx, col); err != nil {
+			r.notes = append(r.notes, "the stale reads were not judged: "+err.Error())
+		}
+		cancel()
+		r.shared.close() // no events after the load: the caches close next
+	}
 	res := r.assemble(col, gl, windows, end, interrupted)
 	if r.opt.Hooks.Assembled != nil {
 		r.opt.Hooks.Assembled()
@@ -723,7 +762,10 @@ func (r *runner) serve(w *worker, req workload.Request) {
 		rec.Error(end.Sub(intended), true, err, &o)
 		return
 	}
-	if !o.NotFound && res.Version > 0 {
+	if !o.NotFound && res.Version > 0 && r.shared != nil {
+		// Judged at the end of the run, against the whole run's history.
+		r.shared.later(req.Object, req.ID, res.Version, end)
+	} else if !o.NotFound && res.Version > 0 {
 		v := r.world.Overlay.Check(req.Object, req.ID, res.Version, end)
 		if v.Known {
 			o.Checked = true
@@ -739,9 +781,12 @@ func (r *runner) serve(w *worker, req workload.Request) {
 // through the cache's rate-limited client, and reaches the cache only as a webhook.
 func (r *runner) update(ctx context.Context, req *workload.Request) error {
 	seq := r.updateSeq.Add(1)
-	_, err := r.world.Overlay.Update(ctx, req.Object, req.ID, map[string]string{
-		"cachebench_update": strconv.FormatInt(seq, 10),
-	})
+	md := map[string]string{"cachebench_update": strconv.FormatInt(seq, 10)}
+	if r.shared != nil {
+		_, err := r.shared.remote.Update(ctx, req.Object, req.ID, md)
+		return err
+	}
+	_, err := r.world.Overlay.Update(ctx, req.Object, req.ID, md)
 	return err
 }
 

@@ -37,6 +37,11 @@ type WorldConfig struct {
 	FaultTargets []string
 	// Overlay configures the Stripe overlay; its Upstream is set to the Env's Stripe.
 	Overlay stripeoverlay.Config
+	// SharedStripe, when set, is the Stripe API base URL of a run's overlay in a shared
+	// stripeoverlay.Service (Remote.StripeURL): the caches talk to it, and the World's
+	// own Overlay is made but not served, so nothing reaches it (its Stats stay zero and
+	// faults injected into it do nothing).
+	SharedStripe string
 	// MaxConns bounds the connections toward each HTTP service (the Stripe overlay and
 	// DynamoDB from the caches; stripe-mock from the overlay). Every cache instance of
 	// the World shares one pool per service, whose idle connections are all kept for
@@ -129,10 +134,14 @@ func NewWorld(ctx context.Context, env *Env, cfg WorldConfig) (w *World, err err
 		return nil, fmt.Errorf("stripe overlay: %w", err)
 	}
 	w.Overlay = ov
-	if err := ov.Start(); err != nil {
-		return nil, fmt.Errorf("stripe overlay: %w", err)
+	if cfg.SharedStripe != "" {
+		w.stripeURL = cfg.SharedStripe
+	} else {
+		if err := ov.Start(); err != nil {
+			return nil, fmt.Errorf("stripe overlay: %w", err)
+		}
+		w.stripeURL = ov.URL()
 	}
-	w.stripeURL = ov.URL()
 
 	// Redis: one proxy for a standalone server. A cluster's clients follow MOVED
 	// redirections to the nodes' own addresses, which one proxy cannot stand in for.

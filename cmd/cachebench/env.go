@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 )
 
 // envFlags are the flags that choose and configure an environment provider.
@@ -41,6 +42,7 @@ func newEnvCmd() *cobra.Command {
 		Short: "Start or clean up the services cachebench runs against",
 	}
 	var f envFlags
+	var overlayListen string
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Start Redis, DynamoDB and a Stripe API, print their endpoints, and keep them until Ctrl-C",
@@ -56,10 +58,32 @@ func newEnvCmd() *cobra.Command {
 				}
 				return err
 			}
+			// The Stripe overlay as a service in front of the Stripe API: the shards of a
+			// sharded run share its versions, rate limiter and staleness oracle through it
+			// (see the bench package's documentation, Sharded runs).
+			svc, err := stripeoverlay.NewService(stripeoverlay.ServiceConfig{Upstream: e.Stripe.URL, ServerLog: c.ErrOrStderr()})
+			if err == nil {
+				err = svc.Start(overlayListen)
+			}
+			if err != nil {
+				cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				_ = e.Close(cctx)
+				return fmt.Errorf("stripe overlay service: %w (fix --stripe-overlay-listen)", err)
+			}
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = svc.Close(cctx)
+			}()
 			out := c.OutOrStdout()
 			fmt.Fprint(out, e.Describe())
+			fmt.Fprintf(out, "Stripe overlay service: %s (in front of %s)\n", svc.URL(), e.Stripe.URL)
 			fmt.Fprintln(out, "# to use these from another shell: --env external with")
 			for _, kv := range e.ExternalVariables() {
+				if strings.HasPrefix(kv, "CACHEBENCH_STRIPE_URL=") {
+					kv = "CACHEBENCH_STRIPE_URL=" + svc.URL()
+				}
 				fmt.Fprintln(out, "export "+kv)
 			}
 			fmt.Fprintln(out, "ready; press Ctrl-C to stop")
@@ -71,6 +95,7 @@ func newEnvCmd() *cobra.Command {
 		},
 	}
 	f.register(up)
+	up.Flags().StringVar(&overlayListen, "stripe-overlay-listen", "127.0.0.1:0", "address the Stripe overlay service listens on (\":8420\" to serve other machines, as a Kubernetes Service would)")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Remove containers a killed cachebench left behind",

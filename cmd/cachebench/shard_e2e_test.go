@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/mocks/mockstest"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
 )
 
@@ -89,15 +92,18 @@ func TestShardedRunEndToEnd(t *testing.T) {
 	}
 
 	// shardedRun runs the scenario as 4 shard processes and merges their results.
-	shardedRun := func(attempt int) *reports.Result {
+	// (tag names its outputs; extra and args are added to every shard's environment and
+	// arguments.)
+	shardedRun := func(tag string, extra []string, args ...string) (*reports.Result, []*reports.Result, time.Time) {
 		flush()
-		start := time.Now().Add(6 * time.Second).UTC().Format(time.RFC3339Nano)
+		startAt := time.Now().Add(6 * time.Second).UTC()
+		start := startAt.Format(time.RFC3339Nano)
 		var cmds []*exec.Cmd
 		var outs []*strings.Builder
 		var paths []string
 		for i := 0; i < 4; i++ {
-			out := filepath.Join(dir, fmt.Sprintf("try-%d-shard-%d", attempt, i))
-			cmd := run(out, []string{fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), "CACHEBENCH_SHARDS=4"}, "--start-at", start)
+			out := filepath.Join(dir, fmt.Sprintf("%s-shard-%d", tag, i))
+			cmd := run(out, append([]string{fmt.Sprintf("JOB_COMPLETION_INDEX=%d", i), "CACHEBENCH_SHARDS=4"}, extra...), append([]string{"--start-at", start}, args...)...)
 			var b strings.Builder
 			cmd.Stdout, cmd.Stderr = &b, &b
 			if err := cmd.Start(); err != nil {
@@ -123,9 +129,9 @@ func TestShardedRunEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("merge: %v", err)
 		}
-		return merged
+		return merged, shards, startAt
 	}
-	merged := shardedRun(0)
+	merged, _, _ := shardedRun("try-0", nil)
 	w := whole[0]
 	for _, r := range whole {
 		if r.Requests.Total != w.Requests.Total {
@@ -193,10 +199,76 @@ func TestShardedRunEndToEnd(t *testing.T) {
 			break
 		}
 		t.Logf("try %d: %s; running the shards again", attempt+1, strings.Join(problems, "; "))
-		merged = shardedRun(attempt + 1)
+		merged, _, _ = shardedRun(fmt.Sprintf("try-%d", attempt+1), nil)
 		if merged.Requests.Total != w.Requests.Total {
 			t.Fatalf("merged shards made %d requests, the whole run %d", merged.Requests.Total, w.Requests.Total)
 		}
+	}
+	checkShardedUpdates(t, env.Stripe.URL, shardedRun)
+}
+
+// checkShardedUpdates runs the scenario's shards again with updates (5% of requests) and
+// webhook invalidation, reading through a Stripe overlay service as 'cachebench env up'
+// serves it: shard 0 makes every update, the service's history of the run holds each,
+// the other shards' reads are judged stale against it, shard 0 applies the webhooks (the
+// L1s share a Redis, whose pub/sub takes the invalidation to every shard), and the
+// merged stale count is the shards' sum.
+func checkShardedUpdates(t *testing.T, stripeURL string, shardedRun func(string, []string, ...string) (*reports.Result, []*reports.Result, time.Time)) {
+	svc, err := stripeoverlay.NewService(stripeoverlay.ServiceConfig{Upstream: stripeURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = svc.Close(ctx)
+	}()
+	merged, shards, start := shardedRun("updates", []string{"CACHEBENCH_STRIPE_URL=" + svc.URL()},
+		"--set", "ops.get=0.95", "--set", "ops.update=0.05", "--set", "stripe.webhook_delay=200ms", "--set", "warmup=0s")
+
+	var stale, checked, otherStale int64
+	for i, r := range shards {
+		stale, checked = stale+r.Consistency.StaleReads, checked+r.Consistency.ReadsChecked
+		if i > 0 {
+			otherStale += r.Consistency.StaleReads
+			if r.Requests.Updates != 0 {
+				t.Errorf("shard %d made %d updates; only shard 0 makes them", i, r.Requests.Updates)
+			}
+			if r.Consistency.ReadsChecked == 0 {
+				t.Errorf("shard %d judged none of its reads", i)
+			}
+		}
+	}
+	t.Logf("updates: shard 0 made %d; stale reads %d of %d checked (shards 1-3: %d); webhooks applied by shard 0: %+v",
+		shards[0].Requests.Updates, merged.Consistency.StaleReads, merged.Consistency.ReadsChecked, otherStale, shards[0].Webhooks)
+	if merged.Consistency.StaleReads != stale || merged.Consistency.ReadsChecked != checked {
+		t.Errorf("merged stale reads %d of %d, the shards' sum %d of %d", merged.Consistency.StaleReads, merged.Consistency.ReadsChecked, stale, checked)
+	}
+	if otherStale == 0 {
+		t.Error("no read of shards 1-3 was judged stale: they do not see shard 0's updates in the shared history")
+	}
+	if w := shards[0].Webhooks; w == nil || w.Applied == 0 {
+		t.Errorf("shard 0 applied no webhook events: %+v", w)
+	}
+
+	// Every update shard 0 made is a version in the run's shared history.
+	resp, err := http.Get(svc.URL() + stripeoverlay.APIPrefix + "/runs/" + runID("shard-e2e", 11, 4, start) + "/history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	hs, err := stripeoverlay.ParseHistory(body)
+	if err != nil {
+		t.Fatalf("history: %v (HTTP %d)", err, resp.StatusCode)
+	}
+	versions := hs.Changes()
+	made := shards[0].Requests.Updates
+	if u := merged.Requests.Updates; u != made || made == 0 || versions < made-merged.Requests.Errors || versions > made {
+		t.Errorf("merged updates %d, shard 0's %d (%d errors in all), versions in the shared history %d", u, made, merged.Requests.Errors, versions)
 	}
 }
 
