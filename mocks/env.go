@@ -41,8 +41,12 @@ const DefaultStripeKey = "sk_test_cachebench"
 
 // RedisEndpoint says where the L2 Redis is and what it is.
 type RedisEndpoint struct {
-	// Addrs are host:port pairs: one for a standalone server, the seed nodes for a cluster.
+	// Addrs are host:port pairs: one for a standalone server, the seed nodes for a
+	// cluster, the Sentinels for a replicated set (MasterName set).
 	Addrs []string
+	// MasterName is the name the Sentinels know the primary of a replicated set by; ""
+	// for the other topologies.
+	MasterName string
 	// URL is a redis:// or rediss:// URL for the first address (credentials redacted).
 	URL string
 	// TLS reports whether connections use TLS.
@@ -52,9 +56,10 @@ type RedisEndpoint struct {
 	// CAFile is the PEM file of the CA that signed the servers' certificates, when the
 	// provider made them (TLS); external leaves it empty.
 	CAFile string
-	// Topology is standalone or cluster; Shards the primaries (1 standalone, 0 when an
-	// external cluster did not say); Replicas the replicas of each primary that the
-	// provider started (0 for external); Auth is none, password or acl (a user name).
+	// Topology is standalone, replicated or cluster; Shards the primaries (1 standalone
+	// and replicated, 0 when an external cluster did not say); Replicas the replicas of
+	// each primary that the provider started (0 for external); Auth is none, password or
+	// acl (a user name).
 	Topology string
 	Shards   int
 	Replicas int
@@ -111,6 +116,12 @@ type Env struct {
 	// redisOptions): for what the cache may not do (CONFIG, SCRIPT FLUSH, failovers).
 	adminRedisOptions *redis.UniversalOptions
 	httpClient        *http.Client
+	// redisNodes are the Redis servers the provider started for a topology other than one
+	// plain server (data nodes, then any Sentinels), with what it started them with: a
+	// failover kills and restarts them.
+	redisNodes    []*redisNode
+	redisTopology RedisTopology
+	redisSecrets  *redisSecrets
 	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
 	// process; nil for the other providers.
 	stripeHandler http.Handler
@@ -119,6 +130,7 @@ type Env struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closersMu sync.Mutex
 	closers   []func(context.Context) error // run in reverse order
 }
 
@@ -144,7 +156,7 @@ func (e *Env) NewAdminRedisClient() redis.UniversalClient {
 // caller that builds its own *redis.Client (a tracking L1 does), or nil when the Redis is
 // a cluster. The caller may change the copy.
 func (e *Env) RedisOptions() *redis.Options {
-	if e.Redis.Cluster || len(e.redisOptions.Addrs) != 1 {
+	if e.Redis.Cluster || e.Redis.MasterName != "" || len(e.redisOptions.Addrs) != 1 {
 		return nil
 	}
 	return e.redisOptions.Simple()
@@ -177,8 +189,11 @@ func (e *Env) Close(ctx context.Context) error {
 		if e.httpClient != nil {
 			e.httpClient.CloseIdleConnections()
 		}
-		for i := len(e.closers) - 1; i >= 0; i-- {
-			if err := e.closers[i](ctx); err != nil {
+		e.closersMu.Lock()
+		closers := e.closers
+		e.closersMu.Unlock()
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i](ctx); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -187,8 +202,12 @@ func (e *Env) Close(ctx context.Context) error {
 	return e.closeErr
 }
 
-// onClose registers fn to run at Close.
-func (e *Env) onClose(fn func(context.Context) error) { e.closers = append(e.closers, fn) }
+// onClose registers fn to run at Close. It is safe for concurrent use.
+func (e *Env) onClose(fn func(context.Context) error) {
+	e.closersMu.Lock()
+	defer e.closersMu.Unlock()
+	e.closers = append(e.closers, fn)
+}
 
 // closeQuietly stops what was started so far; used when a start fails half way.
 func (e *Env) closeQuietly() {
