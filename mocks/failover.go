@@ -202,3 +202,16 @@ func sameAddr(a, b string) bool {
 	pbi, _ := strconv.Atoi(pb)
 	return norm(ha) == norm(hb) && pai == pbi
 }
+
+// NewNodeClient returns a client for one Redis server the environment started (a
+// primary or a replica, by its host:port), as its default user with its TLS: for
+// reading a node's own counters or role. The caller closes it. It returns nil when the
+// environment started no topology (a plain server is reached with NewAdminRedisClient).
+func (e *Env) NewNodeClient(addr string) *redis.Client {
+	if e.redisSecrets == nil {
+		return nil
+	}
+	o := e.redisSecrets.adminOptions(addr)
+	o.ContextTimeoutEnabled = true
+	return redis.NewClient(o)
+}

@@ -61,6 +61,8 @@ type Result struct {
 
 	Timeline   []Second    `json:"timeline"`
 	Faults     []Fault     `json:"faults,omitempty"`
+	// Failover is what a failover fault did to the cache; absent without one.
+	Failover *Failover `json:"failover,omitempty"`
 	Thresholds []Threshold `json:"thresholds"`
 	// Histograms are the encoded HdrHistograms (hdrhistogram-go Encode, base64), so runs
 	// can be merged without loss.
@@ -628,6 +630,25 @@ type Fault struct {
 	StartS float64 `json:"start_s"`
 	EndS   float64 `json:"end_s"`
 	Err    string  `json:"error,omitempty"`
+}
+
+// Failover is what a failover fault (a Redis primary killed so a replica is promoted)
+// did to the reads that began after the kill: ReadsFailed counts those that failed (0
+// while Stripe answers, since the cache falls through to L3 and the origin);
+// L2RecoveryS is the time from the kill to the end of the first read served by L2
+// (-1: none before the run ended), and L2LastErrorS to the end of the last read that
+// found L2 failing (-1: none); WritesLost counts the writes the old primary
+// acknowledged in the last second before the kill that the promoted primary does not
+// hold, of WritesChecked (-1: could not be checked). Killed and Promoted are the
+// primary's address before and after.
+type Failover struct {
+	ReadsFailed   int64   `json:"reads_failed"`
+	L2RecoveryS   float64 `json:"l2_recovery_s"`
+	WritesLost    int64   `json:"writes_lost"`
+	L2LastErrorS  float64 `json:"l2_last_error_s"`
+	WritesChecked int64   `json:"writes_checked"`
+	Killed        string  `json:"killed,omitempty"`
+	Promoted      string  `json:"promoted,omitempty"`
 }
 
 // Threshold is one evaluated threshold.
