@@ -59,10 +59,10 @@ type Result struct {
 	CostUSD   *Cost     `json:"cost_usd,omitempty"`
 	Generator Generator `json:"generator"`
 
-	Timeline   []Second    `json:"timeline"`
-	Faults     []Fault     `json:"faults,omitempty"`
+	Timeline []Second `json:"timeline"`
+	Faults   []Fault  `json:"faults,omitempty"`
 	// Failover is what a failover fault did to the cache; absent without one.
-	Failover *Failover `json:"failover,omitempty"`
+	Failover   *Failover   `json:"failover,omitempty"`
 	Thresholds []Threshold `json:"thresholds"`
 	// Histograms are the encoded HdrHistograms (hdrhistogram-go Encode, base64), so runs
 	// can be merged without loss.
