@@ -157,7 +157,7 @@ type Environment struct {
 	Stripe   string `json:"stripe"`
 	// Network is the profile applied in front of each service.
 	Network map[string]string `json:"network,omitempty"`
-	// RedisTopology is standalone or cluster; Shards the primaries, Replicas the
+	// RedisTopology is standalone, replicated or cluster; Shards the primaries, Replicas the
 	// replicas of each; TLS whether L2 connections are encrypted; Auth none, password
 	// or acl. Absent in results of earlier versions (and tls, replicas when false, 0).
 	RedisTopology string `json:"redis_topology,omitempty"`
@@ -175,6 +175,9 @@ func (e Environment) RedisShape() string {
 		return ""
 	}
 	s := e.RedisTopology
+	if e.RedisTopology == "replicated" {
+		s = fmt.Sprintf("replicated: a primary and %d replicas behind Sentinels", e.Replicas)
+	}
 	if e.RedisTopology == "cluster" {
 		s = fmt.Sprintf("cluster of %d shards × (1 + %d replicas)", e.Shards, e.Replicas)
 		if e.Shards == 0 {
