@@ -166,7 +166,11 @@ func (e *Env) RedisOptions() *redis.Options {
 func (e *Env) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "provider: %s\n", e.Provider)
-	fmt.Fprintf(&b, "redis:    %s  [%s]\n", e.Redis.URL, e.Redis.Backend)
+	sentinel := ""
+	if e.Redis.MasterName != "" {
+		sentinel = " (Sentinels of master " + e.Redis.MasterName + ")"
+	}
+	fmt.Fprintf(&b, "redis:    %s%s  [%s]\n", e.Redis.URL, sentinel, e.Redis.Backend)
 	ddb := e.DynamoDB.Endpoint
 	if ddb == "" {
 		ddb = "AWS DynamoDB"
@@ -224,6 +228,10 @@ type redisConfig struct {
 	Insecure bool   // skip certificate verification (rediss); for self-signed test servers
 	// Username and Password, when set, replace the URL's.
 	Username, Password string
+	// SentinelMaster, when set, makes the URL's host and ?addr= nodes Sentinels that
+	// know the primary by this name; the URL's credentials are the Sentinels' (default:
+	// the same as the primary's).
+	SentinelMaster string
 }
 
 // redisOptionsFrom turns a redisConfig into go-redis options: a standalone client, or a
@@ -234,9 +242,22 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
 		return nil, ep, fmt.Errorf("redis URL %q must start with redis:// or rediss:// (for example redis://127.0.0.1:6379)", redact(u))
 	}
-	cluster := cfg.Cluster || strings.Contains(u, "addr=")
+	cluster := cfg.SentinelMaster == "" && (cfg.Cluster || strings.Contains(u, "addr="))
 	var opts redis.UniversalOptions
-	if cluster {
+	switch {
+	case cfg.SentinelMaster != "" && cfg.Cluster:
+		return nil, ep, errors.New("redis: both a Sentinel master and cluster mode were given: a Sentinel-backed set is not a Redis Cluster; unset CACHEBENCH_REDIS_CLUSTER or CACHEBENCH_REDIS_SENTINEL_MASTER")
+	case cfg.SentinelMaster != "":
+		fo, err := redis.ParseFailoverURL(u)
+		if err != nil {
+			return nil, ep, fmt.Errorf("redis Sentinel URL %q: %w", redact(u), err)
+		}
+		opts = redis.UniversalOptions{
+			Addrs: fo.SentinelAddrs, MasterName: cfg.SentinelMaster, DB: fo.DB, TLSConfig: fo.TLSConfig,
+			SentinelUsername: fo.SentinelUsername, SentinelPassword: fo.SentinelPassword,
+			Username: fo.SentinelUsername, Password: fo.SentinelPassword,
+		}
+	case cluster:
 		co, err := redis.ParseClusterURL(u)
 		if err != nil {
 			return nil, ep, fmt.Errorf("redis cluster URL %q: %w", redact(u), err)
@@ -245,7 +266,7 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 			Addrs: co.Addrs, Username: co.Username, Password: co.Password, TLSConfig: co.TLSConfig,
 			IsClusterMode: true,
 		}
-	} else {
+	default:
 		o, err := redis.ParseURL(u)
 		if err != nil {
 			return nil, ep, fmt.Errorf("redis URL %q: %w", redact(u), err)
@@ -277,6 +298,11 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	if cfg.Password != "" {
 		opts.Password = cfg.Password
 	}
+	if opts.MasterName != "" && opts.SentinelPassword == "" {
+		// No credentials of their own in the URL: the Sentinels take the primary's
+		// password (as requirepass; an ACL user name is the data nodes').
+		opts.SentinelPassword = opts.Password
+	}
 	opts.DialTimeout = 5 * time.Second
 	opts.ReadTimeout = 3 * time.Second
 	opts.WriteTimeout = 3 * time.Second
@@ -288,6 +314,7 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	ep.URL = redact(u)
 	ep.TLS = opts.TLSConfig != nil
 	ep.Cluster = cluster
+	ep.MasterName = opts.MasterName
 	return &opts, ep, nil
 }
 
@@ -441,9 +468,18 @@ func (e *Env) ExternalVariables() []string {
 		if e.Redis.TLS {
 			scheme = "rediss://"
 		}
-		vars = append(vars, "CACHEBENCH_REDIS_URL="+scheme+e.Redis.Addrs[0])
+		u := scheme + e.Redis.Addrs[0]
+		if e.Redis.MasterName != "" {
+			for i, a := range e.Redis.Addrs[1:] {
+				u += map[bool]string{true: "?", false: "&"}[i == 0] + "addr=" + a
+			}
+		}
+		vars = append(vars, "CACHEBENCH_REDIS_URL="+u)
 		if e.Redis.Cluster {
 			vars = append(vars, "CACHEBENCH_REDIS_CLUSTER=true")
+		}
+		if e.Redis.MasterName != "" {
+			vars = append(vars, "CACHEBENCH_REDIS_SENTINEL_MASTER="+e.Redis.MasterName)
 		}
 	}
 	if e.DynamoDB.Endpoint != "" {
@@ -466,6 +502,8 @@ func explainRedisError(err error) error {
 		return fmt.Errorf("%w: Redis refused the credentials: set CACHEBENCH_REDIS_PASSWORD (and CACHEBENCH_REDIS_USERNAME for an ACL user) to what the server expects (ElastiCache: the AUTH token or the RBAC user)", err)
 	case errors.As(err, &unknownCA) || errors.As(err, &verify):
 		return fmt.Errorf("%w: the server's TLS certificate is not signed by a CA this machine trusts: set CACHEBENCH_REDIS_CA_FILE (or --redis-ca-file) to the PEM file of the CA that signed it", err)
+	case strings.Contains(msg, "sentinel") || strings.Contains(msg, "No such master"):
+		return fmt.Errorf("%w: the Sentinels did not name a primary: check that CACHEBENCH_REDIS_URL names the Sentinels (host:port, more with ?addr=) and CACHEBENCH_REDIS_SENTINEL_MASTER the master name they monitor", err)
 	case strings.Contains(msg, "cluster support disabled"):
 		return fmt.Errorf("%w: the server is a standalone Redis, not a Redis Cluster: unset CACHEBENCH_REDIS_CLUSTER and drop the ?addr= seeds from CACHEBENCH_REDIS_URL (ElastiCache: use the primary endpoint of a cluster-mode-disabled group)", err)
 	}

@@ -69,3 +69,54 @@ func TestLocalReplicatedTLSACL(t *testing.T) {
 		}
 	}
 }
+
+// TestExternalSentinel points the external provider at the Sentinels of a replicated
+// set with TLS and a password that the local provider started: it finds the primary
+// through them, reports the set, never shows the password, and a wrong master name
+// gives an error that names the variable to fix.
+func TestExternalSentinel(t *testing.T) {
+	env := mockstest.StartConfig(t, mocks.Config{Provider: mocks.ProviderLocal,
+		Redis: mocks.RedisTopology{Topology: mocks.TopologyReplicated, TLS: true, Auth: mocks.AuthPassword}})
+	pass := mocks.RedisPasswordForTest(env)
+	var url string
+	for _, v := range env.ExternalVariables() {
+		if u, ok := strings.CutPrefix(v, "CACHEBENCH_REDIS_URL="); ok {
+			url = u
+		}
+	}
+	if !strings.Contains(url, "?addr=") || !strings.Contains(strings.Join(env.ExternalVariables(), " "), "CACHEBENCH_REDIS_SENTINEL_MASTER="+mocks.SentinelMaster) {
+		t.Fatalf("ExternalVariables %v do not name the Sentinels and the master", env.ExternalVariables())
+	}
+	cfg := mocks.ExternalConfig{RedisURL: url, RedisSentinelMaster: mocks.SentinelMaster, RedisCAFile: env.Redis.CAFile, RedisPassword: pass,
+		DynamoDBEndpoint: env.DynamoDB.Endpoint, DynamoDBRegion: env.DynamoDB.Region, StripeURL: env.Stripe.URL, StripeKey: env.Stripe.Key}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ext, err := mocks.Start(ctx, mocks.Config{Provider: mocks.ProviderExternal, External: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ext.Close(ctx)
+	r := ext.Redis
+	if r.Topology != mocks.TopologyReplicated || r.Replicas != 1 || r.MasterName != mocks.SentinelMaster || !r.TLS || r.Auth != mocks.AuthPassword {
+		t.Errorf("external endpoint %+v does not describe the replicated set", r)
+	}
+	if err := ext.RedisClient.Set(ctx, "ext:k", "v", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := env.RedisClient.Get(ctx, "ext:k").Result(); err != nil || v != "v" {
+		t.Errorf("GET through the provider's client: %q, %v", v, err)
+	}
+	if strings.Contains(ext.Describe(), pass) || strings.Contains(fmt.Sprint(ext.ExternalVariables()), pass) {
+		t.Errorf("the password shows: %s", ext.Describe())
+	}
+
+	cfg.RedisSentinelMaster = "no-such-master"
+	bad, err := mocks.Start(ctx, mocks.Config{Provider: mocks.ProviderExternal, External: cfg})
+	if err == nil {
+		_ = bad.Close(ctx)
+		t.Fatal("external started with a wrong master name")
+	}
+	if !strings.Contains(err.Error(), "CACHEBENCH_REDIS_SENTINEL_MASTER") || strings.Contains(err.Error(), pass) {
+		t.Errorf("wrong master name: %v; want the variable named and no password", err)
+	}
+}
