@@ -118,6 +118,9 @@ faults: [{at: 1s, for: 5s, target: redis, kind: failover}]
 		if f.Killed != primary || f.Promoted == "" || f.Promoted == f.Killed {
 			t.Errorf("killed %q (the primary was %s), promoted %q: want a replica promoted", f.Killed, primary, f.Promoted)
 		}
+		if res.Servers != nil && res.Servers.Redis != nil {
+			t.Errorf("servers.redis %+v: the INFO deltas of two different primaries must be left out", *res.Servers.Redis)
+		}
 		if f.WritesLost < 0 || f.WritesChecked == 0 {
 			t.Errorf("writes lost %d of %d checked: the check must run", f.WritesLost, f.WritesChecked)
 		}

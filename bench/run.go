@@ -203,6 +203,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	r.probe = newHarnessProbe(r)
 	r.ns = newNamespace(opt.RunID)
 	r.failover = newFailoverWatch(s, env, r.ns.redisPrefix)
+	if n := r.redisServerNote(); n != "" {
+		r.notes = append(r.notes, n)
+	}
 	notes, restore := applyRedisMemory(setupCtx, env, s)
 	r.notes = append(r.notes, world.Notes()...)
 	if n := insecureRedisNote(env); n != "" && s.Cache.L2.Enabled {
