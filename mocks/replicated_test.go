@@ -2,6 +2,7 @@ package mocks_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -118,5 +119,16 @@ func TestExternalSentinel(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "CACHEBENCH_REDIS_SENTINEL_MASTER") || strings.Contains(err.Error(), pass) {
 		t.Errorf("wrong master name: %v; want the variable named and no password", err)
+	}
+}
+
+// TestFailoverRefusedWithoutReplica: an environment that started no replicated set or
+// cluster (here, none at all) refuses a failover, naming the topologies that take one.
+func TestFailoverRefusedWithoutReplica(t *testing.T) {
+	env := &mocks.Env{Provider: mocks.ProviderEmbedded, Redis: mocks.RedisEndpoint{Topology: mocks.TopologyStandalone}}
+	for _, err := range []error{env.CanFailover(), func() error { _, _, err := env.Failover(context.Background()); return err }()} {
+		if !errors.Is(err, mocks.ErrNoFailover) || !strings.Contains(err.Error(), "cache.l2.topology: replicated, or cluster") {
+			t.Errorf("failover on a standalone embedded Redis: %v; want ErrNoFailover naming the topologies", err)
+		}
 	}
 }
