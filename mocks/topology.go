@@ -170,7 +170,8 @@ func configErrorOf(err error) error {
 	return configError{err}
 }
 
-// String describes t for the environment line: "cluster 3×(1+1), TLS, ACL".
+// String describes t for the environment line: "cluster 3×(1+1), TLS, AUTH ACL user
+// cachebench", "replicated 1+1 with 3 Sentinels".
 func (t RedisTopology) String() string {
 	t = t.normal()
 	s := t.Topology
