@@ -318,6 +318,20 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	return &opts, ep, nil
 }
 
+// seedsURL is the host:port part of a URL naming several nodes: the first, then the
+// others as ?addr= parameters (as go-redis's cluster and failover URLs take them).
+func seedsURL(addrs []string) string {
+	u := addrs[0]
+	for i, a := range addrs[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		u += sep + "addr=" + a
+	}
+	return u
+}
+
 // redact hides the password of a URL.
 func redact(u string) string {
 	at := strings.LastIndex(u, "@")
@@ -470,9 +484,7 @@ func (e *Env) ExternalVariables() []string {
 		}
 		u := scheme + e.Redis.Addrs[0]
 		if e.Redis.MasterName != "" {
-			for i, a := range e.Redis.Addrs[1:] {
-				u += map[bool]string{true: "?", false: "&"}[i == 0] + "addr=" + a
-			}
+			u = scheme + seedsURL(e.Redis.Addrs)
 		}
 		vars = append(vars, "CACHEBENCH_REDIS_URL="+u)
 		if e.Redis.Cluster {

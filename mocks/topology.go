@@ -417,10 +417,7 @@ func (t RedisTopology) endpoint(addrs []string) RedisEndpoint {
 		// The Sentinels, as CACHEBENCH_REDIS_URL names them with CACHEBENCH_REDIS_SENTINEL_MASTER.
 		sent := addrs[1+t.Replicas:]
 		ep.Addrs, ep.MasterName = sent, SentinelMaster
-		ep.URL = scheme + cred + sent[0]
-		for i, a := range sent[1:] {
-			ep.URL += map[bool]string{true: "?", false: "&"}[i == 0] + "addr=" + a
-		}
+		ep.URL = scheme + cred + seedsURL(sent)
 	}
 	return ep
 }
