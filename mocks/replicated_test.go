@@ -16,8 +16,8 @@ import (
 
 // TestLocalReplicatedTLSACL starts a primary with two replicas and three Sentinels, with
 // TLS and an ACL user, and checks that the cache's client finds the primary through the
-// Sentinels, that what it writes reaches the replicas, and that the ACL user cannot run
-// admin commands.
+// Sentinels, that what it writes reaches the replicas, that the ACL user cannot run
+// admin commands, and that the external provider reaches the set through its Sentinels.
 func TestLocalReplicatedTLSACL(t *testing.T) {
 	topo := mocks.RedisTopology{Topology: mocks.TopologyReplicated, Replicas: 2, TLS: true, Auth: mocks.AuthACL}
 	env := mockstest.StartConfig(t, mocks.Config{Provider: mocks.ProviderLocal, Redis: topo})
@@ -69,15 +69,14 @@ func TestLocalReplicatedTLSACL(t *testing.T) {
 			t.Errorf("replica %s: %d keys, role %v, %v; want 100 keys and role slave", a, size, role, err)
 		}
 	}
+	t.Run("external Sentinel", func(t *testing.T) { testExternalSentinel(t, env) })
 }
 
-// TestExternalSentinel points the external provider at the Sentinels of a replicated
-// set with TLS and a password that the local provider started: it finds the primary
-// through them, reports the set, never shows the password, and a wrong master name
-// gives an error that names the variable to fix.
-func TestExternalSentinel(t *testing.T) {
-	env := mockstest.StartConfig(t, mocks.Config{Provider: mocks.ProviderLocal,
-		Redis: mocks.RedisTopology{Topology: mocks.TopologyReplicated, TLS: true, Auth: mocks.AuthPassword}})
+// testExternalSentinel points the external provider at the Sentinels of env, a
+// replicated set with TLS and an ACL user: it finds the primary through them, reports
+// the set, never shows the password, and a wrong master name gives an error that names
+// the variable to fix.
+func testExternalSentinel(t *testing.T, env *mocks.Env) {
 	pass := mocks.RedisPasswordForTest(env)
 	var url string
 	for _, v := range env.ExternalVariables() {
@@ -88,7 +87,7 @@ func TestExternalSentinel(t *testing.T) {
 	if !strings.Contains(url, "?addr=") || !strings.Contains(strings.Join(env.ExternalVariables(), " "), "CACHEBENCH_REDIS_SENTINEL_MASTER="+mocks.SentinelMaster) {
 		t.Fatalf("ExternalVariables %v do not name the Sentinels and the master", env.ExternalVariables())
 	}
-	cfg := mocks.ExternalConfig{RedisURL: url, RedisSentinelMaster: mocks.SentinelMaster, RedisCAFile: env.Redis.CAFile, RedisPassword: pass,
+	cfg := mocks.ExternalConfig{RedisURL: url, RedisSentinelMaster: mocks.SentinelMaster, RedisCAFile: env.Redis.CAFile, RedisUsername: mocks.ACLUser, RedisPassword: pass,
 		DynamoDBEndpoint: env.DynamoDB.Endpoint, DynamoDBRegion: env.DynamoDB.Region, StripeURL: env.Stripe.URL, StripeKey: env.Stripe.Key}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -98,7 +97,7 @@ func TestExternalSentinel(t *testing.T) {
 	}
 	defer ext.Close(ctx)
 	r := ext.Redis
-	if r.Topology != mocks.TopologyReplicated || r.Replicas != 1 || r.MasterName != mocks.SentinelMaster || !r.TLS || r.Auth != mocks.AuthPassword {
+	if r.Topology != mocks.TopologyReplicated || r.Replicas != 2 || r.MasterName != mocks.SentinelMaster || !r.TLS || r.Auth != mocks.AuthACL {
 		t.Errorf("external endpoint %+v does not describe the replicated set", r)
 	}
 	if err := ext.RedisClient.Set(ctx, "ext:k", "v", time.Minute).Err(); err != nil {
