@@ -214,6 +214,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt Options
 	}
 	r.probe = newHarnessProbe(r)
 	r.ns = newNamespace(opt.RunID)
+	r.failover = newFailoverWatch(s, env, r.ns.redisPrefix)
+	if n := r.redisServerNote(); n != "" {
+		r.notes = append(r.notes, n)
+	}
 	notes, restore := applyRedisMemory(setupCtx, env, s)
 	r.notes = append(r.notes, world.Notes()...)
 	if n := insecureRedisNote(env); n != "" && s.Cache.L2.Enabled {
@@ -268,6 +272,8 @@ type runner struct {
 	probe *harnessProbe
 	// valueBytes sums the sizes of the values the measured reads returned.
 	valueBytes int64
+	// failover measures the failover fault; nil without one.
+	failover *failoverWatch
 }
 
 // newNamespace returns the names of run runID's data, or of a random run when runID is
@@ -456,11 +462,18 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 	var tl *netsim.Timeline
 	if len(r.s.Faults) > 0 {
 		var err error
-		tl, err = netsim.RunTimeline(ctx, r.measured, toScheduled(r.s.Faults), r.world.Injectors())
+		injectors := r.world.Injectors()
+		if r.failover != nil {
+			r.failover.wrap(injectors)
+		}
+		tl, err = netsim.RunTimeline(ctx, r.measured, toScheduled(r.s.Faults), injectors)
 		if err != nil {
 			close(stopCol)
 			<-colDone
 			return nil, fmt.Errorf("faults: %w", err)
+		}
+		if r.failover != nil {
+			r.failover.startMarkers()
 		}
 	}
 
@@ -490,7 +503,14 @@ func (r *runner) run(ctx context.Context) (*reports.Result, error) {
 		cancel()
 		r.shared.close() // no events after the load: the caches close next
 	}
+	var failover *reports.Failover
+	if r.failover != nil && tl != nil {
+		var notes []string
+		failover, notes = r.failover.finish()
+		r.notes = append(r.notes, notes...)
+	}
 	res := r.assemble(col, gl, windows, end, interrupted)
+	res.Failover = failover
 	if r.opt.Hooks.Assembled != nil {
 		r.opt.Hooks.Assembled()
 	}
@@ -756,6 +776,9 @@ func (r *runner) serve(w *worker, req workload.Request) {
 	// Everything this read caused is counted with it (see the package doc).
 	o := ReadOutcome{Served: res.Tier, Trace: res.Trace, Invocation: inv, Size: len(res.Value)}
 	o.NotFound = errors.Is(err, cachecore.ErrNotFound)
+	if r.failover != nil {
+		r.failover.read(began, end, err, &res)
+	}
 	if err != nil && !o.NotFound {
 		o.Size = 0
 		r.probe.requestFailed(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // serverCounters are the services' own counters at one moment: Redis's INFO, the
@@ -45,7 +46,7 @@ func (r *runner) readServers() serverCounters {
 // tier's calls without ConsumedCapacity.
 func (r *runner) serversOver(a, b serverCounters) *reports.Servers {
 	out := &reports.Servers{}
-	if a.redisOK && b.redisOK {
+	if a.redisOK && b.redisOK && r.redisServerNote() == "" {
 		rs := &reports.RedisServer{}
 		delta := func(field string, x, y int64) *int64 {
 			if !a.redis.Reported[field] || !b.redis.Reported[field] {
@@ -79,4 +80,19 @@ func (r *runner) serversOver(a, b serverCounters) *reports.Servers {
 		Reads:    int64(b.overlay.Reads - a.overlay.Reads),
 	}
 	return out
+}
+
+// redisServerNote says why servers.redis is left out of this run, or "": the INFO the
+// tier reads is its primaries', so it misses what replicas answered (read_from: replica),
+// and a failover changes the primary between the two readings.
+func (r *runner) redisServerNote() string {
+	switch {
+	case !r.s.Cache.L2.Enabled:
+		return ""
+	case r.failover != nil:
+		return "servers.redis is left out: the failover fault changed the primary, so its INFO counters at the start and at the end are two servers'"
+	case r.s.Cache.L2.ReadFrom == scenarios.ReadFromReplica:
+		return "servers.redis is left out: with cache.l2.read_from replica the replicas answer the reads, and the counters read are the primaries'"
+	}
+	return ""
 }

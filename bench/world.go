@@ -27,10 +27,18 @@ func worldConfig(s *scenarios.Scenario) (mocks.WorldConfig, error) {
 	}
 	seen := map[string]bool{}
 	for _, f := range s.Faults {
+		if f.Kind == scenarios.FaultFailover {
+			// No proxy: the environment kills the primary itself.
+			cfg.RedisFailover = true
+			continue
+		}
 		if !seen[f.Target] {
 			seen[f.Target] = true
 			cfg.FaultTargets = append(cfg.FaultTargets, f.Target)
 		}
+	}
+	if s.Cache.L2.Enabled {
+		cfg.RedisReadFrom = s.Cache.L2.ReadFrom
 	}
 	cfg.Overlay = stripeoverlay.Config{
 		Mode: s.Stripe.Mode,

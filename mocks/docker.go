@@ -214,45 +214,51 @@ func startDocker(ctx context.Context, cfg DockerConfig, topo RedisTopology) (*En
 // slots, replication) are the ones this process dials, with no port mapping between.
 // Each container is terminated at env's Close, also when the start fails half way.
 func startDockerRedis(ctx context.Context, env *Env, image string, timeout time.Duration, t RedisTopology) (*redis.UniversalOptions, error) {
-	return startRedisNodes(ctx, env, t, func(i int, s *redisSecrets) (func(context.Context) error, string, int, error) {
+	return startRedisNodes(ctx, env, t, func(ns nodeSpec) (*redisNode, error) {
 		port, err := freePort()
 		if err != nil {
-			return nil, "", 0, err
+			return nil, err
 		}
 		bus, err := freePort()
 		if err != nil {
-			return nil, "", 0, err
+			return nil, err
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		name := fmt.Sprintf("redis node %d", i+1)
 		req := testcontainers.ContainerRequest{
 			Image:  image,
-			Cmd:    append([]string{"redis-server", "--bind", "127.0.0.1", "--protected-mode", "yes"}, t.nodeArgs(s, s.dir, port, bus)...),
-			Labels: map[string]string{containerLabel: "true", containerLabel + ".service": name},
+			Cmd:    append([]string{"redis-server"}, ns.args(port, bus)...),
+			Labels: map[string]string{containerLabel: "true", containerLabel + ".service": ns.name},
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.NetworkMode = "host"
-				hc.Binds = append(hc.Binds, s.dir+":"+s.dir)
+				hc.Binds = append(hc.Binds, ns.dir+":"+ns.dir)
 			},
-			WaitingFor: &probeStrategy{addr: addr, probe: s.probe(), timeout: timeout},
+			WaitingFor: &probeStrategy{addr: addr, probe: ns.probe, timeout: timeout},
 		}
 		c, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true, Logger: containerLogger()})
-		var stop func(context.Context) error
+		var node *redisNode
 		if c != nil {
-			stop = func(context.Context) error {
-				if err := testcontainers.TerminateContainer(c); err != nil {
-					return fmt.Errorf("docker: terminate %s container: %w", name, err)
-				}
-				return nil
+			node = &redisNode{addr: addr, busPort: bus,
+				stop: func(context.Context) error {
+					if err := testcontainers.TerminateContainer(c); err != nil {
+						return fmt.Errorf("docker: terminate %s container: %w", ns.name, err)
+					}
+					return nil
+				},
+				kill: func(ctx context.Context) error {
+					var now time.Duration // no grace: SIGKILL at once, as a crash
+					return c.Stop(ctx, &now)
+				},
+				restart: c.Start,
 			}
 		}
 		if err != nil {
-			msg := fmt.Sprintf("start %s from image %s: %v", name, image, err)
+			msg := fmt.Sprintf("start %s from image %s: %v", ns.name, image, err)
 			if c != nil {
 				msg += containerLogTail(ctx, c)
 			}
-			return stop, "", 0, errors.New(msg)
+			return node, errors.New(msg)
 		}
-		return stop, addr, bus, nil
+		return node, nil
 	})
 }
 

@@ -41,8 +41,12 @@ const DefaultStripeKey = "sk_test_cachebench"
 
 // RedisEndpoint says where the L2 Redis is and what it is.
 type RedisEndpoint struct {
-	// Addrs are host:port pairs: one for a standalone server, the seed nodes for a cluster.
+	// Addrs are host:port pairs: one for a standalone server, the seed nodes for a
+	// cluster, the Sentinels for a replicated set (MasterName set).
 	Addrs []string
+	// MasterName is the name the Sentinels know the primary of a replicated set by; ""
+	// for the other topologies.
+	MasterName string
 	// URL is a redis:// or rediss:// URL for the first address (credentials redacted).
 	URL string
 	// TLS reports whether connections use TLS.
@@ -52,9 +56,10 @@ type RedisEndpoint struct {
 	// CAFile is the PEM file of the CA that signed the servers' certificates, when the
 	// provider made them (TLS); external leaves it empty.
 	CAFile string
-	// Topology is standalone or cluster; Shards the primaries (1 standalone, 0 when an
-	// external cluster did not say); Replicas the replicas of each primary that the
-	// provider started (0 for external); Auth is none, password or acl (a user name).
+	// Topology is standalone, replicated or cluster; Shards the primaries (1 standalone
+	// and replicated, 0 when an external cluster did not say); Replicas the replicas of
+	// each primary that the provider started (0 for external); Auth is none, password or
+	// acl (a user name).
 	Topology string
 	Shards   int
 	Replicas int
@@ -111,6 +116,12 @@ type Env struct {
 	// redisOptions): for what the cache may not do (CONFIG, SCRIPT FLUSH, failovers).
 	adminRedisOptions *redis.UniversalOptions
 	httpClient        *http.Client
+	// redisNodes are the Redis servers the provider started for a topology other than one
+	// plain server (data nodes, then any Sentinels), with what it started them with: a
+	// failover kills and restarts them.
+	redisNodes    []*redisNode
+	redisTopology RedisTopology
+	redisSecrets  *redisSecrets
 	// stripeHandler is the embedded stripe-mock's handler, which the overlay calls in
 	// process; nil for the other providers.
 	stripeHandler http.Handler
@@ -119,6 +130,7 @@ type Env struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closersMu sync.Mutex
 	closers   []func(context.Context) error // run in reverse order
 }
 
@@ -144,7 +156,7 @@ func (e *Env) NewAdminRedisClient() redis.UniversalClient {
 // caller that builds its own *redis.Client (a tracking L1 does), or nil when the Redis is
 // a cluster. The caller may change the copy.
 func (e *Env) RedisOptions() *redis.Options {
-	if e.Redis.Cluster || len(e.redisOptions.Addrs) != 1 {
+	if e.Redis.Cluster || e.Redis.MasterName != "" || len(e.redisOptions.Addrs) != 1 {
 		return nil
 	}
 	return e.redisOptions.Simple()
@@ -154,7 +166,11 @@ func (e *Env) RedisOptions() *redis.Options {
 func (e *Env) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "provider: %s\n", e.Provider)
-	fmt.Fprintf(&b, "redis:    %s  [%s]\n", e.Redis.URL, e.Redis.Backend)
+	sentinel := ""
+	if e.Redis.MasterName != "" {
+		sentinel = " (Sentinels of master " + e.Redis.MasterName + ")"
+	}
+	fmt.Fprintf(&b, "redis:    %s%s  [%s]\n", e.Redis.URL, sentinel, e.Redis.Backend)
 	ddb := e.DynamoDB.Endpoint
 	if ddb == "" {
 		ddb = "AWS DynamoDB"
@@ -177,8 +193,11 @@ func (e *Env) Close(ctx context.Context) error {
 		if e.httpClient != nil {
 			e.httpClient.CloseIdleConnections()
 		}
-		for i := len(e.closers) - 1; i >= 0; i-- {
-			if err := e.closers[i](ctx); err != nil {
+		e.closersMu.Lock()
+		closers := e.closers
+		e.closersMu.Unlock()
+		for i := len(closers) - 1; i >= 0; i-- {
+			if err := closers[i](ctx); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -187,8 +206,12 @@ func (e *Env) Close(ctx context.Context) error {
 	return e.closeErr
 }
 
-// onClose registers fn to run at Close.
-func (e *Env) onClose(fn func(context.Context) error) { e.closers = append(e.closers, fn) }
+// onClose registers fn to run at Close. It is safe for concurrent use.
+func (e *Env) onClose(fn func(context.Context) error) {
+	e.closersMu.Lock()
+	defer e.closersMu.Unlock()
+	e.closers = append(e.closers, fn)
+}
 
 // closeQuietly stops what was started so far; used when a start fails half way.
 func (e *Env) closeQuietly() {
@@ -205,6 +228,10 @@ type redisConfig struct {
 	Insecure bool   // skip certificate verification (rediss); for self-signed test servers
 	// Username and Password, when set, replace the URL's.
 	Username, Password string
+	// SentinelMaster, when set, makes the URL's host and ?addr= nodes Sentinels that
+	// know the primary by this name; the URL's credentials are the Sentinels' (default:
+	// the same as the primary's).
+	SentinelMaster string
 }
 
 // redisOptionsFrom turns a redisConfig into go-redis options: a standalone client, or a
@@ -215,9 +242,22 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") {
 		return nil, ep, fmt.Errorf("redis URL %q must start with redis:// or rediss:// (for example redis://127.0.0.1:6379)", redact(u))
 	}
-	cluster := cfg.Cluster || strings.Contains(u, "addr=")
+	cluster := cfg.SentinelMaster == "" && (cfg.Cluster || strings.Contains(u, "addr="))
 	var opts redis.UniversalOptions
-	if cluster {
+	switch {
+	case cfg.SentinelMaster != "" && cfg.Cluster:
+		return nil, ep, errors.New("redis: both a Sentinel master and cluster mode were given: a Sentinel-backed set is not a Redis Cluster; unset CACHEBENCH_REDIS_CLUSTER or CACHEBENCH_REDIS_SENTINEL_MASTER")
+	case cfg.SentinelMaster != "":
+		fo, err := redis.ParseFailoverURL(u)
+		if err != nil {
+			return nil, ep, fmt.Errorf("redis Sentinel URL %q: %w", redact(u), err)
+		}
+		opts = redis.UniversalOptions{
+			Addrs: fo.SentinelAddrs, MasterName: cfg.SentinelMaster, DB: fo.DB, TLSConfig: fo.TLSConfig,
+			SentinelUsername: fo.SentinelUsername, SentinelPassword: fo.SentinelPassword,
+			Username: fo.SentinelUsername, Password: fo.SentinelPassword,
+		}
+	case cluster:
 		co, err := redis.ParseClusterURL(u)
 		if err != nil {
 			return nil, ep, fmt.Errorf("redis cluster URL %q: %w", redact(u), err)
@@ -226,7 +266,7 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 			Addrs: co.Addrs, Username: co.Username, Password: co.Password, TLSConfig: co.TLSConfig,
 			IsClusterMode: true,
 		}
-	} else {
+	default:
 		o, err := redis.ParseURL(u)
 		if err != nil {
 			return nil, ep, fmt.Errorf("redis URL %q: %w", redact(u), err)
@@ -258,6 +298,11 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	if cfg.Password != "" {
 		opts.Password = cfg.Password
 	}
+	if opts.MasterName != "" && opts.SentinelPassword == "" {
+		// No credentials of their own in the URL: the Sentinels take the primary's
+		// password (as requirepass; an ACL user name is the data nodes').
+		opts.SentinelPassword = opts.Password
+	}
 	opts.DialTimeout = 5 * time.Second
 	opts.ReadTimeout = 3 * time.Second
 	opts.WriteTimeout = 3 * time.Second
@@ -269,7 +314,22 @@ func redisOptionsFrom(cfg redisConfig) (*redis.UniversalOptions, RedisEndpoint, 
 	ep.URL = redact(u)
 	ep.TLS = opts.TLSConfig != nil
 	ep.Cluster = cluster
+	ep.MasterName = opts.MasterName
 	return &opts, ep, nil
+}
+
+// seedsURL is the host:port part of a URL naming several nodes: the first, then the
+// others as ?addr= parameters (as go-redis's cluster and failover URLs take them).
+func seedsURL(addrs []string) string {
+	u := addrs[0]
+	for i, a := range addrs[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		u += sep + "addr=" + a
+	}
+	return u
 }
 
 // redact hides the password of a URL.
@@ -422,9 +482,16 @@ func (e *Env) ExternalVariables() []string {
 		if e.Redis.TLS {
 			scheme = "rediss://"
 		}
-		vars = append(vars, "CACHEBENCH_REDIS_URL="+scheme+e.Redis.Addrs[0])
+		u := scheme + e.Redis.Addrs[0]
+		if e.Redis.MasterName != "" {
+			u = scheme + seedsURL(e.Redis.Addrs)
+		}
+		vars = append(vars, "CACHEBENCH_REDIS_URL="+u)
 		if e.Redis.Cluster {
 			vars = append(vars, "CACHEBENCH_REDIS_CLUSTER=true")
+		}
+		if e.Redis.MasterName != "" {
+			vars = append(vars, "CACHEBENCH_REDIS_SENTINEL_MASTER="+e.Redis.MasterName)
 		}
 	}
 	if e.DynamoDB.Endpoint != "" {
@@ -447,6 +514,8 @@ func explainRedisError(err error) error {
 		return fmt.Errorf("%w: Redis refused the credentials: set CACHEBENCH_REDIS_PASSWORD (and CACHEBENCH_REDIS_USERNAME for an ACL user) to what the server expects (ElastiCache: the AUTH token or the RBAC user)", err)
 	case errors.As(err, &unknownCA) || errors.As(err, &verify):
 		return fmt.Errorf("%w: the server's TLS certificate is not signed by a CA this machine trusts: set CACHEBENCH_REDIS_CA_FILE (or --redis-ca-file) to the PEM file of the CA that signed it", err)
+	case strings.Contains(msg, "sentinel") || strings.Contains(msg, "No such master"):
+		return fmt.Errorf("%w: the Sentinels did not name a primary: check that CACHEBENCH_REDIS_URL names the Sentinels (host:port, more with ?addr=) and CACHEBENCH_REDIS_SENTINEL_MASTER the master name they monitor", err)
 	case strings.Contains(msg, "cluster support disabled"):
 		return fmt.Errorf("%w: the server is a standalone Redis, not a Redis Cluster: unset CACHEBENCH_REDIS_CLUSTER and drop the ?addr= seeds from CACHEBENCH_REDIS_URL (ElastiCache: use the primary endpoint of a cluster-mode-disabled group)", err)
 	}

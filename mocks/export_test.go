@@ -1,5 +1,13 @@
 package mocks
 
+import "github.com/redis/go-redis/v9"
+
 // RedisPasswordForTest returns the password the cache's Redis client uses, for tests that
 // build a URL with it or check it is never shown.
 func RedisPasswordForTest(e *Env) string { return e.redisOptions.Password }
+
+// AdminNodeOptionsForTest returns the options of a client for one node as the default
+// user, speaking its TLS.
+func AdminNodeOptionsForTest(e *Env, addr string) *redis.Options {
+	return e.redisSecrets.adminOptions(addr)
+}

@@ -23,6 +23,11 @@ type ExternalConfig struct {
 	// RedisCluster forces cluster mode, as ElastiCache's configuration endpoint needs
 	// (CACHEBENCH_REDIS_CLUSTER=true).
 	RedisCluster bool
+	// RedisSentinelMaster makes RedisURL name Sentinels (its host, more with ?addr=)
+	// that know the primary by this name (CACHEBENCH_REDIS_SENTINEL_MASTER). The URL's
+	// credentials are then the Sentinels'; RedisUsername and RedisPassword the data
+	// nodes' (and the Sentinels' too when the URL has none).
+	RedisSentinelMaster string
 	// RedisCAFile is a PEM file of the CA that signed the server's certificate
 	// (CACHEBENCH_REDIS_CA_FILE); empty means the system's roots.
 	RedisCAFile string
@@ -57,6 +62,7 @@ func (c ExternalConfig) FromEnvironment() ExternalConfig {
 	}
 	str(&c.RedisURL, "CACHEBENCH_REDIS_URL")
 	boolean(&c.RedisCluster, "CACHEBENCH_REDIS_CLUSTER")
+	str(&c.RedisSentinelMaster, "CACHEBENCH_REDIS_SENTINEL_MASTER")
 	str(&c.RedisCAFile, "CACHEBENCH_REDIS_CA_FILE")
 	boolean(&c.RedisInsecure, "CACHEBENCH_REDIS_INSECURE")
 	str(&c.RedisUsername, "CACHEBENCH_REDIS_USERNAME")
@@ -103,7 +109,7 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 		return nil, configError{err}
 	}
 	ropts, rep, err := redisOptionsFrom(redisConfig{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, CAFile: cfg.RedisCAFile, Insecure: cfg.RedisInsecure,
-		Username: cfg.RedisUsername, Password: cfg.RedisPassword})
+		Username: cfg.RedisUsername, Password: cfg.RedisPassword, SentinelMaster: cfg.RedisSentinelMaster})
 	if err != nil {
 		return nil, configError{fmt.Errorf("external: %w (fix CACHEBENCH_REDIS_URL or --redis-url)", err)}
 	}
@@ -131,6 +137,15 @@ func startExternal(ctx context.Context, cfg ExternalConfig) (*Env, error) {
 	if rep.Cluster {
 		mode = "cluster"
 		env.Redis.Topology, env.Redis.Shards = TopologyCluster, clusterShards(ctx, env.RedisClient)
+	}
+	if rep.MasterName != "" {
+		mode = "replicated, Sentinel master " + rep.MasterName
+		env.Redis.Topology = TopologyReplicated
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if reps, err := env.RedisReplicas(rctx); err == nil {
+			env.Redis.Replicas = len(reps)
+		}
+		cancel()
 	}
 	env.Redis.Auth = AuthNone
 	if ropts.Username != "" {

@@ -120,31 +120,23 @@ func startLocal(ctx context.Context, cfg LocalConfig, topo RedisTopology) (*Env,
 	}
 
 	env := &Env{Provider: ProviderLocal}
+	// A cluster, replicated or secured Redis replaces the plain redis-server (procs[0]),
+	// started beside the other services.
 	var topoOpts *redis.UniversalOptions
-	if !topo.Plain() {
-		// The cluster or secured Redis replaces the plain redis-server (procs[0]).
-		topoOpts, err = startLocalRedis(ctx, env, cfg, topo)
-		if err != nil {
-			env.closeQuietly()
-			return nil, err
-		}
-	}
 	addrs := make([]string, len(procs))
 	errs := make([]error, len(procs))
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i := range procs {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if i == 0 && topoOpts != nil {
+			if i == 0 && !topo.Plain() {
+				topoOpts, errs[i] = startLocalRedis(ctx, env, cfg, topo)
 				return
 			}
 			p, addr, err := procs[i].start(ctx, cfg.StartTimeout)
 			if p != nil {
-				mu.Lock()
 				env.onClose(p.stop)
-				mu.Unlock()
 			}
 			addrs[i], errs[i] = addr, err
 		}(i)

@@ -27,6 +27,7 @@ import (
 // Redis topologies and authentication modes a provider can start (RedisTopology).
 const (
 	TopologyStandalone = "standalone"
+	TopologyReplicated = "replicated"
 	TopologyCluster    = "cluster"
 
 	AuthNone     = "none"
@@ -36,6 +37,22 @@ const (
 
 // ACLUser is the user the cache connects as when RedisTopology.Auth is acl.
 const ACLUser = "cachebench"
+
+// SentinelMaster is the name the Sentinels of a replicated topology monitor its primary
+// by (go-redis's MasterName).
+const SentinelMaster = "cachebench"
+
+// sentinels is how many Sentinels a replicated topology runs: three, so that two agree
+// a primary is down (the quorum) and a majority elects the one that fails it over.
+const sentinels = 3
+
+// Sentinel timings of a replicated topology: a primary that does not answer for
+// sentinelDownAfter is down, and a failover that has not finished in sentinelFailoverTimeout
+// is retried. Small, so that a failover takes seconds and a test of it stays short.
+const (
+	sentinelDownAfter       = 1000 // ms
+	sentinelFailoverTimeout = 3000 // ms
+)
 
 // aclRules are the only commands the ACL user may run: what cachecore sends (GET, SET,
 // DEL, PTTL, EXISTS, STRLEN, MGET; its Lua scripts through EVAL/EVALSHA/SCRIPT, which
@@ -60,9 +77,11 @@ var aclRules = []string{"reset", "on", "~*", "&*", "-@all", "+@connection",
 // speaks TLS and how clients authenticate. The zero value is one standalone server, no TLS,
 // no AUTH.
 type RedisTopology struct {
-	// Topology is standalone (or empty) or cluster.
+	// Topology is standalone (or empty), replicated (a primary, Replicas replicas and three
+	// Sentinels that fail it over) or cluster.
 	Topology string
-	// Shards is a cluster's primaries (default 3); Replicas the replicas of each (default 0).
+	// Shards is a cluster's primaries (default 3); Replicas the replicas of each (default
+	// 0 for a cluster; for replicated, 0 means 1: a failover needs a replica to promote).
 	Shards, Replicas int
 	// TLS makes every server listen only for TLS, with a CA and a server certificate for
 	// 127.0.0.1 and localhost made at start; the client trusts that CA and nothing else.
@@ -105,6 +124,12 @@ func (t RedisTopology) normal() RedisTopology {
 	if t.Topology == TopologyStandalone {
 		t.Shards, t.Replicas = 1, 0
 	}
+	if t.Topology == TopologyReplicated {
+		t.Shards = 1
+		if t.Replicas == 0 {
+			t.Replicas = 1
+		}
+	}
 	return t
 }
 
@@ -120,9 +145,9 @@ func (t RedisTopology) Validate() error {
 	t = t.normal()
 	var errs []error
 	switch t.Topology {
-	case TopologyStandalone, TopologyCluster:
+	case TopologyStandalone, TopologyReplicated, TopologyCluster:
 	default:
-		errs = append(errs, fmt.Errorf("redis topology %q: use standalone or cluster (cache.l2.topology)", t.Topology))
+		errs = append(errs, fmt.Errorf("redis topology %q: use standalone, replicated or cluster (cache.l2.topology)", t.Topology))
 	}
 	switch t.Auth {
 	case AuthNone, AuthPassword, AuthACL:
@@ -131,6 +156,9 @@ func (t RedisTopology) Validate() error {
 	}
 	if t.Topology == TopologyCluster && (t.Shards < 1 || t.Shards > 16 || t.Replicas < 0 || t.Replicas > 5) {
 		errs = append(errs, fmt.Errorf("redis cluster of %d shards × %d replicas: use 1 to 16 shards and 0 to 5 replicas (cache.l2.shards, cache.l2.replicas)", t.Shards, t.Replicas))
+	}
+	if t.Topology == TopologyReplicated && (t.Replicas < 1 || t.Replicas > 5) {
+		errs = append(errs, fmt.Errorf("redis replicated set with %d replicas: use 1 to 5 replicas (cache.l2.replicas)", t.Replicas))
 	}
 	return configErrorOf(errors.Join(errs...))
 }
@@ -142,12 +170,16 @@ func configErrorOf(err error) error {
 	return configError{err}
 }
 
-// String describes t for the environment line: "cluster 3×(1+1), TLS, ACL".
+// String describes t for the environment line: "cluster 3×(1+1), TLS, AUTH ACL user
+// cachebench", "replicated 1+1 with 3 Sentinels".
 func (t RedisTopology) String() string {
 	t = t.normal()
 	s := t.Topology
 	if t.Topology == TopologyCluster {
 		s += fmt.Sprintf(" %d×(1+%d)", t.Shards, t.Replicas)
+	}
+	if t.Topology == TopologyReplicated {
+		s += fmt.Sprintf(" 1+%d with %d Sentinels", t.Replicas, sentinels)
 	}
 	if t.TLS {
 		s += ", TLS"
@@ -265,15 +297,9 @@ func writeCertificates(dir string) (*x509.CertPool, error) {
 // nodeArgs are the redis-server arguments of one node listening on port (and, in a
 // cluster, its bus on busPort), with files under dir as the server sees it.
 func (t RedisTopology) nodeArgs(s *redisSecrets, dir string, port, busPort int) []string {
-	args := []string{"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir}
-	if t.TLS {
-		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(port),
-			"--tls-cert-file", dir+"/server.pem", "--tls-key-file", dir+"/server.key",
-			"--tls-ca-cert-file", dir+"/ca.pem", "--tls-auth-clients", "no",
-			"--tls-replication", "yes")
-	} else {
-		args = append(args, "--port", strconv.Itoa(port))
-	}
+	args := []string{"--bind", "127.0.0.1", "--protected-mode", "yes",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir}
+	args = append(args, t.listenArgs(dir, port)...)
 	if t.Topology == TopologyCluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(busPort),
 			"--cluster-config-file", fmt.Sprintf("%s/nodes-%d.conf", dir, port), "--cluster-node-timeout", "3000")
@@ -287,6 +313,45 @@ func (t RedisTopology) nodeArgs(s *redisSecrets, dir string, port, busPort int) 
 	return args
 }
 
+// listenArgs are the arguments that make a server (or Sentinel) listen on port, for TLS
+// only when t says so, and speak TLS to the servers it connects to.
+func (t RedisTopology) listenArgs(dir string, port int) []string {
+	if !t.TLS {
+		return []string{"--port", strconv.Itoa(port)}
+	}
+	return []string{"--port", "0", "--tls-port", strconv.Itoa(port),
+		"--tls-cert-file", dir + "/server.pem", "--tls-key-file", dir + "/server.key",
+		"--tls-ca-cert-file", dir + "/ca.pem", "--tls-auth-clients", "no",
+		"--tls-replication", "yes"}
+}
+
+// sentinelArgs are the redis-server arguments of Sentinel number i listening on port,
+// with its configuration file (which writeSentinelConfig made, and which the Sentinel
+// rewrites as it learns) under dir. Clients and the other Sentinels authenticate to it
+// with the cache's password (it holds no data, and go-redis gives the Sentinels one
+// password of their own); it authenticates to the data nodes as their default user.
+func (t RedisTopology) sentinelArgs(dir string, i, port int) []string {
+	args := []string{sentinelConfigPath(dir, i), "--sentinel", "--bind", "127.0.0.1", "--protected-mode", "yes",
+		"--daemonize", "no", "--dir", dir}
+	return append(args, t.listenArgs(dir, port)...)
+}
+
+func sentinelConfigPath(dir string, i int) string { return fmt.Sprintf("%s/sentinel-%d.conf", dir, i) }
+
+// writeSentinelConfig writes the starting configuration of Sentinel i: the password its
+// clients give and the one it gives the other Sentinels. Which primary it monitors is
+// set once every node runs (SENTINEL MONITOR), as the ports are known only then.
+func writeSentinelConfig(dir string, i int, s *redisSecrets) error {
+	var b strings.Builder
+	if s.appPass != "" {
+		fmt.Fprintf(&b, "requirepass %s\nsentinel sentinel-pass %s\n", s.appPass, s.appPass)
+	}
+	if err := os.WriteFile(sentinelConfigPath(dir, i), []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("redis: write the configuration of Sentinel %d: %w", i+1, err)
+	}
+	return nil
+}
+
 // adminOptions are a client's options for one node as the default user (setup, probes).
 func (s *redisSecrets) adminOptions(addr string) *redis.Options {
 	o := &redis.Options{Addr: addr, Password: s.adminPass, DialTimeout: time.Second, MaxRetries: -1, Protocol: 2}
@@ -296,40 +361,65 @@ func (s *redisSecrets) adminOptions(addr string) *redis.Options {
 	return o
 }
 
+// sentinelOptions are a client's options for one Sentinel.
+func (s *redisSecrets) sentinelOptions(addr string) *redis.Options {
+	o := s.adminOptions(addr)
+	o.Password = s.appPass
+	return o
+}
+
 // probe returns a readiness probe that speaks the node's TLS and AUTH.
-func (s *redisSecrets) probe() func(context.Context, string) error {
+func (s *redisSecrets) probe(sentinel bool) func(context.Context, string) error {
 	return func(ctx context.Context, addr string) error {
-		c := redis.NewClient(s.adminOptions(addr))
+		o := s.adminOptions(addr)
+		if sentinel {
+			o = s.sentinelOptions(addr)
+		}
+		c := redis.NewClient(o)
 		defer c.Close()
 		return c.Ping(ctx).Err()
 	}
 }
 
-// clientOptions are the cache's client options for the started nodes.
+// clientOptions are the cache's client options for the started nodes: addrs are the
+// primaries (cluster, standalone) or the Sentinels (replicated).
 func (t RedisTopology) clientOptions(s *redisSecrets, addrs []string) *redis.UniversalOptions {
 	o := &redis.UniversalOptions{Addrs: addrs, Username: s.appUser, Password: s.appPass,
 		IsClusterMode: t.Topology == TopologyCluster,
-		DialTimeout:   5 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second}
+		DialTimeout:   5 * time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 3 * time.Second,
+		// As in redisOptionsFrom: the cache bounds each L2 call through its context.
+		ContextTimeoutEnabled: true}
+	if t.Topology == TopologyReplicated {
+		o.MasterName, o.SentinelPassword = SentinelMaster, s.appPass
+	}
 	if s.tls != nil {
 		o.TLSConfig = s.tls.Clone()
 	}
 	return o
 }
 
-// endpoint describes the started nodes; addrs are the primaries' then the replicas'.
+// endpoint describes the started nodes; addrs are the primaries' then the replicas',
+// then (replicated) the Sentinels'.
 func (t RedisTopology) endpoint(addrs []string) RedisEndpoint {
 	scheme := "redis://"
 	if t.TLS {
 		scheme = "rediss://"
 	}
-	u := scheme + addrs[0]
+	cred := ""
 	if t.Auth == AuthACL {
-		u = scheme + ACLUser + ":xxxxx@" + addrs[0]
+		cred = ACLUser + ":xxxxx@"
 	} else if t.Auth == AuthPassword {
-		u = scheme + ":xxxxx@" + addrs[0]
+		cred = ":xxxxx@"
 	}
-	return RedisEndpoint{Addrs: addrs[:max(t.Shards, 1)], URL: u, TLS: t.TLS, Cluster: t.Topology == TopologyCluster,
+	ep := RedisEndpoint{Addrs: addrs[:max(t.Shards, 1)], URL: scheme + cred + addrs[0], TLS: t.TLS, Cluster: t.Topology == TopologyCluster,
 		Topology: t.Topology, Shards: t.Shards, Replicas: t.Replicas, Auth: t.Auth}
+	if t.Topology == TopologyReplicated {
+		// The Sentinels, as CACHEBENCH_REDIS_URL names them with CACHEBENCH_REDIS_SENTINEL_MASTER.
+		sent := addrs[1+t.Replicas:]
+		ep.Addrs, ep.MasterName = sent, SentinelMaster
+		ep.URL = scheme + cred + seedsURL(sent)
+	}
+	return ep
 }
 
 // setUp makes the started nodes into t: the ACL user on each, then for a cluster the
@@ -340,6 +430,8 @@ func (t RedisTopology) endpoint(addrs []string) RedisEndpoint {
 func (t RedisTopology) setUp(ctx context.Context, s *redisSecrets, addrs []string, busPorts []int) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
+	sentinelAddrs := addrs[t.dataNodes():]
+	addrs = addrs[:t.dataNodes()]
 	clients := make([]*redis.Client, len(addrs))
 	for i, a := range addrs {
 		clients[i] = redis.NewClient(s.adminOptions(a))
@@ -356,6 +448,9 @@ func (t RedisTopology) setUp(ctx context.Context, s *redisSecrets, addrs []strin
 				return fmt.Errorf("redis: create the ACL user on %s: %w", addrs[i], err)
 			}
 		}
+	}
+	if t.Topology == TopologyReplicated {
+		return t.setUpReplicated(ctx, s, clients, sentinelAddrs)
 	}
 	if t.Topology != TopologyCluster {
 		return nil
@@ -419,6 +514,87 @@ func (t RedisTopology) setUp(ctx context.Context, s *redisSecrets, addrs []strin
 	})
 }
 
+// dataNodes is how many redis-server nodes that hold data t runs; a replicated
+// topology runs its Sentinels after them.
+func (t RedisTopology) dataNodes() int { return max(t.Shards, 1) * (1 + t.Replicas) }
+
+// nodes is how many processes t runs: the data nodes and any Sentinels.
+func (t RedisTopology) nodes() int {
+	if t.Topology == TopologyReplicated {
+		return t.dataNodes() + sentinels
+	}
+	return t.dataNodes()
+}
+
+// setUpReplicated makes every data node but the first a replica of it, has every
+// Sentinel monitor it (quorum 2, down after sentinelDownAfter, with the default user's
+// password), and waits until every replica is in sync and every Sentinel knows the
+// primary, every replica and the other Sentinels: so a failover can start at once.
+func (t RedisTopology) setUpReplicated(ctx context.Context, s *redisSecrets, clients []*redis.Client, sentinelAddrs []string) error {
+	host, port, _ := net.SplitHostPort(clients[0].Options().Addr)
+	for _, c := range clients[1:] {
+		if err := c.ReplicaOf(ctx, host, port).Err(); err != nil {
+			return fmt.Errorf("redis replicated: make %s a replica of %s: %w", c.Options().Addr, clients[0].Options().Addr, err)
+		}
+	}
+	if err := waitAll(ctx, clients[1:], "replica in sync with the primary", func(c *redis.Client) error {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "master_link_status:up") || strings.Contains(info, "master_sync_in_progress:1") {
+			return errors.New("not in sync yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	sents := make([]*redis.Client, len(sentinelAddrs))
+	for i, a := range sentinelAddrs {
+		sents[i] = redis.NewClient(s.sentinelOptions(a))
+		defer sents[i].Close()
+		settings := []any{"SENTINEL", "SET", SentinelMaster, "down-after-milliseconds", sentinelDownAfter,
+			"failover-timeout", sentinelFailoverTimeout, "parallel-syncs", 1}
+		if s.adminPass != "" {
+			settings = append(settings, "auth-pass", s.adminPass)
+		}
+		if err := sents[i].Do(ctx, "SENTINEL", "MONITOR", SentinelMaster, host, port, 2).Err(); err != nil {
+			return fmt.Errorf("redis replicated: Sentinel %s monitors %s: %w", a, clients[0].Options().Addr, err)
+		}
+		if err := sents[i].Do(ctx, settings...).Err(); err != nil {
+			return fmt.Errorf("redis replicated: configure Sentinel %s: %w", a, err)
+		}
+	}
+	return waitAll(ctx, sents, "Sentinel that sees the primary, every replica and the other Sentinels", func(c *redis.Client) error {
+		m, err := c.Do(ctx, "SENTINEL", "MASTER", SentinelMaster).Result()
+		if err != nil {
+			return err
+		}
+		f := sentinelFields(m)
+		if f["flags"] != "master" || f["num-slaves"] != strconv.Itoa(t.Replicas) || f["num-other-sentinels"] != strconv.Itoa(sentinels-1) {
+			return fmt.Errorf("sees flags %q, %s replicas, %s other Sentinels", f["flags"], f["num-slaves"], f["num-other-sentinels"])
+		}
+		return nil
+	})
+}
+
+// sentinelFields turns a SENTINEL MASTER reply (a flat list of names and values, or a
+// map in RESP3) into a map.
+func sentinelFields(v any) map[string]string {
+	out := map[string]string{}
+	switch r := v.(type) {
+	case []any:
+		for i := 0; i+1 < len(r); i += 2 {
+			out[fmt.Sprint(r[i])] = fmt.Sprint(r[i+1])
+		}
+	case map[any]any:
+		for k, v := range r {
+			out[fmt.Sprint(k)] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
 // waitAll polls check on every client until it passes on all or ctx ends.
 func waitAll(ctx context.Context, clients []*redis.Client, what string, check func(*redis.Client) error) error {
 	for {
@@ -434,75 +610,156 @@ func waitAll(ctx context.Context, clients []*redis.Client, what string, check fu
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("redis cluster: no %s in time (last: %v)", what, last)
+			return fmt.Errorf("redis: no %s in time (last: %v)", what, last)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// redisNode is one started server of a topology: a data node or a Sentinel.
+type redisNode struct {
+	addr    string
+	busPort int
+	// stop ends it for good (at Close); kill ends it at once, as a crash would (SIGKILL);
+	// restart starts it again on the same ports with the same arguments and waits until
+	// it answers.
+	stop, kill, restart func(context.Context) error
+}
+
+// nodeSpec is what starts one node: its name, its readiness probe, and its redis-server
+// arguments for its client port and cluster bus port.
+type nodeSpec struct {
+	name  string
+	dir   string // the folder of its certificates and configuration files
+	probe func(context.Context, string) error
+	args  func(port, busPort int) []string
 }
 
 // startLocalRedis runs the nodes of t as redis-server child processes on loopback, and
 // sets them up. Every process it started is registered on env, so env's Close (also on a
 // failed start) stops them and removes their folder.
 func startLocalRedis(ctx context.Context, env *Env, cfg LocalConfig, t RedisTopology) (*redis.UniversalOptions, error) {
-	return startRedisNodes(ctx, env, t, func(i int, s *redisSecrets) (func(context.Context) error, string, int, error) {
+	return startRedisNodes(ctx, env, t, func(ns nodeSpec) (*redisNode, error) {
 		var busPort int
-		spec := localSpec{name: fmt.Sprintf("redis-server node %d", i+1), ports: 2, probe: s.probe(),
+		spec := localSpec{name: ns.name, ports: 2, probe: ns.probe,
 			args: func(ports []int) (string, []string, string) {
 				busPort = ports[1]
-				return cfg.RedisServer, append([]string{"--bind", "127.0.0.1", "--protected-mode", "yes"},
-					t.nodeArgs(s, s.dir, ports[0], ports[1])...), ""
+				return cfg.RedisServer, ns.args(ports[0], ports[1]), ""
 			}}
 		p, addr, err := spec.start(ctx, cfg.StartTimeout)
 		if p == nil {
-			return nil, addr, busPort, err
+			return nil, err
 		}
-		return p.stop, addr, busPort, err
+		ln := &localNode{p: p, addr: addr, probe: ns.probe, timeout: cfg.StartTimeout}
+		return &redisNode{addr: addr, busPort: busPort, stop: ln.stop, kill: ln.kill, restart: ln.restart}, err
 	})
 }
 
-// startRedisNodes starts the Shards × (1 + Replicas) nodes of t with start, in parallel,
-// and sets them up. start runs node i and returns what stops it (nil if nothing runs),
-// its client address and its cluster bus port. Every node started is registered on env,
-// so env's Close (also on a failed start) stops them and removes their folder.
-func startRedisNodes(ctx context.Context, env *Env, t RedisTopology,
-	start func(i int, s *redisSecrets) (stop func(context.Context) error, addr string, busPort int, err error)) (*redis.UniversalOptions, error) {
+// localNode is a node run as a child process, which a failover may kill and restart.
+type localNode struct {
+	mu      sync.Mutex
+	p       *localProc
+	addr    string
+	probe   func(context.Context, string) error
+	timeout time.Duration
+}
+
+func (n *localNode) proc() *localProc {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.p
+}
+
+func (n *localNode) stop(ctx context.Context) error { return n.proc().stop(ctx) }
+
+func (n *localNode) kill(ctx context.Context) error {
+	p := n.proc()
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("local: kill %s: %w", p.name, ctx.Err())
+	}
+}
+
+func (n *localNode) restart(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	old := n.p
+	q, err := startProc(old.name, old.cmd.Path, old.cmd.Args[1:], old.cmd.Dir)
+	if err != nil {
+		return err
+	}
+	n.p = q // so that Close stops it, whether or not it answers
+	return q.waitReady(ctx, n.addr, n.probe, n.timeout)
+}
+
+// startRedisNodes starts the nodes of t (Shards × (1 + Replicas) data nodes, and the
+// Sentinels of a replicated topology) with start, in parallel, and sets them up. start
+// runs one node and returns it (nil if nothing runs). Every node started is registered
+// on env, so env's Close (also on a failed start) stops them and removes their folder;
+// env keeps them for a failover.
+func startRedisNodes(ctx context.Context, env *Env, t RedisTopology, start func(nodeSpec) (*redisNode, error)) (*redis.UniversalOptions, error) {
 	s, err := newRedisSecrets(t, "")
 	if err != nil {
 		return nil, err
 	}
 	env.onClose(func(context.Context) error { return os.RemoveAll(s.dir) })
-	n := max(t.Shards, 1) * (1 + t.Replicas)
-	addrs, busPorts, errs := make([]string, n), make([]int, n), make([]error, n)
-	var mu sync.Mutex
+	n, data := t.nodes(), t.dataNodes()
+	specs := make([]nodeSpec, n)
+	for i := range specs {
+		if i < data {
+			specs[i] = nodeSpec{name: fmt.Sprintf("redis-server node %d", i+1), dir: s.dir, probe: s.probe(false),
+				args: func(port, bus int) []string { return t.nodeArgs(s, s.dir, port, bus) }}
+			continue
+		}
+		j := i - data
+		if err := writeSentinelConfig(s.dir, j, s); err != nil {
+			return nil, err
+		}
+		specs[i] = nodeSpec{name: fmt.Sprintf("redis Sentinel %d", j+1), dir: s.dir, probe: s.probe(true),
+			args: func(port, _ int) []string { return t.sentinelArgs(s.dir, j, port) }}
+	}
+	nodes, errs := make([]*redisNode, n), make([]error, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			stop, addr, bus, err := start(i, s)
-			if stop != nil {
-				mu.Lock()
-				env.onClose(stop)
-				mu.Unlock()
+			node, err := start(specs[i])
+			if node != nil {
+				env.onClose(node.stop)
 			}
-			addrs[i], busPorts[i], errs[i] = addr, bus, err
+			nodes[i], errs[i] = node, err
 		}(i)
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	addrs, busPorts := make([]string, n), make([]int, n)
+	for i, node := range nodes {
+		addrs[i], busPorts[i] = node.addr, node.busPort
+	}
 	if err := t.setUp(ctx, s, addrs, busPorts); err != nil {
 		return nil, err
 	}
 	env.Redis = t.endpoint(addrs)
+	env.redisNodes, env.redisTopology, env.redisSecrets = nodes, t, s
 	if t.TLS {
 		env.Redis.CAFile = filepath.Join(s.dir, "ca.pem")
 	}
+	seeds := env.Redis.Addrs
 	if t.Auth == AuthACL {
-		admin := t.clientOptions(&redisSecrets{adminPass: s.adminPass, tls: s.tls}, addrs[:max(t.Shards, 1)])
+		admin := t.clientOptions(&redisSecrets{adminPass: s.adminPass, appPass: s.appPass, tls: s.tls}, seeds)
 		admin.Password = s.adminPass
 		env.adminRedisOptions = admin
 	}
-	return t.clientOptions(s, addrs[:max(t.Shards, 1)]), nil
+	return t.clientOptions(s, seeds), nil
 }

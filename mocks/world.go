@@ -35,6 +35,13 @@ type WorldConfig struct {
 	// FaultTargets lists the services that faults will be injected into: each gets a
 	// proxy even when its profile adds nothing.
 	FaultTargets []string
+	// RedisFailover says a failover fault will target Redis (which needs no proxy, but
+	// a replicated or cluster Redis the environment started: see Env.CanFailover).
+	RedisFailover bool
+	// RedisReadFrom is where the caches' Redis clients send reads: primary ("" is the
+	// same) or replica (a replica of the key's primary; go-redis's ReadOnly on a cluster
+	// or a Sentinel-backed client, which still sends writes to the primary).
+	RedisReadFrom string
 	// Overlay configures the Stripe overlay; its Upstream is set to the Env's Stripe.
 	Overlay stripeoverlay.Config
 	// SharedStripe, when set, is the Stripe API base URL of a run's overlay in a shared
@@ -144,14 +151,33 @@ func NewWorld(ctx context.Context, env *Env, cfg WorldConfig) (w *World, err err
 	}
 
 	// Redis: one proxy for a standalone server. A cluster's clients follow MOVED
-	// redirections to the nodes' own addresses, which one proxy cannot stand in for.
+	// redirections to the nodes' own addresses, and a replicated set's go where its
+	// Sentinels say, which one proxy cannot stand in for.
 	w.redisAddrs = env.Redis.Addrs
+	if cfg.RedisFailover {
+		if err := env.CanFailover(); err != nil {
+			return nil, err
+		}
+	}
+	switch cfg.RedisReadFrom {
+	case "", "primary":
+	case "replica":
+		if !env.Redis.Cluster && env.Redis.MasterName == "" {
+			return nil, fmt.Errorf("redis reads from replicas: the %s Redis (%s) has no replicas a client can find: use cache.l2.topology replicated or cluster, or cache.l2.read_from primary", env.Provider, env.Redis.Topology)
+		}
+	default:
+		return nil, fmt.Errorf("redis read_from %q is unknown: use primary or replica", cfg.RedisReadFrom)
+	}
 	if needsProxy(cfg.Redis, faulted[ServiceRedis]) {
-		if env.Redis.Cluster || len(env.Redis.Addrs) != 1 {
-			if faulted[ServiceRedis] {
-				return nil, errors.New("faults cannot target a Redis Cluster: its clients follow redirections to every node, which one proxy cannot stand in for; use a standalone Redis for fault scenarios")
+		if env.Redis.Cluster || env.Redis.MasterName != "" || len(env.Redis.Addrs) != 1 {
+			kind := "a cluster, and its clients follow redirections to every node"
+			if env.Redis.MasterName != "" {
+				kind = "a replicated set, and its clients go to the nodes its Sentinels name"
 			}
-			w.notes = append(w.notes, fmt.Sprintf("network profile %q was not applied to Redis: it is a cluster, and its clients follow redirections to every node", cfg.Redis.Name))
+			if faulted[ServiceRedis] {
+				return nil, fmt.Errorf("network faults cannot target this Redis: it is %s, which one proxy cannot stand in for; use a standalone Redis for them, or the failover fault", kind)
+			}
+			w.notes = append(w.notes, fmt.Sprintf("network profile %q was not applied to Redis: it is %s", cfg.Redis.Name, kind))
 		} else {
 			p, err := w.net.Proxy(ServiceRedis, env.Redis.Addrs[0], cfg.Redis)
 			if err != nil {
@@ -286,6 +312,12 @@ func (w *World) RedisClient() redis.UniversalClient {
 	if w.proxies[ServiceRedis] != nil {
 		opts.Dialer = nil // through the proxy, not the environment's in-process pipe
 	}
+	if w.cfg.RedisReadFrom == "replica" {
+		// ReadOnly on a Sentinel-backed client with IsClusterMode makes go-redis's
+		// failover cluster client: reads to a replica, the rest to the primary.
+		opts.ReadOnly = true
+		opts.IsClusterMode = opts.IsClusterMode || opts.MasterName != ""
+	}
 	if opts.PoolSize == 0 {
 		// go-redis's default, 10 per processor, starves a single process serving
 		// thousands of reads in flight: they queue for a connection past the cache's L2
@@ -299,7 +331,7 @@ func (w *World) RedisClient() redis.UniversalClient {
 // RedisOptions is RedisClient's options for a standalone *redis.Client, or nil when the
 // Redis is a cluster (see Env.RedisOptions).
 func (w *World) RedisOptions() *redis.Options {
-	if w.Env.Redis.Cluster || len(w.redisAddrs) != 1 {
+	if w.Env.Redis.Cluster || w.Env.Redis.MasterName != "" || len(w.redisAddrs) != 1 {
 		return nil
 	}
 	u := *w.Env.redisOptions
@@ -350,13 +382,52 @@ func (w *World) StripeClient(hc *http.Client) *stripeclient.API {
 // the overlay for the HTTP kinds (rate_limit, errors) and the proxy for the rest.
 func (w *World) Injectors() map[string]netsim.Injector {
 	out := map[string]netsim.Injector{}
-	for _, svc := range []string{ServiceRedis, ServiceDynamoDB} {
-		if p := w.proxies[svc]; p != nil {
-			out[svc] = p
-		}
+	if p := w.proxies[ServiceDynamoDB]; p != nil {
+		out[ServiceDynamoDB] = p
+	}
+	if p := w.proxies[ServiceRedis]; p != nil || w.Env.CanFailover() == nil {
+		out[ServiceRedis] = redisInjector{proxy: p, env: w.Env}
 	}
 	out[ServiceStripe] = stripeInjector{overlay: w.Overlay, proxy: w.proxies[ServiceStripe]}
 	return out
+}
+
+// redisInjector sends the failover kind to the environment (which kills the primary)
+// and the network kinds to the proxy in front of Redis, if one stands there.
+type redisInjector struct {
+	proxy *netsim.Proxy
+	env   *Env
+}
+
+// SupportsKind implements netsim.KindSupporter.
+func (r redisInjector) SupportsKind(kind string) bool {
+	if kind == netsim.KindFailover {
+		return r.env.CanFailover() == nil
+	}
+	return r.proxy != nil && r.proxy.SupportsKind(kind)
+}
+
+// failoverTimeout bounds the kill of a primary, and its restart, in a failover fault.
+const failoverTimeout = time.Minute
+
+func (r redisInjector) Inject(f netsim.Fault) (func() error, error) {
+	if f.Kind != netsim.KindFailover {
+		if r.proxy == nil {
+			return nil, fmt.Errorf("redis: no proxy stands in front of Redis for a %s fault", f.Kind)
+		}
+		return r.proxy.Inject(f)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout)
+	defer cancel()
+	_, restart, err := r.env.Failover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout)
+		defer cancel()
+		return restart(ctx)
+	}, nil
 }
 
 // stripeInjector sends the HTTP fault kinds to the overlay and the network kinds to the

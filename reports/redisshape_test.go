@@ -32,3 +32,47 @@ func TestEnvironmentNamesRedisShape(t *testing.T) {
 		t.Errorf("a result of an earlier version: %q, want nothing", got)
 	}
 }
+
+// TestFailoverSection: a result with a failover block gets a Failover section naming
+// its figures, and one without gets none.
+func TestFailoverSection(t *testing.T) {
+	r := fixtureResult(t)
+	has := func() *section {
+		for _, s := range runSections(r) {
+			if s.title == "Failover" {
+				return &s
+			}
+		}
+		return nil
+	}
+	if has() != nil {
+		t.Fatal("a run without a failover fault has a Failover section")
+	}
+	r.Environment.RedisTopology, r.Environment.Replicas = "replicated", 2
+	if got, want := r.Environment.RedisShape(), "replicated: a primary and 2 replicas behind Sentinels, no TLS, no AUTH"; got != want {
+		t.Errorf("RedisShape = %q, want %q", got, want)
+	}
+	r.Failover = &Failover{ReadsFailed: 0, L2RecoveryS: 2.25, L2LastErrorS: -1, WritesLost: 1, WritesChecked: 100,
+		Killed: "127.0.0.1:1", Promoted: "127.0.0.1:2"}
+	s := has()
+	if s == nil {
+		t.Fatal("no Failover section")
+	}
+	var text strings.Builder
+	for _, row := range s.rows {
+		text.WriteString(strings.Join(row, " | ") + "\n")
+	}
+	for _, want := range []string{"127.0.0.1:1 → 127.0.0.1:2", "l2_recovery_s) | 2.25 s", "failing | none", "lost | 1 of 100"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("Failover section lacks %q:\n%s", want, text.String())
+		}
+	}
+	r.Failover.L2RecoveryS, r.Failover.WritesLost = -1, -1
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "not before the run ended") || !strings.Contains(md.String(), "not checked") {
+		t.Errorf("markdown report does not say what was not measured:\n%s", md.String())
+	}
+}

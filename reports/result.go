@@ -59,8 +59,10 @@ type Result struct {
 	CostUSD   *Cost     `json:"cost_usd,omitempty"`
 	Generator Generator `json:"generator"`
 
-	Timeline   []Second    `json:"timeline"`
-	Faults     []Fault     `json:"faults,omitempty"`
+	Timeline []Second `json:"timeline"`
+	Faults   []Fault  `json:"faults,omitempty"`
+	// Failover is what a failover fault did to the cache; absent without one.
+	Failover   *Failover   `json:"failover,omitempty"`
 	Thresholds []Threshold `json:"thresholds"`
 	// Histograms are the encoded HdrHistograms (hdrhistogram-go Encode, base64), so runs
 	// can be merged without loss.
@@ -155,7 +157,7 @@ type Environment struct {
 	Stripe   string `json:"stripe"`
 	// Network is the profile applied in front of each service.
 	Network map[string]string `json:"network,omitempty"`
-	// RedisTopology is standalone or cluster; Shards the primaries, Replicas the
+	// RedisTopology is standalone, replicated or cluster; Shards the primaries, Replicas the
 	// replicas of each; TLS whether L2 connections are encrypted; Auth none, password
 	// or acl. Absent in results of earlier versions (and tls, replicas when false, 0).
 	RedisTopology string `json:"redis_topology,omitempty"`
@@ -173,6 +175,9 @@ func (e Environment) RedisShape() string {
 		return ""
 	}
 	s := e.RedisTopology
+	if e.RedisTopology == "replicated" {
+		s = fmt.Sprintf("replicated: a primary and %d replicas behind Sentinels", e.Replicas)
+	}
 	if e.RedisTopology == "cluster" {
 		s = fmt.Sprintf("cluster of %d shards × (1 + %d replicas)", e.Shards, e.Replicas)
 		if e.Shards == 0 {
@@ -628,6 +633,25 @@ type Fault struct {
 	StartS float64 `json:"start_s"`
 	EndS   float64 `json:"end_s"`
 	Err    string  `json:"error,omitempty"`
+}
+
+// Failover is what a failover fault (a Redis primary killed so a replica is promoted)
+// did to the reads that began after the kill: ReadsFailed counts those that failed (0
+// while Stripe answers, since the cache falls through to L3 and the origin);
+// L2RecoveryS is the time from the kill to the end of the first read served by L2
+// (-1: none before the run ended), and L2LastErrorS to the end of the last read that
+// found L2 failing (-1: none); WritesLost counts the writes the old primary
+// acknowledged in the last second before the kill that the promoted primary does not
+// hold, of WritesChecked (-1: could not be checked). Killed and Promoted are the
+// primary's address before and after.
+type Failover struct {
+	ReadsFailed   int64   `json:"reads_failed"`
+	L2RecoveryS   float64 `json:"l2_recovery_s"`
+	WritesLost    int64   `json:"writes_lost"`
+	L2LastErrorS  float64 `json:"l2_last_error_s"`
+	WritesChecked int64   `json:"writes_checked"`
+	Killed        string  `json:"killed,omitempty"`
+	Promoted      string  `json:"promoted,omitempty"`
 }
 
 // Threshold is one evaluated threshold.

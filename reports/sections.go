@@ -331,6 +331,9 @@ func runSections(r *Result) []section {
 		faults.note = "Times are seconds from the start of the measured part."
 	}
 	out = append(out, faults)
+	if f := r.Failover; f != nil {
+		out = append(out, failoverSection(f))
+	}
 
 	th := section{title: "Thresholds", header: []string{"result", "threshold", "value", "error"}}
 	if len(r.Thresholds) == 0 {
@@ -363,6 +366,27 @@ func runSections(r *Result) []section {
 		out = append(out, ek)
 	}
 	return out
+}
+
+// failoverSection says what a failover fault did to the reads that began after the kill.
+func failoverSection(f *Failover) section {
+	secs := func(v float64, none string) string {
+		if v < 0 {
+			return none
+		}
+		return fmt.Sprintf("%.2f s", v)
+	}
+	lost := fmt.Sprintf("%d of %d", f.WritesLost, f.WritesChecked)
+	if f.WritesLost < 0 {
+		lost = "not checked"
+	}
+	return section{title: "Failover", header: []string{"figure", "value"}, rows: [][]string{
+		{"primary killed → promoted", orDash(f.Killed) + " → " + orDash(f.Promoted)},
+		{"reads failed after the kill", fmt.Sprint(f.ReadsFailed)},
+		{"L2 hits back after (l2_recovery_s)", secs(f.L2RecoveryS, "not before the run ended")},
+		{"last read that found L2 failing", secs(f.L2LastErrorS, "none")},
+		{"acknowledged writes lost", lost},
+	}, note: "Times are from the kill. Writes lost are the writes the old primary acknowledged in the last second before the kill that the promoted primary does not hold."}
 }
 
 // environmentSection says what answered for each tier and the network profile in front of it.

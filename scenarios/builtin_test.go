@@ -12,7 +12,7 @@ import (
 func TestBuiltins(t *testing.T) {
 	want := []string{
 		"baseline", "cold-start-storm", "cold-start-warming", "day-in-the-life", "l1-memory-sweep", "l1-strategies", "l3-ttl-sweep", "lambda-memory-sweep",
-		"payload-shape", "redis-cluster", "redis-outage", "redis-tls-overhead",
+		"payload-shape", "redis-cluster", "redis-failover", "redis-outage", "redis-tls-overhead",
 		"stripe-rate-limit", "trace-replay", "ttl-sweep", "webhook-invalidation", "zipf-read-heavy",
 	}
 	list := List()

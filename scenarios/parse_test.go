@@ -64,7 +64,12 @@ func TestParseErrors(t *testing.T) {
 		{"fields not a list", "cache: {shape: fields, fields: email}\n", 2, []string{"cache.fields must be a list", "[email]"}},
 		{"unknown topology", "cache:\n  l2: {topology: clustered}\n", 3, []string{"cache.l2.topology", "clustered", "did you mean cluster?"}},
 		{"shards out of range", "cache:\n  l2: {topology: cluster, shards: 0}\n", 3, []string{"cache.l2.shards is 0", "use 1 to 16"}},
-		{"replicas on standalone", "cache:\n  l2: {replicas: 1}\n", 3, []string{"cache.l2.replicas is 1", "cache.l2.topology: cluster"}},
+		{"replicas on standalone", "cache:\n  l2: {replicas: 1}\n", 3, []string{"cache.l2.replicas is 1", "cache.l2.topology: replicated or cluster"}},
+		{"read_from replica on standalone", "cache:\n  l2: {read_from: replica}\n", 3, []string{"cache.l2.read_from is replica", "no replica to read from", "cache.l2.topology: replicated"}},
+		{"unknown read_from", "cache:\n  l2: {topology: replicated, read_from: replicas}\n", 3, []string{"cache.l2.read_from", "did you mean replica?"}},
+		{"failover on standalone", "duration: 20s\nfaults: [{at: 5s, for: 5s, target: redis, kind: failover}]\n", 3, []string{"a failover fault promotes a replica", "cache.l2.topology: replicated, or cluster with cache.l2.replicas: 1"}},
+		{"failover on a cluster without replicas", "duration: 20s\ncache:\n  l2: {topology: cluster}\nfaults: [{at: 5s, for: 5s, target: redis, kind: failover}]\n", 5, []string{"cluster with 0 replicas"}},
+		{"failover of dynamodb", "duration: 20s\ncache:\n  l2: {topology: replicated}\nfaults: [{at: 5s, for: 5s, target: dynamodb, kind: failover}]\n", 5, []string{"a failover fault applies to Redis only"}},
 		{"unknown auth", "cache:\n  l2: {auth: token}\n", 3, []string{"cache.l2.auth", "none, password or acl"}},
 		{"tracking on a cluster", "cache:\n  l1: {policy: tracking}\n  l2: {topology: cluster}\n", 3, []string{"cache.l1.policy tracking runs on a standalone Redis"}},
 		{"unknown top-level key", "duraton: 10s\n", 2, []string{`unknown key "duraton"`, "hint: did you mean duration?"}},
@@ -352,10 +357,15 @@ func TestParseRules(t *testing.T) {
 				l := s.Cache.L2
 				return l.Topology == TopologyCluster && l.Shards == 4 && l.Replicas == 1 && l.TLS && l.Auth == AuthACL
 			}},
+		{"replicated with replica reads and a failover", "duration: 20s\ncache:\n  l2: {topology: replicated, replicas: 2, read_from: replica}\nfaults: [{at: 5s, for: 5s, target: redis, kind: failover}]\n",
+			func(s *Scenario) bool {
+				l := s.Cache.L2
+				return l.Topology == TopologyReplicated && l.Replicas == 2 && l.ReadFrom == ReadFromReplica && s.Faults[0].Kind == FaultFailover
+			}},
 		{"l2 defaults to standalone without TLS or AUTH", "seed: 2\n",
 			func(s *Scenario) bool {
 				l := s.Cache.L2
-				return l.Topology == TopologyStandalone && l.Replicas == 0 && !l.TLS && l.Auth == AuthNone
+				return l.Topology == TopologyStandalone && l.Replicas == 0 && !l.TLS && l.Auth == AuthNone && l.ReadFrom == ReadFromPrimary
 			}},
 		{"mix", "keys:\n  mix: {customer: 0.7, subscription: 0.3}\n",
 			func(s *Scenario) bool {

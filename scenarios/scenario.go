@@ -300,13 +300,20 @@ type L2 struct {
 	// AutoPipeline: true is pipeline: always, as earlier scenarios spell it; default false.
 	AutoPipeline bool `yaml:"autopipeline" json:"autopipeline"`
 	// Topology is what the docker and local environments start: standalone (default, one
-	// server) or cluster (a Redis Cluster of Shards × (1 + Replicas) nodes). The external
-	// environment reports what its URL reaches; embedded runs only standalone.
+	// server), replicated (a primary, Replicas replicas and three Sentinels that fail it
+	// over, reached through the Sentinels) or cluster (a Redis Cluster of Shards × (1 +
+	// Replicas) nodes). The external environment reports what its URL reaches; embedded
+	// runs only standalone.
 	Topology string `yaml:"topology" json:"topology"`
 	// Shards is the cluster's primaries; default 3; 1 to 16. Cluster only.
 	Shards int `yaml:"shards" json:"shards"`
-	// Replicas is the replicas of each primary; default 0; 0 to 5. Cluster only.
+	// Replicas is the replicas of each primary; default 0; 0 to 5. Cluster and
+	// replicated only; a replicated set has at least one (0 means 1).
 	Replicas int `yaml:"replicas" json:"replicas"`
+	// ReadFrom is where the cache's reads go: primary (default) or replica (a replica of
+	// the key's primary, so reads may be as old as the replication lag; the staleness
+	// oracle counts what that serves stale). Replicated and cluster only.
+	ReadFrom string `yaml:"read_from" json:"read_from,omitempty"`
 	// TLS: the started servers speak only TLS, with certificates made at start and
 	// verified by the client against their CA; default false.
 	TLS bool `yaml:"tls" json:"tls"`
@@ -315,10 +322,15 @@ type L2 struct {
 	Auth string `yaml:"auth" json:"auth"`
 }
 
-// L2 topologies (cache.l2.topology) and authentication (cache.l2.auth).
+// L2 topologies (cache.l2.topology), where reads go (cache.l2.read_from) and
+// authentication (cache.l2.auth).
 const (
 	TopologyStandalone = "standalone"
+	TopologyReplicated = "replicated"
 	TopologyCluster    = "cluster"
+
+	ReadFromPrimary = "primary"
+	ReadFromReplica = "replica"
 
 	AuthNone     = "none"
 	AuthPassword = "password"
@@ -435,12 +447,14 @@ const (
 	FaultBandwidth = "bandwidth"  // limit to `bandwidth` bytes per second
 	FaultRateLimit = "rate_limit" // stripe only: answer every request 429
 	FaultErrors    = "errors"     // stripe only: answer `rate` of requests with 500
+	FaultFailover  = "failover"   // redis only, replicated or cluster: kill the primary so a replica is promoted
 )
 
 // Fault (faults[]) is one fault window against one service. At and For are required (For
 // > 0); when the run is timed (duration), the window must end by its end. Latency and
 // Jitter belong to a latency fault, Bandwidth to a bandwidth fault, Rate to an errors
-// fault; rate_limit and errors target stripe only. Two faults of the same kind on the
+// fault; rate_limit and errors target stripe only; failover targets a replicated or
+// cluster redis only, whose killed primary comes back (as a replica) when For ends. Two faults of the same kind on the
 // same target may not overlap.
 type Fault struct {
 	At     time.Duration `yaml:"at" json:"at_ns"`

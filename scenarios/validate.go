@@ -45,7 +45,7 @@ func Defaults() Scenario {
 			L1: L1{Enabled: true, Policy: PolicyTinyLFU, MaxEntries: 10000, MaxBytes: 64 << 20, TTL: 30 * time.Second,
 				Warm: Warm{Budget: 200 * time.Millisecond}},
 			L2: L2{Enabled: true, TTL: 5 * time.Minute, TTLJitter: 0.1, Eviction: "allkeys-lru", Pipeline: PipelineAuto,
-				Topology: TopologyStandalone, Shards: 3, Auth: AuthNone},
+				Topology: TopologyStandalone, Shards: 3, Auth: AuthNone, ReadFrom: ReadFromPrimary},
 			L3:           L3{Enabled: true, TTL: 24 * time.Hour},
 			Coalesce:     true,
 			Invalidation: InvalidationWebhook,
@@ -67,7 +67,8 @@ var (
 	objects        = []string{"customer", "subscription", "price", "invoice", "product"}
 	policies       = []string{PolicyLRU, PolicyTinyLFU, PolicyMap, PolicyTracking}
 	pipelines      = []string{PipelineAuto, PipelineAlways, PipelineNever}
-	topologies     = []string{TopologyStandalone, TopologyCluster}
+	topologies     = []string{TopologyStandalone, TopologyReplicated, TopologyCluster}
+	readFroms      = []string{ReadFromPrimary, ReadFromReplica}
 	auths          = []string{AuthNone, AuthPassword, AuthACL}
 	evictions      = []string{"allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "noeviction"}
 	invalidations  = []string{InvalidationWebhook, InvalidationTTLOnly}
@@ -76,7 +77,7 @@ var (
 	arches         = []string{ArchARM64, ArchX8664}
 	stripeModes    = []string{StripeModeTest, StripeModeLive, StripeModeNone}
 	faultTargets   = []string{TargetRedis, TargetDynamoDB, TargetStripe}
-	faultKinds     = []string{FaultDown, FaultPause, FaultLatency, FaultReset, FaultBandwidth, FaultRateLimit, FaultErrors}
+	faultKinds     = []string{FaultDown, FaultPause, FaultLatency, FaultReset, FaultBandwidth, FaultRateLimit, FaultErrors, FaultFailover}
 	networkLinks   = []string{"redis", "dynamodb", "stripe"}
 	scenarioNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
@@ -392,8 +393,22 @@ func (c *checker) cache() {
 				"cache.l1.policy tracking runs on a standalone Redis, and cache.l2.topology is cluster")
 		}
 	} else if k.L2.Topology == TopologyStandalone && k.L2.Replicas != 0 {
-		c.addf("cache.l2.replicas", "set cache.l2.topology: cluster for replicas, or cache.l2.replicas: 0",
+		c.addf("cache.l2.replicas", "set cache.l2.topology: replicated or cluster for replicas, or cache.l2.replicas: 0",
 			"cache.l2.replicas is %d, and a standalone Redis has none", k.L2.Replicas)
+	}
+	if k.L2.Topology == TopologyReplicated {
+		if k.L2.Replicas < 0 || k.L2.Replicas > MaxReplicas {
+			c.addf("cache.l2.replicas", "use 1 to 5, such as 1 (0 means 1)", "cache.l2.replicas is %d; it must be between 0 and %d", k.L2.Replicas, MaxReplicas)
+		}
+		if k.L1.Enabled && k.L1.Policy == PolicyTracking {
+			c.addf("cache.l1.policy", "choose lru, tinylfu or map, or cache.l2.topology: standalone",
+				"cache.l1.policy tracking runs on a standalone Redis, and cache.l2.topology is replicated")
+		}
+	}
+	c.choice("cache.l2.read_from", k.L2.ReadFrom, readFroms)
+	if k.L2.ReadFrom == ReadFromReplica && k.L2.Topology == TopologyStandalone {
+		c.addf("cache.l2.read_from", "set cache.l2.topology: replicated (or cluster with replicas: 1), or cache.l2.read_from: primary",
+			"cache.l2.read_from is replica, and a standalone Redis has no replica to read from")
 	}
 	c.positive("cache.l3.ttl", k.L3.TTL, "give DynamoDB entries a lifetime such as 24h, or set cache.l3.enabled: false")
 	c.choice("cache.invalidation", k.Invalidation, invalidations)
@@ -526,6 +541,17 @@ func (c *checker) faults() {
 		if (f.Kind == FaultRateLimit || f.Kind == FaultErrors) && f.Target != TargetStripe && slices.Contains(faultTargets, f.Target) {
 			c.add([]string{k + ".kind", k}, fmt.Sprintf("%s: a %s fault applies to the Stripe API only, not to %s", k, f.Kind, f.Target),
 				"use target: stripe, or a network kind (down, pause, latency, reset, bandwidth)")
+		}
+		if f.Kind == FaultFailover {
+			l2 := s.Cache.L2
+			switch {
+			case f.Target != TargetRedis && slices.Contains(faultTargets, f.Target):
+				c.add([]string{k + ".kind", k}, fmt.Sprintf("%s: a failover fault applies to Redis only, not to %s", k, f.Target),
+					"use target: redis, or a network kind (down, pause, latency, reset, bandwidth)")
+			case l2.Topology != TopologyReplicated && !(l2.Topology == TopologyCluster && l2.Replicas > 0):
+				c.add([]string{k + ".kind", k, "cache.l2.topology"}, fmt.Sprintf("%s: a failover fault promotes a replica, and cache.l2.topology is %s with %d replicas", k, l2.Topology, l2.Replicas),
+					"set cache.l2.topology: replicated, or cluster with cache.l2.replicas: 1 (started by --env local or docker)")
+			}
 		}
 		switch f.Kind {
 		case FaultLatency:

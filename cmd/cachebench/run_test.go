@@ -192,6 +192,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "baseline", "--set", "cache.l1.tll=5s"}, "cache.l1.tll", ""},
 		{[]string{"run", "no-such-scenario"}, "cachebench list", ""},
 		{[]string{"run", "redis-cluster"}, "run with --env local", ""},
+		{[]string{"run", "redis-failover"}, "run with --env local", ""},
 		{[]string{"run", "baseline", "--set", "cache.l2.auth=acl"}, "run with --env local", ""},
 		{[]string{"run", "baseline", "--pricing", filepath.Join(dir, "missing.json")}, "missing.json", ""},
 	} {

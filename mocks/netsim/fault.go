@@ -12,6 +12,9 @@ const (
 	KindBandwidth = "bandwidth"  // limit throughput to Bandwidth bytes per second each way
 	KindRateLimit = "rate_limit" // HTTP: answer every request 429 like Stripe's rate limiter
 	KindErrors    = "errors"     // HTTP: answer Rate of the requests with a 500
+	// KindFailover kills a Redis primary so that a replica is promoted; the injector of
+	// a replicated or cluster Redis the environment started serves it, not a proxy.
+	KindFailover = "failover"
 )
 
 // Fault is one fault to inject, without its timing.

@@ -12,7 +12,7 @@ import (
 
 // kinds returns every fault kind, network kinds first.
 func kinds() []string {
-	return []string{KindDown, KindPause, KindLatency, KindReset, KindBandwidth, KindRateLimit, KindErrors}
+	return []string{KindDown, KindPause, KindLatency, KindReset, KindBandwidth, KindRateLimit, KindErrors, KindFailover}
 }
 
 // ValidateFault checks a fault's kind and the fields its kind needs, and reports every
@@ -22,7 +22,7 @@ func ValidateFault(f Fault) error {
 	switch f.Kind {
 	case "":
 		errs = append(errs, fmt.Errorf("fault kind is empty; use one of %s", strings.Join(kinds(), ", ")))
-	case KindDown, KindPause, KindReset, KindRateLimit:
+	case KindDown, KindPause, KindReset, KindRateLimit, KindFailover:
 	case KindLatency:
 		if f.Latency <= 0 {
 			errs = append(errs, fmt.Errorf("latency fault needs a latency above 0, got %v", f.Latency))
