@@ -543,11 +543,7 @@ func heldBytes(ctx context.Context, env *mocks.Env, inst *instance, at time.Time
 			if err != nil {
 				return false // not an entry: the caches' own bookkeeping
 			}
-			end := e.ExpiresAt
-			if e.StaleUntil.After(end) {
-				end = e.StaleUntil
-			}
-			return !end.IsZero() && !end.After(at)
+			return e.Dead(at)
 		})
 		if err != nil {
 			return 0, 0, err
