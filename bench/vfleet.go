@@ -66,15 +66,14 @@ type vfleet struct {
 	billedMS, initMS                  int64
 	cpuNS                             int64
 	nextID                            int
-	// busyNS sums the invocations' times (environment-nanoseconds busy) and peakBusy is
-	// the most environments busy at one arrival.
+	// busyNS sums the invocations' times (environment-nanoseconds busy) from markedAt on,
+	// and peakBusy is the most environments busy at one arrival since then.
 	busyNS   int64
 	peakBusy int
+	markedAt time.Time
 
 	// retired sums the counters of environments already closed.
-	retiredCache cachecore.Stats
-	retiredL2    cachecore.TierStats
-	retiredL3    cachecore.TierStats
+	retired counters
 }
 
 func newVFleet(s *scenarios.Scenario, w *mocks.World, ns namespace) *vfleet {
@@ -157,12 +156,40 @@ func (f *vfleet) release(inv vinvocation, now time.Time, service time.Duration) 
 	return inv.init + run
 }
 
+// mark starts the measured part at at, as the real fleet's mark does: busy time counts
+// from at on (the remainders of invocations in flight included), and the peaks restart
+// from the environments alive, and busy, at at.
+func (f *vfleet) mark(at time.Time) {
+	for len(f.busy) > 0 && !f.busy[0].busyUntil.After(at) {
+		f.idle = append(f.idle, heap.Pop(&f.busy).(*venv))
+	}
+	f.markedAt = at
+	f.busyNS = 0
+	for _, e := range f.busy {
+		f.busyNS += int64(e.busyUntil.Sub(at))
+	}
+	f.peak, f.peakBusy = f.live, len(f.busy)
+}
+
+// meanConcurrency is the mean number of busy environments from the mark to end: busy
+// time within that span over its length, as the real fleet reports it.
+func (f *vfleet) meanConcurrency(end time.Time) float64 {
+	span := end.Sub(f.markedAt)
+	if span <= 0 {
+		return 0
+	}
+	busy := f.busyNS
+	for _, e := range f.busy {
+		if d := e.busyUntil.Sub(end); d > 0 {
+			busy -= int64(d) // past the end of the measured part
+		}
+	}
+	return float64(busy) / float64(span)
+}
+
 // retire closes an environment and keeps its counters.
 func (f *vfleet) retire(e *venv) {
-	addStats(&f.retiredCache, e.inst.cache.Stats())
-	l2, l3 := e.inst.tierStats()
-	addTierStats(&f.retiredL2, l2)
-	addTierStats(&f.retiredL3, l3)
+	f.retired.add(countersOf(e.inst))
 	_ = e.inst.close()
 	delete(f.all, e)
 	f.live--
@@ -170,14 +197,14 @@ func (f *vfleet) retire(e *venv) {
 
 // stats sums the caches' counters over every environment, closed ones included.
 func (f *vfleet) stats() (cs cachecore.Stats, l2, l3 cachecore.TierStats) {
-	cs, l2, l3 = f.retiredCache, f.retiredL2, f.retiredL3
-	for e := range f.all {
-		addStats(&cs, e.inst.cache.Stats())
-		a, b := e.inst.tierStats()
-		addTierStats(&l2, a)
-		addTierStats(&l3, b)
-	}
-	return cs, l2, l3
+	c := f.retired.sum(func(yield func(*instance) bool) {
+		for e := range f.all {
+			if !yield(e.inst) {
+				return
+			}
+		}
+	})
+	return c.cache, c.l2, c.l3
 }
 
 // anyInstance is one live environment's instance (for sweeping L2 and sizing L3), or nil.

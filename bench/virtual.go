@@ -237,6 +237,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	}
 	if measuring {
 		baseMark, lastMark = mark(s.Warmup), mark(s.Warmup)
+		if srv.fleet != nil {
+			srv.fleet.mark(virtualEpoch)
+		}
 	}
 	closeBucket := func(end time.Duration) error {
 		if cur.requests > 0 || end <= horizon {
@@ -277,6 +280,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			measuring = true
 			base, _, _ = srv.stats()
 			baseMark, lastMark = mark(s.Warmup), mark(s.Warmup)
+			if srv.fleet != nil {
+				srv.fleet.mark(virtualEpoch.Add(s.Warmup))
+			}
 		}
 		for measuring && req.At >= bucketEnd {
 			if err := closeBucket(bucketEnd); err != nil {
@@ -400,7 +406,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			InitBilledMS: f.initMS - baseMark.initMS,
 			MemoryMB:     s.Lambda.MemoryMB, Arch: s.Lambda.Arch, Recycled: f.recycled,
 			CPUMS:           float64(f.cpuNS) / 1e6,
-			MeanConcurrency: float64(f.busyNS) / 1e9 / (horizon.Seconds()),
+			MeanConcurrency: f.meanConcurrency(virtualEpoch.Add(horizon)),
 			PeakConcurrency: int64(f.peakBusy),
 		}
 		res.Lambda.GBSeconds = pricing.GBSeconds(s.Lambda.MemoryMB, res.Lambda.BilledMS)

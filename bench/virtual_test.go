@@ -259,3 +259,35 @@ cache: {l1: {enabled: true, ttl: 30s}, l2: {enabled: true, ttl: 2m}, l3: {enable
 		t.Errorf("usage %+v does not match the run", c.Usage)
 	}
 }
+
+// TestVirtualMeanConcurrencyMeasuredPart: the virtual fleet's mean concurrency is of the
+// measured part only, as the real fleet's is: after a quiet warm-up, it is the measured
+// part's busy time over its length (Little's law: invocations' billed time over the
+// duration), not diluted by the warm-up.
+func TestVirtualMeanConcurrencyMeasuredPart(t *testing.T) {
+	s := vparse(t, `
+name: vconc
+clock: virtual
+warmup: 1m
+duration: 1m
+arrival: {model: steps, steps: [{rate: 2, for: 1m}, {rate: 40, for: 1m}]}
+keys: {object: customer, count: 200, distribution: uniform}
+lambda: {enabled: true, memory_mb: 1024, max_concurrency: 100, idle_timeout: 10m, handler_time: 100ms}
+cache: {l1: {enabled: true, ttl: 1m}, l2: {enabled: false}, l3: {enabled: false}}
+`)
+	res, err := Run(context.Background(), s, startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := res.Lambda
+	if l == nil || l.Invocations == 0 {
+		t.Fatalf("lambda = %+v, want invocations", l)
+	}
+	want := float64(l.BilledMS) / 1e3 / res.DurationS // billed time rounds each invocation up by < 1 ms
+	if d := math.Abs(l.MeanConcurrency-want) / want; d > 0.03 {
+		t.Errorf("mean concurrency %.3f, the measured part's busy time over its length %.3f", l.MeanConcurrency, want)
+	}
+	if want < 3.5 {
+		t.Errorf("busy time over the measured part %.3f: 40 requests/s of 100 ms each keep about 4 environments busy", want)
+	}
+}
