@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/reports/pricing"
@@ -16,6 +18,7 @@ import (
 // venv is one Lambda execution environment on the virtual clock: its own cache instance
 // (its own L1), busy until busyUntil.
 type venv struct {
+	id        int
 	inst      *instance
 	created   time.Time
 	lastUsed  time.Time
@@ -127,7 +130,7 @@ func (f *vfleet) acquire(ctx context.Context, now time.Time) (vinvocation, error
 	if err != nil {
 		return vinvocation{}, fmt.Errorf("lambda: cold start: %w", err)
 	}
-	e := &venv{inst: inst, created: now, lastUsed: now, idleLimit: idleLimit(f.s.Lambda.IdleTimeout, f.rng.Float64())}
+	e := &venv{id: f.nextID, inst: inst, created: now, lastUsed: now, idleLimit: idleLimit(f.s.Lambda.IdleTimeout, f.rng.Float64())}
 	f.all[e] = struct{}{}
 	f.live++
 	f.peak = max(f.peak, f.live)
@@ -206,6 +209,50 @@ func (f *vfleet) stats() (cs cachecore.Stats, l2, l3 cachecore.TierStats) {
 	})
 	return c.cache, c.l2, c.l3
 }
+
+// apply hands a webhook event to one live environment (the oldest), as the real fleet
+// hands it to any, and waits until every other live environment's cache has taken the
+// invalidation that Apply published on Redis pub/sub: the same path as in real time,
+// but on the virtual clock the next read must find it applied, not race it. With no
+// environment alive the event reaches no cache, as in the real fleet.
+func (f *vfleet) apply(ctx context.Context, ev *stripe.Event) error {
+	var first *venv
+	for e := range f.all {
+		if first == nil || e.id < first.id {
+			first = e
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	received := make(map[*venv]uint64, len(f.all)-1)
+	for e := range f.all {
+		if e != first {
+			received[e] = e.inst.cache.Stats().InvalidationsReceived
+		}
+	}
+	sent := first.inst.cache.Stats().InvalidationsSent
+	if err := first.inst.cache.Apply(ctx, ev); err != nil {
+		return err
+	}
+	if first.inst.cache.Stats().InvalidationsSent == sent {
+		return nil // not published (no Redis): other L1s keep their entries, as in real time
+	}
+	deadline := time.Now().Add(pubsubWait)
+	for e, before := range received {
+		for e.inst.cache.Stats().InvalidationsReceived == before {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("lambda: environment env-%d did not receive an invalidation over Redis pub/sub within %v", e.id, pubsubWait)
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+	return nil
+}
+
+// pubsubWait bounds the wall time the virtual fleet waits for one invalidation to reach
+// every environment (in process, it takes microseconds).
+const pubsubWait = 5 * time.Second
 
 // anyInstance is one live environment's instance (for sweeping L2 and sizing L3), or nil.
 func (f *vfleet) anyInstance() *instance {

@@ -7,16 +7,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
@@ -30,9 +34,6 @@ var virtualEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // its fix, or nil. Running them anyway would report figures that mean nothing.
 func virtualRefusals(s *scenarios.Scenario) error {
 	var errs []error
-	if s.Ops.Update > 0 {
-		errs = append(errs, fmt.Errorf("ops.update is %v: clock: virtual does not model updates and their webhooks yet; set ops: {get: 1} or clock: real", s.Ops.Update))
-	}
 	if len(s.Faults) > 0 {
 		errs = append(errs, errors.New("faults: clock: virtual does not replay the fault timeline yet; remove faults or set clock: real"))
 	}
@@ -84,9 +85,10 @@ func (m *latencyModel) sample(tier cachecore.TierID) int64 {
 	return int64(us)
 }
 
-// vbucket counts one timeline bucket of a virtual run.
+// vbucket counts one timeline bucket of a virtual run. requests counts reads and
+// updates; updates, the updates among them.
 type vbucket struct {
-	requests, errors, l1, l2, l3, origin, coldStarts int64
+	requests, updates, errors, l1, l2, l3, origin, coldStarts, stale int64
 }
 
 // vserver is what serves a virtual run's requests: the Lambda fleet, or one long-lived
@@ -103,6 +105,15 @@ func (v vserver) stats() (cachecore.Stats, cachecore.TierStats, cachecore.TierSt
 	}
 	l2, l3 := v.inst.tierStats()
 	return v.inst.cache.Stats(), l2, l3
+}
+
+// apply applies a webhook event as the real runner's executor does: one instance
+// applies it to the shared tiers, and the others' L1s learn of it through Redis pub/sub.
+func (v vserver) apply(ctx context.Context, ev *stripe.Event) error {
+	if v.fleet != nil {
+		return v.fleet.apply(ctx, ev)
+	}
+	return v.inst.cache.Apply(ctx, ev)
 }
 
 // any is an instance to reach the shared tiers through, or nil.
@@ -171,6 +182,10 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		return nil, err
 	}
 	wcfg.ServerLog = opt.ServerLog
+	// The overlay's versions (the staleness oracle's history) and webhook delays run on
+	// the simulated clock; the loop below delivers each event at its instant.
+	wcfg.Overlay.Now = now
+	wcfg.Overlay.Webhook.Manual = true
 	world, closeWorld, err := openWorld(setupCtx, env, wcfg)
 	if err != nil {
 		return nil, err
@@ -187,6 +202,47 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			return nil, err
 		}
 		defer srv.inst.close()
+	}
+
+	var applied, rejected int64
+	if s.Cache.Invalidation == "webhook" {
+		// As the real runner subscribes, but called from this goroutine by Deliver.
+		secret := world.WebhookSecret()
+		world.Overlay.Subscribe(func(ctx context.Context, payload []byte, sig string) error {
+			ev, err := webhook.ConstructEvent(payload, sig, secret)
+			if err == nil {
+				err = srv.apply(ctx, &ev)
+			}
+			if err != nil {
+				rejected++
+				return err
+			}
+			applied++
+			return nil
+		})
+	}
+	// setClock moves every clock of the run to at: the caches', the overlay's and the
+	// embedded services'.
+	setClock := func(at time.Time) error {
+		nanos.Store(at.UnixNano())
+		return env.SetClock(at)
+	}
+	// deliver applies the webhook deliveries due by until, each at its own instant (never
+	// before the clock's), in the order the overlay has them due.
+	deliver := func(until time.Time) error {
+		for {
+			due, ok := world.Overlay.NextDelivery()
+			if !ok || due.After(until) {
+				return nil
+			}
+			due = maxTime(due, now())
+			if err := setClock(due); err != nil {
+				return err
+			}
+			if _, err := world.Overlay.Deliver(ctx, due); err != nil {
+				return err
+			}
+		}
 	}
 
 	horizon := s.Warmup + s.Duration
@@ -218,6 +274,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		base        cachecore.Stats
 		baseMark    usageMark
 		lastMark    usageMark
+		updateSeq   int64
+		checked     int64
+		staleHist   = newStaleHist()
+		overlayBase stripeoverlay.Stats
+		webhookBase [2]int64 // applied, rejected at the mark
 		measuring   = s.Warmup == 0
 		bucketEnd   = s.Warmup + bucket
 		interrupted bool
@@ -283,17 +344,40 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			if srv.fleet != nil {
 				srv.fleet.mark(virtualEpoch.Add(s.Warmup))
 			}
+			overlayBase, webhookBase = world.Overlay.Stats(), [2]int64{applied, rejected}
 		}
 		for measuring && req.At >= bucketEnd {
+			if err := deliver(virtualEpoch.Add(bucketEnd)); err != nil {
+				return nil, err
+			}
 			if err := closeBucket(bucketEnd); err != nil {
 				return nil, err
 			}
 			bucketEnd += bucket
 		}
 		at := virtualEpoch.Add(req.At)
-		nanos.Store(at.UnixNano())
-		if err := env.SetClock(at); err != nil {
+		if err := deliver(at); err != nil {
 			return nil, err
+		}
+		if err := setClock(at); err != nil {
+			return nil, err
+		}
+		if req.Op == workload.OpUpdate {
+			// A change made elsewhere, as in real time: straight to the overlay, reaching
+			// the cache only as a webhook.
+			updateSeq++
+			_, err := world.Overlay.Update(ctx, req.Object, req.ID, map[string]string{"cachebench_update": strconv.FormatInt(updateSeq, 10)})
+			if measuring {
+				cur.requests++
+				cur.updates++
+				total.requests++
+				total.updates++
+				if err != nil {
+					cur.errors++
+					total.errors++
+				}
+			}
+			continue
 		}
 		in, inv := srv.inst, vinvocation{}
 		if srv.fleet != nil {
@@ -330,6 +414,16 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			notFound++
 		case err != nil:
 			cur.errors++
+		case res.Version > 0:
+			// The staleness oracle, as in real time, at the read's (simulated) instant.
+			if v := world.Overlay.Check(req.Object, req.ID, res.Version, at); v.Known {
+				checked++
+				if !v.Current {
+					cur.stale++
+					total.stale++
+					_ = staleHist.RecordValue(min(max(v.StaleBy.Milliseconds(), 1), staleMaxMS))
+				}
+			}
 		}
 		switch res.Tier {
 		case cachecore.TierL1:
@@ -350,6 +444,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	if measuring {
+		if err := deliver(virtualEpoch.Add(min(bucketEnd, horizon))); err != nil {
+			return nil, err
+		}
 		if err := closeBucket(bucketEnd); err != nil {
 			return nil, err
 		}
@@ -375,10 +472,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		LatencyModel: "modelled",
 		Requests: reports.Requests{
 			Total: total.requests, OK: total.requests - total.errors, Errors: total.errors,
-			Gets: total.requests, NotFound: notFound, RatePerS: float64(total.requests) / s.Duration.Seconds(),
+			Gets: total.requests - total.updates, Updates: total.updates, NotFound: notFound, RatePerS: float64(total.requests) / s.Duration.Seconds(),
 		},
-		LatencyUS: summary(hist),
-		ServiceUS: summary(hist),
+		Consistency: reports.Consistency{ReadsChecked: checked, StaleReads: total.stale},
+		LatencyUS:   summary(hist),
+		ServiceUS:   summary(hist),
 		Tiers: reports.Tiers{
 			L1: tierDelta(s.Cache.L1.Enabled, st.L1, base.L1),
 			L2: tierDelta(s.Cache.L2.Enabled, st.L2, base.L2),
@@ -397,6 +495,25 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			"clock: virtual serves each request's cache read at its arrival instant, one after another: the Lambda fleet's environments overlap in simulated time, but concurrent misses of one key are not coalesced (origin calls are an upper bound where a hot key's misses would overlap)",
 			"Stripe's client-side rate limiter is off on the virtual clock (it paces on the wall clock); origin calls are counted, not paced",
 		},
+	}
+	if checked > 0 {
+		res.Consistency.StaleRatio = float64(total.stale) / float64(checked)
+	}
+	if total.stale > 0 {
+		res.Consistency.MaxStalenessMS = float64(staleHist.Max())
+		res.Consistency.P99StalenessMS = float64(staleHist.ValueAtQuantile(99))
+	}
+	if s.Ops.Update > 0 || s.Cache.Invalidation == "webhook" {
+		// Events are counted by time, over the measured part, as in real time.
+		ov := world.Overlay.Stats()
+		res.Webhooks = &reports.Webhooks{
+			Emitted: int64(ov.EventsEmitted - overlayBase.EventsEmitted), Delivered: int64(ov.EventsDelivered - overlayBase.EventsDelivered),
+			Duplicated: int64(ov.EventsDuplicated - overlayBase.EventsDuplicated), Reordered: int64(ov.EventsReordered - overlayBase.EventsReordered),
+			Applied: applied - webhookBase[0], Rejected: rejected - webhookBase[1],
+		}
+	}
+	if total.updates > 0 {
+		res.Notes = append(res.Notes, "updates are instant on the virtual clock (a change at its simulated instant, its webhooks at that instant plus their drawn delays); update_latency_us is not modelled")
 	}
 	if f := srv.fleet; f != nil {
 		res.Lambda = &reports.Lambda{
@@ -511,6 +628,7 @@ func tierDelta(enabled bool, now, base cachecore.TierCounts) reports.TierStats {
 // virtualSecond turns a bucket's counts into a timeline row starting at offset from the
 // measured part's start. Hit ratios are of the reads that reached each tier.
 func virtualSecond(b vbucket, offset, length time.Duration) reports.Second {
+	reads := b.requests - b.updates
 	ratio := func(hits, reached int64) float64 {
 		if reached <= 0 {
 			return 0
@@ -522,12 +640,21 @@ func virtualSecond(b vbucket, offset, length time.Duration) reports.Second {
 		BucketS:     int(length / time.Second),
 		Requests:    b.requests,
 		Errors:      b.errors,
-		L1HitRatio:  ratio(b.l1, b.requests),
-		L2HitRatio:  ratio(b.l2, b.requests-b.l1),
-		L3HitRatio:  ratio(b.l3, b.requests-b.l1-b.l2),
+		L1HitRatio:  ratio(b.l1, reads),
+		L2HitRatio:  ratio(b.l2, reads-b.l1),
+		L3HitRatio:  ratio(b.l3, reads-b.l1-b.l2),
 		OriginCalls: b.origin,
 		ColdStarts:  b.coldStarts,
+		StaleReads:  b.stale,
 	}
+}
+
+// maxTime is the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // boolInt is 1 for true.

@@ -91,7 +91,7 @@ lambda: {provisioned_concurrency: 2}
 cache: {l1: {warm: {keys: 10}}}
 `)
 	err := virtualRefusals(s)
-	for _, want := range []string{"ops.update", "faults", "lambda.provisioned_concurrency", "cache.l1.warm"} {
+	for _, want := range []string{"faults", "lambda.provisioned_concurrency", "cache.l1.warm"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("virtualRefusals = %v, want it to name %s", err, want)
 		}
@@ -108,22 +108,30 @@ cache: {l1: {warm: {keys: 10}}}
 }
 
 // TestVirtualAgreesWithReal: one scenario short enough for real time, run on both
-// clocks on the embedded services, gives hit ratios per tier within 0.02 and origin calls
-// within 2% (or 3 calls). TTLs are short so every tier's expiry is exercised. It runs
-// about 15 s of real time (up to 40 s when the real clock must be retried).
+// clocks on the embedded services, gives hit ratios per tier and stale-read ratios within
+// 0.02 and origin calls within 2% (or 3 calls). TTLs are short so every tier's expiry is
+// exercised, and 5% of the requests are updates whose webhooks come half a second later
+// (some twice, some after the next), so reads between an update and its webhook are
+// stale on both clocks. It runs about 15 s of real time (up to 40 s when the real clock
+// must be retried).
 func TestVirtualAgreesWithReal(t *testing.T) {
 	const yaml = `
 name: agree
 duration: 12s
 arrival: {model: constant, rate: 150}
 keys: {object: customer, count: 400, distribution: zipf, zipf_s: 1.0}
+ops: {get: 0.95, update: 0.05}
 lambda: {enabled: false}
 cache: {l1: {enabled: true, ttl: 1s}, l2: {enabled: true, ttl: 3s, ttl_jitter: 0}, l3: {enabled: true, ttl: 6s}}
-stripe: {mode: none}
+stripe: {mode: none, webhook_delay: 500ms, webhook_duplicates: 0.1, webhook_reorder: 0.1}
 `
 	virt, err := Run(context.Background(), vparse(t, yaml+"clock: virtual\n"), startVirtualEnv(t), Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if w := virt.Webhooks; virt.Requests.Updates == 0 || virt.Consistency.StaleReads == 0 || w == nil || w.Applied == 0 || w.Duplicated == 0 {
+		t.Fatalf("virtual: %d updates, %d stale reads, webhooks %+v: want updates whose webhooks (some duplicated) apply, and stale reads before them",
+			virt.Requests.Updates, virt.Consistency.StaleReads, w)
 	}
 	// The real clock's figures move with the machine's load (a late request can find an
 	// entry expired, or overlap another's miss): up to three tries, one must agree.
@@ -139,9 +147,9 @@ stripe: {mode: none}
 			t.Fatal(err)
 		}
 		problems = agreement(real, virt)
-		t.Logf("try %d: real L1 %.4f L2 %.4f L3 %.4f origin %d; virtual L1 %.4f L2 %.4f L3 %.4f origin %d; %v", try,
-			real.Tiers.L1.HitRatio, real.Tiers.L2.HitRatio, real.Tiers.L3.HitRatio, real.Origin.Calls,
-			virt.Tiers.L1.HitRatio, virt.Tiers.L2.HitRatio, virt.Tiers.L3.HitRatio, virt.Origin.Calls, problems)
+		t.Logf("try %d: real L1 %.4f L2 %.4f L3 %.4f origin %d stale %.4f; virtual L1 %.4f L2 %.4f L3 %.4f origin %d stale %.4f; %v", try,
+			real.Tiers.L1.HitRatio, real.Tiers.L2.HitRatio, real.Tiers.L3.HitRatio, real.Origin.Calls, real.Consistency.StaleRatio,
+			virt.Tiers.L1.HitRatio, virt.Tiers.L2.HitRatio, virt.Tiers.L3.HitRatio, virt.Origin.Calls, virt.Consistency.StaleRatio, problems)
 		if len(problems) == 0 {
 			return
 		}
@@ -149,8 +157,8 @@ stripe: {mode: none}
 	t.Errorf("real and virtual clocks disagree: %v", problems)
 }
 
-// agreement lists where two results' hit ratios differ by more than 0.02 or their origin
-// calls by more than 2% (or 3 calls).
+// agreement lists where two results' hit ratios or stale-read ratios differ by more
+// than 0.02 or their origin calls by more than 2% (or 3 calls).
 func agreement(real, virt *reports.Result) []string {
 	var out []string
 	for _, tc := range []struct {
@@ -160,6 +168,7 @@ func agreement(real, virt *reports.Result) []string {
 		{"l1", real.Tiers.L1.HitRatio, virt.Tiers.L1.HitRatio},
 		{"l2", real.Tiers.L2.HitRatio, virt.Tiers.L2.HitRatio},
 		{"l3", real.Tiers.L3.HitRatio, virt.Tiers.L3.HitRatio},
+		{"stale-read", real.Consistency.StaleRatio, virt.Consistency.StaleRatio},
 	} {
 		if math.Abs(tc.real-tc.virt) > 0.02 {
 			out = append(out, fmt.Sprintf("%s hit ratio real %.4f, virtual %.4f", tc.tier, tc.real, tc.virt))
@@ -289,5 +298,46 @@ cache: {l1: {enabled: true, ttl: 1m}, l2: {enabled: false}, l3: {enabled: false}
 	}
 	if want < 3.5 {
 		t.Errorf("busy time over the measured part %.3f: 40 requests/s of 100 ms each keep about 4 environments busy", want)
+	}
+}
+
+// TestVirtualWebhooksReachEveryL1: on the virtual clock a webhook reaches every Lambda
+// environment's L1 the way it does in real time (one environment applies it, the others
+// hear of it over Redis pub/sub) before the next read: with webhooks delivered at once
+// and L1 entries that would otherwise live an hour, no read of many environments is
+// stale, while the same run with invalidation: ttl-only has stale reads.
+func TestVirtualWebhooksReachEveryL1(t *testing.T) {
+	const yaml = `
+name: vfanout
+clock: virtual
+duration: 2m
+arrival: {model: poisson, rate: 40}
+keys: {object: customer, count: 50, distribution: zipf, zipf_s: 1.0}
+ops: {get: 0.9, update: 0.1}
+lambda: {enabled: true, max_concurrency: 50, idle_timeout: 10m, handler_time: 200ms}
+cache: {l1: {enabled: true, ttl: 1h}, l2: {enabled: true, ttl: 1h}, l3: {enabled: false}}
+stripe: {webhook_delay: 0s}
+`
+	res, err := Run(context.Background(), vparse(t, yaml), startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := res.Lambda; l == nil || l.PeakEnvironments < 4 {
+		t.Fatalf("lambda %+v: want several environments, each with its own L1", l)
+	}
+	w := res.Webhooks
+	if res.Requests.Updates == 0 || w == nil || w.Applied == 0 || w.Applied != w.Delivered || w.Rejected != 0 {
+		t.Fatalf("%d updates, webhooks %+v: want every delivered event applied", res.Requests.Updates, w)
+	}
+	if c := res.Consistency; c.ReadsChecked == 0 || c.StaleReads != 0 {
+		t.Errorf("consistency %+v: with webhooks at once, no read should be stale", c)
+	}
+	ttlOnly := strings.Replace(yaml, "cache: {", "cache: {invalidation: ttl-only, ", 1)
+	ttl, err := Run(context.Background(), vparse(t, ttlOnly), startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl.Consistency.StaleReads == 0 {
+		t.Errorf("invalidation: ttl-only: no stale reads; the test cannot tell webhooks from none")
 	}
 }
