@@ -34,9 +34,7 @@ var virtualEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // its fix, or nil. Running them anyway would report figures that mean nothing.
 func virtualRefusals(s *scenarios.Scenario) error {
 	var errs []error
-	if len(s.Faults) > 0 {
-		errs = append(errs, errors.New("faults: clock: virtual does not replay the fault timeline yet; remove faults or set clock: real"))
-	}
+	errs = append(errs, virtualFaultRefusals(s)...)
 	if s.Lambda.Enabled && s.Lambda.ProvisionedConcurrency > 0 {
 		errs = append(errs, errors.New("lambda.provisioned_concurrency: clock: virtual simulates on-demand environments only; set it to 0 or clock: real"))
 	}
@@ -88,7 +86,7 @@ func (m *latencyModel) sample(tier cachecore.TierID) int64 {
 // vbucket counts one timeline bucket of a virtual run. requests counts reads and
 // updates; updates, the updates among them.
 type vbucket struct {
-	requests, updates, errors, l1, l2, l3, origin, coldStarts, stale int64
+	requests, updates, errors, l1, l2, l3, origin, rateLimited, coldStarts, stale int64
 }
 
 // vserver is what serves a virtual run's requests: the Lambda fleet, or one long-lived
@@ -166,6 +164,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	ws := *s
 	ws.Network = scenarios.NetworkFor(scenarios.ProfileNone)
 	ws.Stripe.Mode = scenarios.StripeModeNone
+	// Faults act at the caches' tiers and Stripe client on the simulated clock (vfaults),
+	// not through wall-clock proxies.
+	ws.Faults = nil
 	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelSetup()
 	calEnv := opt.Calibrate
@@ -193,6 +194,8 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	defer closeWorld()
 	ns := newNamespace("")
 	ns.now = now
+	faults := newVFaults(s, world.Overlay)
+	ns.faults = faults
 	var srv vserver
 	if s.Lambda.Enabled {
 		srv.fleet = newVFleet(&ws, world, ns)
@@ -239,6 +242,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			if err := setClock(due); err != nil {
 				return err
 			}
+			faults.advance(due.Sub(virtualEpoch))
 			if _, err := world.Overlay.Deliver(ctx, due); err != nil {
 				return err
 			}
@@ -362,6 +366,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		if err := setClock(at); err != nil {
 			return nil, err
 		}
+		faults.advance(req.At)
 		if req.Op == workload.OpUpdate {
 			// A change made elsewhere, as in real time: straight to the overlay, reaching
 			// the cache only as a webhook.
@@ -396,8 +401,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			}
 			in = inv.env.inst
 		}
+		faults.begin()
 		res, err := in.cache.GetKey(ctx, keys[req.Object][req.Index])
-		us := model.sample(res.Tier)
+		us := model.sample(res.Tier) + faults.charged().Microseconds()
 		if srv.fleet != nil {
 			us = srv.fleet.release(inv, at, time.Duration(us)*time.Microsecond).Microseconds()
 		}
@@ -432,8 +438,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			cur.l2++
 		case cachecore.TierL3:
 			cur.l3++
-		case cachecore.TierOrigin:
-			cur.origin++
+		}
+		if res.Trace.Origin == cachecore.OriginFetched {
+			// The fetch's HTTP requests, retries and 429s included, as in real time.
+			cur.origin += int64(res.Trace.Calls)
+			cur.rateLimited += int64(res.Trace.RateLimited)
 		}
 		_ = hist.RecordValue(max(us, 1))
 		_ = bhist.RecordValue(max(us, 1))
@@ -483,8 +492,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			L3: tierDelta(s.Cache.L3.Enabled, st.L3, base.L3),
 		},
 		Origin: reports.Origin{
-			Calls:  int64(st.OriginFetches - base.OriginFetches),
-			Errors: int64(st.OriginErrors - base.OriginErrors),
+			Calls:       int64(st.OriginCalls - base.OriginCalls),
+			Fetches:     int64(st.OriginFetches - base.OriginFetches),
+			Retries:     int64(st.OriginRetries - base.OriginRetries),
+			RateLimited: int64(st.OriginRateLimited - base.OriginRateLimited),
+			Errors:      int64(st.OriginErrors - base.OriginErrors),
 		},
 		Timeline: timeline,
 		Notes: []string{
@@ -512,6 +524,12 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			Applied: applied - webhookBase[0], Rejected: rejected - webhookBase[1],
 		}
 	}
+	if len(s.Faults) > 0 {
+		faults.advance(horizon)
+		res.Faults = faults.report(s.Warmup, horizon)
+		res.Notes = append(res.Notes, "faults on the virtual clock start and end at their simulated instants; rate_limit and errors are the Stripe overlay's own; the network kinds are MODELLED where the cache meets each service (its L2 and L3 tiers, its Stripe client): down and reset fail the call at once, pause times it out and charges the cache's time-out, latency and bandwidth add their time to the read's modelled latency (a call past its time-out times out); lookups are charged, writes are not; Redis pub/sub, the webhooks' path to other L1s, is not faulted")
+	}
+	res.Notes = append(res.Notes, "the caches' circuit breakers are off on the virtual clock (they keep wall-clock time): every read tries each tier and pays its failure or time-out")
 	if total.updates > 0 {
 		res.Notes = append(res.Notes, "updates are instant on the virtual clock (a change at its simulated instant, its webhooks at that instant plus their drawn delays); update_latency_us is not modelled")
 	}
@@ -549,7 +567,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		"redis": s.Network.Redis.Profile + " (modelled)", "dynamodb": s.Network.DynamoDB.Profile + " (modelled)", "stripe": s.Network.Stripe.Profile + " (modelled)",
 	}
 	res.LatencyCalibration = cal.summary()
-	res.Origin.CallsSaved = max(res.Requests.Gets-res.Origin.Calls, 0)
+	res.Origin.CallsSaved = max(res.Requests.Gets-res.Origin.Fetches, 0)
 	res.Thresholds = reports.Evaluate(res, thresholds)
 	return res, nil
 }
@@ -644,6 +662,7 @@ func virtualSecond(b vbucket, offset, length time.Duration) reports.Second {
 		L2HitRatio:  ratio(b.l2, reads-b.l1),
 		L3HitRatio:  ratio(b.l3, reads-b.l1-b.l2),
 		OriginCalls: b.origin,
+		RateLimited: b.rateLimited,
 		ColdStarts:  b.coldStarts,
 		StaleReads:  b.stale,
 	}

@@ -91,10 +91,17 @@ lambda: {provisioned_concurrency: 2}
 cache: {l1: {warm: {keys: 10}}}
 `)
 	err := virtualRefusals(s)
-	for _, want := range []string{"faults", "lambda.provisioned_concurrency", "cache.l1.warm"} {
+	for _, want := range []string{"lambda.provisioned_concurrency", "cache.l1.warm"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("virtualRefusals = %v, want it to name %s", err, want)
 		}
+	}
+	if strings.Contains(err.Error(), "faults") {
+		t.Errorf("virtualRefusals = %v: a redis down fault runs on the virtual clock", err)
+	}
+	tracking := vparse(t, "name: vt\nclock: virtual\nduration: 1m\nfaults: [{at: 10s, for: 5s, target: redis, kind: down}]\ncache: {l1: {policy: tracking}}\n")
+	if err := virtualRefusals(tracking); err == nil || !strings.Contains(err.Error(), "cache.l1.policy tracking") {
+		t.Errorf("virtualRefusals = %v, want it to refuse redis faults with a tracking L1", err)
 	}
 	wall, err := mocks.Start(context.Background(), mocks.Config{Provider: mocks.ProviderEmbedded})
 	if err != nil {
@@ -339,5 +346,85 @@ stripe: {webhook_delay: 0s}
 	}
 	if ttl.Consistency.StaleReads == 0 {
 		t.Errorf("invalidation: ttl-only: no stale reads; the test cannot tell webhooks from none")
+	}
+}
+
+// TestVirtualRedisFaults: the fault timeline runs on the virtual clock. While Redis is
+// down (minute 2) and paused (minute 4) no read is an L2 hit, and the L2 serves again
+// in the minutes after each; every read still succeeds from Stripe; a pause costs each
+// read the cache's L2 time-out (100 ms) in modelled latency, a refused connection does
+// not.
+func TestVirtualRedisFaults(t *testing.T) {
+	s := vparse(t, `
+name: vfaults
+clock: virtual
+duration: 6m
+arrival: {model: poisson, rate: 20}
+keys: {object: customer, count: 100, distribution: uniform}
+lambda: {enabled: false}
+cache: {l1: {enabled: false}, l2: {enabled: true, ttl: 1h}, l3: {enabled: false}}
+faults: [{at: 2m, for: 1m, target: redis, kind: down}, {at: 4m, for: 1m, target: redis, kind: pause}]
+`)
+	res, err := Run(context.Background(), s, startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests.Errors != 0 {
+		t.Errorf("%d reads failed; with Stripe answering, none should", res.Requests.Errors)
+	}
+	if len(res.Timeline) != 6 {
+		t.Fatalf("%d timeline buckets, want 6", len(res.Timeline))
+	}
+	for i, b := range res.Timeline {
+		faulted := i == 2 || i == 4
+		if b.Requests == 0 || b.Errors != 0 || faulted != (b.L2HitRatio == 0) {
+			t.Errorf("minute %d: %d requests, %d errors, L2 hit ratio %.3f; want L2 hits %s", i, b.Requests, b.Errors, b.L2HitRatio,
+				map[bool]string{true: "none (Redis faulted)", false: "back"}[faulted])
+		}
+	}
+	if p := res.Timeline[4].P50US; p < 100_000 {
+		t.Errorf("minute 4 (pause): p50 %v µs, want at least the L2 time-out of 100 ms", p)
+	}
+	if p := res.Timeline[2].P50US; p >= 100_000 {
+		t.Errorf("minute 2 (down): p50 %v µs, want a refused connection to cost no time-out", p)
+	}
+	if len(res.Faults) != 2 || res.Faults[0].StartS != 120 || res.Faults[0].EndS != 180 || res.Faults[1].Kind != "pause" {
+		t.Errorf("faults %+v, want the two windows at their simulated instants", res.Faults)
+	}
+}
+
+// TestVirtualStripeFaults: Stripe's HTTP faults are the overlay's own, switched at their
+// simulated instants, and the origin's retries wait on the virtual clock (on the wall
+// clock this minute of failing reads would take minutes): while every answer is a 500,
+// every read that reaches Stripe fails after its retries, whose waits are in its
+// modelled latency; before and after, none does.
+func TestVirtualStripeFaults(t *testing.T) {
+	s := vparse(t, `
+name: vstripe
+clock: virtual
+duration: 3m
+arrival: {model: poisson, rate: 20}
+keys: {object: customer, count: 5000, distribution: uniform}
+lambda: {enabled: false}
+cache: {l1: {enabled: false}, l2: {enabled: true, ttl: 1h}, l3: {enabled: false}}
+faults: [{at: 1m, for: 1m, target: stripe, kind: errors, rate: 1}]
+`)
+	res, err := Run(context.Background(), s, startVirtualEnv(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Timeline) != 3 {
+		t.Fatalf("%d timeline buckets, want 3", len(res.Timeline))
+	}
+	b0, b1, b2 := res.Timeline[0], res.Timeline[1], res.Timeline[2]
+	if b0.Errors != 0 || b2.Errors != 0 || b1.Errors == 0 || b1.OriginCalls != 4*b1.Errors {
+		t.Errorf("errors by minute %d, %d, %d with origin calls %d, %d, %d: want every read reaching Stripe in minute 1 to fail after 4 calls (3 retries), none outside it",
+			b0.Errors, b1.Errors, b2.Errors, b0.OriginCalls, b1.OriginCalls, b2.OriginCalls)
+	}
+	if o := res.Origin; o.Retries != 3*b1.Errors || o.Calls != b0.OriginCalls+b1.OriginCalls+b2.OriginCalls {
+		t.Errorf("origin %+v: want 3 retries of each failed fetch and the minutes' calls adding up", o)
+	}
+	if b1.P50US < 50_000 {
+		t.Errorf("minute 1: p50 %v µs; want the retries' backoff (about 100+200+400 ms, jittered) in the modelled latency", b1.P50US)
 	}
 }
