@@ -99,8 +99,11 @@
 // (mean plus Gaussian jitter) of the network profile of each tier it reached, plus the
 // invocation's init and handler time, and the result says latency_model: modelled. Not
 // modelled yet, and refused with the fix: failover faults, provisioned concurrency,
-// cache warming, traces, the closed model, stale-while-revalidate, XFetch and leases
-// (they refresh or wait on the wall clock). The client-side Stripe rate limiter (a
+// traces, the closed model, stale-while-revalidate, XFetch and leases (they refresh or
+// wait on the wall clock). Cache warming (cache.l1.warm) runs at each cold start, from
+// the hot list the environments flush to Redis once a simulated second
+// (cachecore.Cache.FlushHotKeys, with the background flush off); its time is modelled
+// as two calibrated L2 round trips (the list, one pipelined read), part of INIT. The client-side Stripe rate limiter (a
 // wall-clock pacer) is off; origin calls are counted, not paced. Redis maxmemory is not
 // enforced (miniredis has none). The caches' circuit breakers are off: gobreaker keeps
 // wall-clock time, so on simulated time an open breaker would stay open for thousands

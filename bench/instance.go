@@ -131,6 +131,9 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	if w := s.Cache.L1.Warm; w.Keys > 0 && s.Cache.L1.Enabled && s.Cache.L2.Enabled {
 		// Every environment feeds the hot list its successors warm from.
 		cfg.HotKeys, cfg.HotKeysKey = w.Keys, ns.redisPrefix+"hot"
+		if ns.now != nil {
+			cfg.HotKeysEvery = -1 // the virtual fleet flushes on the simulated clock
+		}
 	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{

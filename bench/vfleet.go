@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -77,6 +78,14 @@ type vfleet struct {
 
 	// retired sums the counters of environments already closed.
 	retired counters
+
+	// warmCost draws the modelled time of one cache.l1.warm (nil: warming is off);
+	// warming sums it at cold starts since the start, warmingBase at the mark, and
+	// nextFlush is when the environments next add their hot-key tallies to Redis.
+	warmCost             func() time.Duration
+	warming, warmingBase reports.Warming
+	warmingNS, baseNS    int64
+	nextFlush            time.Time
 }
 
 func newVFleet(s *scenarios.Scenario, w *mocks.World, ns namespace) *vfleet {
@@ -122,6 +131,7 @@ func (f *vfleet) acquire(ctx context.Context, now time.Time) (vinvocation, error
 		f.throttle++
 		return vinvocation{throttled: true}, nil
 	}
+	f.flushHotKeys(ctx, now)
 	f.nextID++
 	// A new environment's connections get a bound of their own, whatever the run's age.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -135,6 +145,8 @@ func (f *vfleet) acquire(ctx context.Context, now time.Time) (vinvocation, error
 	f.live++
 	f.peak = max(f.peak, f.live)
 	init := initTime(f.rng.NormFloat64())
+	// Warming is the last part of INIT, before the first request, as in the real fleet.
+	init += f.warm(ctx, inst)
 	f.coldStarts++
 	f.initMS += billedMS(init)
 	return vinvocation{env: e, cold: true, init: init}, nil
@@ -159,6 +171,66 @@ func (f *vfleet) release(inv vinvocation, now time.Time, service time.Duration) 
 	return inv.init + run
 }
 
+// warm runs cache.l1.warm in a new environment's cache and returns its modelled time
+// (0 when warming is off). The read itself runs at the cold start's instant; its time is
+// a draw of the calibrated L2 round trip for the hot list and one for the pipelined
+// read, capped at the budget (counted over budget then, though what it read stays).
+func (f *vfleet) warm(ctx context.Context, inst *instance) time.Duration {
+	w := f.s.Cache.L1.Warm
+	if f.warmCost == nil || w.Keys <= 0 || !f.s.Cache.L1.Enabled {
+		return 0
+	}
+	rep, err := inst.cache.Warm(ctx, cachecore.WarmOptions{Keys: w.Keys, Budget: w.Budget})
+	took := f.warmCost()
+	budget := w.Budget
+	if budget <= 0 {
+		budget = 200 * time.Millisecond // cachecore.WarmOptions' default
+	}
+	if took > budget {
+		took = budget
+		f.warming.OverBudget++
+	}
+	f.warming.ColdStarts++
+	f.warming.KeysListed += int64(rep.Listed)
+	f.warming.KeysLoaded += int64(rep.Loaded)
+	f.warmingNS += int64(took)
+	f.warming.MSMax = max(f.warming.MSMax, float64(took)/1e6)
+	if err != nil {
+		f.warming.Errors++
+	}
+	return took
+}
+
+// flushHotKeys adds every environment's hot-key tally to Redis once a simulated second
+// (cachecore's HotKeysEvery default), at the first cold start after it, since only a
+// cold start reads the hot list.
+func (f *vfleet) flushHotKeys(ctx context.Context, now time.Time) {
+	if f.warmCost == nil || now.Before(f.nextFlush) {
+		return
+	}
+	for e := range f.all {
+		e.inst.cache.FlushHotKeys(ctx)
+	}
+	f.nextFlush = now.Truncate(time.Second).Add(time.Second)
+}
+
+// warmed is cache.l1.warm's figures over the measured part, or nil when it is off.
+func (f *vfleet) warmed() *reports.Warming {
+	if f.warmCost == nil || f.s.Cache.L1.Warm.Keys <= 0 || !f.s.Cache.L1.Enabled {
+		return nil
+	}
+	w, b := f.warming, f.warmingBase
+	out := &reports.Warming{
+		ColdStarts: w.ColdStarts - b.ColdStarts, KeysListed: w.KeysListed - b.KeysListed,
+		KeysLoaded: w.KeysLoaded - b.KeysLoaded, MSMax: w.MSMax,
+		OverBudget: w.OverBudget - b.OverBudget, Errors: w.Errors - b.Errors,
+	}
+	if out.ColdStarts > 0 {
+		out.MSMean = float64(f.warmingNS-f.baseNS) / 1e6 / float64(out.ColdStarts)
+	}
+	return out
+}
+
 // mark starts the measured part at at, as the real fleet's mark does: busy time counts
 // from at on (the remainders of invocations in flight included), and the peaks restart
 // from the environments alive, and busy, at at.
@@ -172,6 +244,8 @@ func (f *vfleet) mark(at time.Time) {
 		f.busyNS += int64(e.busyUntil.Sub(at))
 	}
 	f.peak, f.peakBusy = f.live, len(f.busy)
+	f.warmingBase, f.baseNS = f.warming, f.warmingNS
+	f.warming.MSMax = 0
 }
 
 // meanConcurrency is the mean number of busy environments from the mark to end: busy
@@ -192,6 +266,10 @@ func (f *vfleet) meanConcurrency(end time.Time) float64 {
 
 // retire closes an environment and keeps its counters.
 func (f *vfleet) retire(e *venv) {
+	if f.warmCost != nil {
+		// What a closing cache's background flush would add last.
+		e.inst.cache.FlushHotKeys(context.Background())
+	}
 	f.retired.add(countersOf(e.inst))
 	_ = e.inst.close()
 	delete(f.all, e)

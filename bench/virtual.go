@@ -38,9 +38,6 @@ func virtualRefusals(s *scenarios.Scenario) error {
 	if s.Lambda.Enabled && s.Lambda.ProvisionedConcurrency > 0 {
 		errs = append(errs, errors.New("lambda.provisioned_concurrency: clock: virtual simulates on-demand environments only; set it to 0 or clock: real"))
 	}
-	if s.Cache.L1.Warm.Keys > 0 {
-		errs = append(errs, errors.New("cache.l1.warm: clock: virtual does not warm new environments yet; set cache.l1.warm.keys: 0 or clock: real"))
-	}
 	if s.Arrival.Model == scenarios.ArrivalClosed {
 		errs = append(errs, errors.New("arrival.model closed: a closed loop's pace is the system's speed, which virtual time does not have; use an open model (constant, poisson, diurnal, ...)"))
 	}
@@ -199,6 +196,12 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	var srv vserver
 	if s.Lambda.Enabled {
 		srv.fleet = newVFleet(&ws, world, ns)
+		if s.Cache.L1.Warm.Keys > 0 && s.Cache.L1.Enabled && s.Cache.L2.Enabled {
+			// Two L2 round trips: the hot list, then one pipelined read.
+			srv.fleet.warmCost = func() time.Duration {
+				return time.Duration(model.cal.sample("redis", model.rng)+model.cal.sample("redis", model.rng)) * time.Microsecond
+			}
+		}
 		defer srv.fleet.close()
 	} else {
 		if srv.inst, err = newInstance(setupCtx, &ws, world, ns, "process", nil); err != nil {
@@ -545,6 +548,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			PeakConcurrency: int64(f.peakBusy),
 		}
 		res.Lambda.GBSeconds = pricing.GBSeconds(s.Lambda.MemoryMB, res.Lambda.BilledMS)
+		res.Lambda.Warming = f.warmed()
 	}
 	meanRedis, meanDynamo := redisByteS/measured, dynamoByteS/measured
 	u := virtualUsage(s, baseMark, endMark, meanRedis, meanDynamo)
