@@ -98,11 +98,44 @@
 // Latency is modelled, never taken from the wall clock: a read costs one round trip
 // (mean plus Gaussian jitter) of the network profile of each tier it reached, plus the
 // invocation's init and handler time, and the result says latency_model: modelled. Not
-// modelled yet, and refused with the fix: updates and their webhooks, the fault
-// timeline, provisioned concurrency, cache warming, traces, the closed model,
-// stale-while-revalidate, XFetch and leases (they refresh or wait on the wall clock).
-// The client-side Stripe rate limiter (a wall-clock pacer) is off; origin calls are
-// counted, not paced. Redis maxmemory is not enforced (miniredis has none).
+// modelled yet, and refused with the fix: failover faults, provisioned concurrency,
+// traces, the closed model, stale-while-revalidate, XFetch and leases (they refresh or
+// wait on the wall clock). Cache warming (cache.l1.warm) runs at each cold start, from
+// the hot list the environments flush to Redis once a simulated second
+// (cachecore.Cache.FlushHotKeys, with the background flush off); its time is modelled
+// as two calibrated L2 round trips (the list, one pipelined read), part of INIT. The client-side Stripe rate limiter (a
+// wall-clock pacer) is off; origin calls are counted, not paced. Redis maxmemory is not
+// enforced (miniredis has none). The caches' circuit breakers are off: gobreaker keeps
+// wall-clock time, so on simulated time an open breaker would stay open for thousands
+// of simulated seconds.
+//
+// Updates and webhooks are events of the same schedule. An update goes to the Stripe
+// overlay at its instant, as in real time (a change made elsewhere, reaching the cache
+// only as a webhook); the overlay's versions and the staleness oracle run on the
+// simulated clock (stripeoverlay.Config.Now), and its deliveries are due there too
+// (WebhookConfig.Manual): the overlay draws each delay, duplicate and reordering as in
+// real time, and before each request the runner moves the clock to every delivery due
+// by then, in order, and delivers it. The event takes the real path: signature check,
+// cachecore's Apply in one environment, and Redis pub/sub to the other environments'
+// L1s, whose arrival the runner waits for (in process, microseconds of wall time), so
+// the next read finds it applied, not racing it. A read is stale when the version it
+// returns is older than the overlay's current one at its instant, as in real time. The
+// overlay was given a manual mode rather than a timer interface because a discrete-event
+// loop must deliver in its own goroutine, between two reads, at the due instant; timers
+// firing elsewhere would race the reads the way they do on the wall clock.
+//
+// The fault timeline (faults:) switches at its simulated instants, and acts where the
+// caches meet the services (vfaults), because on the virtual clock there is no socket
+// for the netsim proxies to break: Stripe's rate_limit and errors are the overlay's own
+// injection; down and reset fail the calls of a cache's L2 or L3 tier (cachecore.Tier)
+// or Stripe client at once; pause returns a time-out at once and charges the time left
+// to the call's deadline (the cache's time-out for that tier) to the read's modelled
+// latency; latency and bandwidth charge their added time (a call that reaches its
+// deadline times out instead). So cachecore's own time-outs, fall-through and counters,
+// and the origin's retries (whose waits, StripeOriginConfig.Sleep, are charged too), run
+// as in real time; what the network would have done is modelled. Lookups are charged,
+// writes are not (the latency model has no write round trips), and Redis pub/sub is not
+// faulted.
 //
 // Cost on the virtual clock is priced bucket by bucket (timeline[].cost_usd) and for the
 // whole run (cost_usd, with per_day and per_month at the run's rate, and usage, the

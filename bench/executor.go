@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"iter"
 	"sync"
 	"time"
 
@@ -81,6 +82,37 @@ func (s *single) mark() {}
 func (s *single) close() error {
 	s.once.Do(func() { s.err = s.inst.close() })
 	return s.err
+}
+
+// counters is what a fleet sums over its environments: the origin's, the cache's and
+// the L2 and L3 tiers' own counters. A fleet keeps those of its closed environments in
+// one, so its totals outlive them, and sums the live ones onto it.
+type counters struct {
+	origin cachecore.OriginStats
+	cache  cachecore.Stats
+	l2, l3 cachecore.TierStats
+}
+
+// countersOf reads in's counters.
+func countersOf(in *instance) counters {
+	l2, l3 := in.tierStats()
+	return counters{origin: in.origin.Stats(), cache: in.cache.Stats(), l2: l2, l3: l3}
+}
+
+// add adds b's counters to c.
+func (c *counters) add(b counters) {
+	addOrigin(&c.origin, b.origin)
+	addStats(&c.cache, b.cache)
+	addTierStats(&c.l2, b.l2)
+	addTierStats(&c.l3, b.l3)
+}
+
+// sum returns c plus the counters of the instances live yields.
+func (c counters) sum(live iter.Seq[*instance]) counters {
+	for in := range live {
+		c.add(countersOf(in))
+	}
+	return c
 }
 
 // addOrigin adds b's counters to a.

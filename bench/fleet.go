@@ -86,10 +86,7 @@ type fleet struct {
 	markedAt time.Time
 	baseBusy float64
 	// retired sums the counters of environments already closed.
-	retiredOrigin cachecore.OriginStats
-	retiredCache  cachecore.Stats
-	retiredL2     cachecore.TierStats
-	retiredL3     cachecore.TierStats
+	retired counters
 	// base is the fleet's figures at the start of the measured part.
 	base reports.Lambda
 	// warming sums cache.l1.warm at cold starts since the start, and warmingNanos their
@@ -355,16 +352,24 @@ func (f *fleet) janitor() {
 
 // retire closes an environment and keeps its counters.
 func (f *fleet) retire(env *environment) {
-	os, cs := env.inst.origin.Stats(), env.inst.cache.Stats()
-	l2, l3 := env.inst.tierStats()
+	c := countersOf(env.inst)
 	_ = env.inst.close()
 	f.mu.Lock()
 	delete(f.all, env)
-	addOrigin(&f.retiredOrigin, os)
-	addStats(&f.retiredCache, cs)
-	addTierStats(&f.retiredL2, l2)
-	addTierStats(&f.retiredL3, l3)
+	f.retired.add(c)
 	f.mu.Unlock()
+}
+
+// counters sums the counters of every environment, closed ones included; the caller
+// holds f.mu.
+func (f *fleet) counters() counters {
+	return f.retired.sum(func(yield func(*instance) bool) {
+		for env := range f.all {
+			if !yield(env.inst) {
+				return
+			}
+		}
+	})
 }
 
 func (f *fleet) apply(ctx context.Context, ev *stripe.Event) error {
@@ -384,33 +389,20 @@ func (f *fleet) apply(ctx context.Context, ev *stripe.Event) error {
 func (f *fleet) originStats() cachecore.OriginStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.retiredOrigin
-	for env := range f.all {
-		addOrigin(&s, env.inst.origin.Stats())
-	}
-	return s
+	return f.counters().origin
 }
 
 func (f *fleet) tierStats() (l2, l3 cachecore.TierStats) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l2, l3 = f.retiredL2, f.retiredL3
-	for env := range f.all {
-		a, b := env.inst.tierStats()
-		addTierStats(&l2, a)
-		addTierStats(&l3, b)
-	}
-	return l2, l3
+	c := f.counters()
+	return c.l2, c.l3
 }
 
 func (f *fleet) cacheStats() cachecore.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.retiredCache
-	for env := range f.all {
-		addStats(&s, env.inst.cache.Stats())
-	}
-	return s
+	return f.counters().cache
 }
 
 func (f *fleet) l1Held() (cachecore.L1Stats, int) {

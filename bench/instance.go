@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -36,6 +37,9 @@ type namespace struct {
 	// now is the run's clock for cachecore and its L1 (nil = the wall clock): the
 	// simulated clock of a clock: virtual run.
 	now func() time.Time
+	// faults is a clock: virtual run's fault timeline, which its caches' tiers, Stripe
+	// client and origin retries run under (nil on the real clock).
+	faults *vfaults
 }
 
 // newInstance builds a cache for scenario s on world w. The DynamoDB table must exist
@@ -65,7 +69,10 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 			return nil, fmt.Errorf("redis: connect: %w", err)
 		}
 	}
-	ocfg := cachecore.StripeOriginConfig{Client: w.StripeClient(inst.http), RateLimit: s.Stripe.Mode}
+	ocfg := cachecore.StripeOriginConfig{Client: w.StripeClient(ns.faults.httpClient(mocks.ServiceStripe, inst.http)), RateLimit: s.Stripe.Mode}
+	if ns.faults != nil {
+		ocfg.Sleep = ns.faults.sleep
+	}
 	if s.Stripe.Limiter == scenarios.LimiterNone {
 		ocfg.RateLimit = cachecore.RateLimitNone
 	}
@@ -98,6 +105,12 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		MeterProvider:        mp,
 		Now:                  ns.now,
 	}
+	if ns.now != nil {
+		// The circuit breakers (gobreaker) keep the wall clock: on simulated time an open
+		// breaker would stay open for thousands of simulated seconds. Off, every read
+		// tries each tier and pays its failure or time-out.
+		cfg.BreakerFailures = math.MaxUint32
+	}
 	if s.Cache.Shape == scenarios.ShapeFields {
 		cfg.Fields = s.Cache.Fields
 	}
@@ -118,6 +131,9 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	if w := s.Cache.L1.Warm; w.Keys > 0 && s.Cache.L1.Enabled && s.Cache.L2.Enabled {
 		// Every environment feeds the hot list its successors warm from.
 		cfg.HotKeys, cfg.HotKeysKey = w.Keys, ns.redisPrefix+"hot"
+		if ns.now != nil {
+			cfg.HotKeysEvery = -1 // the virtual fleet flushes on the simulated clock
+		}
 	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
@@ -127,7 +143,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 			return nil, fmt.Errorf("l2: %w", err)
 		}
 		inst.l2 = l2
-		cfg.L2 = l2
+		cfg.L2 = ns.faults.tier(mocks.ServiceRedis, l2)
 	}
 	if s.Cache.L3.Enabled {
 		ddb, err := w.DynamoDBClient(ctx, inst.http)
@@ -139,7 +155,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 			return nil, fmt.Errorf("l3: %w", err)
 		}
 		inst.l3 = l3
-		cfg.L3 = l3
+		cfg.L3 = ns.faults.tier(mocks.ServiceDynamoDB, l3)
 	}
 	c, err := cachecore.New(cfg)
 	if err != nil {

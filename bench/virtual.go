@@ -7,16 +7,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
@@ -30,17 +34,9 @@ var virtualEpoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // its fix, or nil. Running them anyway would report figures that mean nothing.
 func virtualRefusals(s *scenarios.Scenario) error {
 	var errs []error
-	if s.Ops.Update > 0 {
-		errs = append(errs, fmt.Errorf("ops.update is %v: clock: virtual does not model updates and their webhooks yet; set ops: {get: 1} or clock: real", s.Ops.Update))
-	}
-	if len(s.Faults) > 0 {
-		errs = append(errs, errors.New("faults: clock: virtual does not replay the fault timeline yet; remove faults or set clock: real"))
-	}
+	errs = append(errs, virtualFaultRefusals(s)...)
 	if s.Lambda.Enabled && s.Lambda.ProvisionedConcurrency > 0 {
 		errs = append(errs, errors.New("lambda.provisioned_concurrency: clock: virtual simulates on-demand environments only; set it to 0 or clock: real"))
-	}
-	if s.Cache.L1.Warm.Keys > 0 {
-		errs = append(errs, errors.New("cache.l1.warm: clock: virtual does not warm new environments yet; set cache.l1.warm.keys: 0 or clock: real"))
 	}
 	if s.Arrival.Model == scenarios.ArrivalClosed {
 		errs = append(errs, errors.New("arrival.model closed: a closed loop's pace is the system's speed, which virtual time does not have; use an open model (constant, poisson, diurnal, ...)"))
@@ -84,9 +80,10 @@ func (m *latencyModel) sample(tier cachecore.TierID) int64 {
 	return int64(us)
 }
 
-// vbucket counts one timeline bucket of a virtual run.
+// vbucket counts one timeline bucket of a virtual run. requests counts reads and
+// updates; updates, the updates among them.
 type vbucket struct {
-	requests, errors, l1, l2, l3, origin, coldStarts int64
+	requests, updates, errors, l1, l2, l3, origin, rateLimited, coldStarts, stale int64
 }
 
 // vserver is what serves a virtual run's requests: the Lambda fleet, or one long-lived
@@ -103,6 +100,15 @@ func (v vserver) stats() (cachecore.Stats, cachecore.TierStats, cachecore.TierSt
 	}
 	l2, l3 := v.inst.tierStats()
 	return v.inst.cache.Stats(), l2, l3
+}
+
+// apply applies a webhook event as the real runner's executor does: one instance
+// applies it to the shared tiers, and the others' L1s learn of it through Redis pub/sub.
+func (v vserver) apply(ctx context.Context, ev *stripe.Event) error {
+	if v.fleet != nil {
+		return v.fleet.apply(ctx, ev)
+	}
+	return v.inst.cache.Apply(ctx, ev)
 }
 
 // any is an instance to reach the shared tiers through, or nil.
@@ -155,6 +161,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	ws := *s
 	ws.Network = scenarios.NetworkFor(scenarios.ProfileNone)
 	ws.Stripe.Mode = scenarios.StripeModeNone
+	// Faults act at the caches' tiers and Stripe client on the simulated clock (vfaults),
+	// not through wall-clock proxies.
+	ws.Faults = nil
 	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancelSetup()
 	calEnv := opt.Calibrate
@@ -171,6 +180,10 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		return nil, err
 	}
 	wcfg.ServerLog = opt.ServerLog
+	// The overlay's versions (the staleness oracle's history) and webhook delays run on
+	// the simulated clock; the loop below delivers each event at its instant.
+	wcfg.Overlay.Now = now
+	wcfg.Overlay.Webhook.Manual = true
 	world, closeWorld, err := openWorld(setupCtx, env, wcfg)
 	if err != nil {
 		return nil, err
@@ -178,15 +191,65 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	defer closeWorld()
 	ns := newNamespace("")
 	ns.now = now
+	faults := newVFaults(s, world.Overlay)
+	ns.faults = faults
 	var srv vserver
 	if s.Lambda.Enabled {
 		srv.fleet = newVFleet(&ws, world, ns)
+		if s.Cache.L1.Warm.Keys > 0 && s.Cache.L1.Enabled && s.Cache.L2.Enabled {
+			// Two L2 round trips: the hot list, then one pipelined read.
+			srv.fleet.warmCost = func() time.Duration {
+				return time.Duration(model.cal.sample("redis", model.rng)+model.cal.sample("redis", model.rng)) * time.Microsecond
+			}
+		}
 		defer srv.fleet.close()
 	} else {
 		if srv.inst, err = newInstance(setupCtx, &ws, world, ns, "process", nil); err != nil {
 			return nil, err
 		}
 		defer srv.inst.close()
+	}
+
+	var applied, rejected int64
+	if s.Cache.Invalidation == "webhook" {
+		// As the real runner subscribes, but called from this goroutine by Deliver.
+		secret := world.WebhookSecret()
+		world.Overlay.Subscribe(func(ctx context.Context, payload []byte, sig string) error {
+			ev, err := webhook.ConstructEvent(payload, sig, secret)
+			if err == nil {
+				err = srv.apply(ctx, &ev)
+			}
+			if err != nil {
+				rejected++
+				return err
+			}
+			applied++
+			return nil
+		})
+	}
+	// setClock moves every clock of the run to at: the caches', the overlay's and the
+	// embedded services'.
+	setClock := func(at time.Time) error {
+		nanos.Store(at.UnixNano())
+		return env.SetClock(at)
+	}
+	// deliver applies the webhook deliveries due by until, each at its own instant (never
+	// before the clock's), in the order the overlay has them due.
+	deliver := func(until time.Time) error {
+		for {
+			due, ok := world.Overlay.NextDelivery()
+			if !ok || due.After(until) {
+				return nil
+			}
+			due = maxTime(due, now())
+			if err := setClock(due); err != nil {
+				return err
+			}
+			faults.advance(due.Sub(virtualEpoch))
+			if _, err := world.Overlay.Deliver(ctx, due); err != nil {
+				return err
+			}
+		}
 	}
 
 	horizon := s.Warmup + s.Duration
@@ -218,6 +281,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		base        cachecore.Stats
 		baseMark    usageMark
 		lastMark    usageMark
+		updateSeq   int64
+		checked     int64
+		staleHist   = newStaleHist()
+		overlayBase stripeoverlay.Stats
+		webhookBase [2]int64 // applied, rejected at the mark
 		measuring   = s.Warmup == 0
 		bucketEnd   = s.Warmup + bucket
 		interrupted bool
@@ -237,6 +305,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	}
 	if measuring {
 		baseMark, lastMark = mark(s.Warmup), mark(s.Warmup)
+		if srv.fleet != nil {
+			srv.fleet.mark(virtualEpoch)
+		}
 	}
 	closeBucket := func(end time.Duration) error {
 		if cur.requests > 0 || end <= horizon {
@@ -277,17 +348,44 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			measuring = true
 			base, _, _ = srv.stats()
 			baseMark, lastMark = mark(s.Warmup), mark(s.Warmup)
+			if srv.fleet != nil {
+				srv.fleet.mark(virtualEpoch.Add(s.Warmup))
+			}
+			overlayBase, webhookBase = world.Overlay.Stats(), [2]int64{applied, rejected}
 		}
 		for measuring && req.At >= bucketEnd {
+			if err := deliver(virtualEpoch.Add(bucketEnd)); err != nil {
+				return nil, err
+			}
 			if err := closeBucket(bucketEnd); err != nil {
 				return nil, err
 			}
 			bucketEnd += bucket
 		}
 		at := virtualEpoch.Add(req.At)
-		nanos.Store(at.UnixNano())
-		if err := env.SetClock(at); err != nil {
+		if err := deliver(at); err != nil {
 			return nil, err
+		}
+		if err := setClock(at); err != nil {
+			return nil, err
+		}
+		faults.advance(req.At)
+		if req.Op == workload.OpUpdate {
+			// A change made elsewhere, as in real time: straight to the overlay, reaching
+			// the cache only as a webhook.
+			updateSeq++
+			_, err := world.Overlay.Update(ctx, req.Object, req.ID, map[string]string{"cachebench_update": strconv.FormatInt(updateSeq, 10)})
+			if measuring {
+				cur.requests++
+				cur.updates++
+				total.requests++
+				total.updates++
+				if err != nil {
+					cur.errors++
+					total.errors++
+				}
+			}
+			continue
 		}
 		in, inv := srv.inst, vinvocation{}
 		if srv.fleet != nil {
@@ -306,8 +404,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			}
 			in = inv.env.inst
 		}
+		faults.begin()
 		res, err := in.cache.GetKey(ctx, keys[req.Object][req.Index])
-		us := model.sample(res.Tier)
+		us := model.sample(res.Tier) + faults.charged().Microseconds()
 		if srv.fleet != nil {
 			us = srv.fleet.release(inv, at, time.Duration(us)*time.Microsecond).Microseconds()
 		}
@@ -324,6 +423,16 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			notFound++
 		case err != nil:
 			cur.errors++
+		case res.Version > 0:
+			// The staleness oracle, as in real time, at the read's (simulated) instant.
+			if v := world.Overlay.Check(req.Object, req.ID, res.Version, at); v.Known {
+				checked++
+				if !v.Current {
+					cur.stale++
+					total.stale++
+					_ = staleHist.RecordValue(min(max(v.StaleBy.Milliseconds(), 1), staleMaxMS))
+				}
+			}
 		}
 		switch res.Tier {
 		case cachecore.TierL1:
@@ -332,8 +441,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			cur.l2++
 		case cachecore.TierL3:
 			cur.l3++
-		case cachecore.TierOrigin:
-			cur.origin++
+		}
+		if res.Trace.Origin == cachecore.OriginFetched {
+			// The fetch's HTTP requests, retries and 429s included, as in real time.
+			cur.origin += int64(res.Trace.Calls)
+			cur.rateLimited += int64(res.Trace.RateLimited)
 		}
 		_ = hist.RecordValue(max(us, 1))
 		_ = bhist.RecordValue(max(us, 1))
@@ -344,6 +456,9 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
 	if measuring {
+		if err := deliver(virtualEpoch.Add(min(bucketEnd, horizon))); err != nil {
+			return nil, err
+		}
 		if err := closeBucket(bucketEnd); err != nil {
 			return nil, err
 		}
@@ -369,18 +484,22 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		LatencyModel: "modelled",
 		Requests: reports.Requests{
 			Total: total.requests, OK: total.requests - total.errors, Errors: total.errors,
-			Gets: total.requests, NotFound: notFound, RatePerS: float64(total.requests) / s.Duration.Seconds(),
+			Gets: total.requests - total.updates, Updates: total.updates, NotFound: notFound, RatePerS: float64(total.requests) / s.Duration.Seconds(),
 		},
-		LatencyUS: summary(hist),
-		ServiceUS: summary(hist),
+		Consistency: reports.Consistency{ReadsChecked: checked, StaleReads: total.stale},
+		LatencyUS:   summary(hist),
+		ServiceUS:   summary(hist),
 		Tiers: reports.Tiers{
 			L1: tierDelta(s.Cache.L1.Enabled, st.L1, base.L1),
 			L2: tierDelta(s.Cache.L2.Enabled, st.L2, base.L2),
 			L3: tierDelta(s.Cache.L3.Enabled, st.L3, base.L3),
 		},
 		Origin: reports.Origin{
-			Calls:  int64(st.OriginFetches - base.OriginFetches),
-			Errors: int64(st.OriginErrors - base.OriginErrors),
+			Calls:       int64(st.OriginCalls - base.OriginCalls),
+			Fetches:     int64(st.OriginFetches - base.OriginFetches),
+			Retries:     int64(st.OriginRetries - base.OriginRetries),
+			RateLimited: int64(st.OriginRateLimited - base.OriginRateLimited),
+			Errors:      int64(st.OriginErrors - base.OriginErrors),
 		},
 		Timeline: timeline,
 		Notes: []string{
@@ -392,6 +511,31 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			"Stripe's client-side rate limiter is off on the virtual clock (it paces on the wall clock); origin calls are counted, not paced",
 		},
 	}
+	if checked > 0 {
+		res.Consistency.StaleRatio = float64(total.stale) / float64(checked)
+	}
+	if total.stale > 0 {
+		res.Consistency.MaxStalenessMS = float64(staleHist.Max())
+		res.Consistency.P99StalenessMS = float64(staleHist.ValueAtQuantile(99))
+	}
+	if s.Ops.Update > 0 || s.Cache.Invalidation == "webhook" {
+		// Events are counted by time, over the measured part, as in real time.
+		ov := world.Overlay.Stats()
+		res.Webhooks = &reports.Webhooks{
+			Emitted: int64(ov.EventsEmitted - overlayBase.EventsEmitted), Delivered: int64(ov.EventsDelivered - overlayBase.EventsDelivered),
+			Duplicated: int64(ov.EventsDuplicated - overlayBase.EventsDuplicated), Reordered: int64(ov.EventsReordered - overlayBase.EventsReordered),
+			Applied: applied - webhookBase[0], Rejected: rejected - webhookBase[1],
+		}
+	}
+	if len(s.Faults) > 0 {
+		faults.advance(horizon)
+		res.Faults = faults.report(s.Warmup, horizon)
+		res.Notes = append(res.Notes, "faults on the virtual clock start and end at their simulated instants; rate_limit and errors are the Stripe overlay's own; the network kinds are MODELLED where the cache meets each service (its L2 and L3 tiers, its Stripe client): down and reset fail the call at once, pause times it out and charges the cache's time-out, latency and bandwidth add their time to the read's modelled latency (a call past its time-out times out); lookups are charged, writes are not; Redis pub/sub, the webhooks' path to other L1s, is not faulted")
+	}
+	res.Notes = append(res.Notes, "the caches' circuit breakers are off on the virtual clock (they keep wall-clock time): every read tries each tier and pays its failure or time-out")
+	if total.updates > 0 {
+		res.Notes = append(res.Notes, "updates are instant on the virtual clock (a change at its simulated instant, its webhooks at that instant plus their drawn delays); update_latency_us is not modelled")
+	}
 	if f := srv.fleet; f != nil {
 		res.Lambda = &reports.Lambda{
 			Invocations: f.invocations - baseMark.invocations, ColdStarts: total.coldStarts,
@@ -400,10 +544,11 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			InitBilledMS: f.initMS - baseMark.initMS,
 			MemoryMB:     s.Lambda.MemoryMB, Arch: s.Lambda.Arch, Recycled: f.recycled,
 			CPUMS:           float64(f.cpuNS) / 1e6,
-			MeanConcurrency: float64(f.busyNS) / 1e9 / (horizon.Seconds()),
+			MeanConcurrency: f.meanConcurrency(virtualEpoch.Add(horizon)),
 			PeakConcurrency: int64(f.peakBusy),
 		}
 		res.Lambda.GBSeconds = pricing.GBSeconds(s.Lambda.MemoryMB, res.Lambda.BilledMS)
+		res.Lambda.Warming = f.warmed()
 	}
 	meanRedis, meanDynamo := redisByteS/measured, dynamoByteS/measured
 	u := virtualUsage(s, baseMark, endMark, meanRedis, meanDynamo)
@@ -426,7 +571,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		"redis": s.Network.Redis.Profile + " (modelled)", "dynamodb": s.Network.DynamoDB.Profile + " (modelled)", "stripe": s.Network.Stripe.Profile + " (modelled)",
 	}
 	res.LatencyCalibration = cal.summary()
-	res.Origin.CallsSaved = max(res.Requests.Gets-res.Origin.Calls, 0)
+	res.Origin.CallsSaved = max(res.Requests.Gets-res.Origin.Fetches, 0)
 	res.Thresholds = reports.Evaluate(res, thresholds)
 	return res, nil
 }
@@ -505,6 +650,7 @@ func tierDelta(enabled bool, now, base cachecore.TierCounts) reports.TierStats {
 // virtualSecond turns a bucket's counts into a timeline row starting at offset from the
 // measured part's start. Hit ratios are of the reads that reached each tier.
 func virtualSecond(b vbucket, offset, length time.Duration) reports.Second {
+	reads := b.requests - b.updates
 	ratio := func(hits, reached int64) float64 {
 		if reached <= 0 {
 			return 0
@@ -516,12 +662,22 @@ func virtualSecond(b vbucket, offset, length time.Duration) reports.Second {
 		BucketS:     int(length / time.Second),
 		Requests:    b.requests,
 		Errors:      b.errors,
-		L1HitRatio:  ratio(b.l1, b.requests),
-		L2HitRatio:  ratio(b.l2, b.requests-b.l1),
-		L3HitRatio:  ratio(b.l3, b.requests-b.l1-b.l2),
+		L1HitRatio:  ratio(b.l1, reads),
+		L2HitRatio:  ratio(b.l2, reads-b.l1),
+		L3HitRatio:  ratio(b.l3, reads-b.l1-b.l2),
 		OriginCalls: b.origin,
+		RateLimited: b.rateLimited,
 		ColdStarts:  b.coldStarts,
+		StaleReads:  b.stale,
 	}
+}
+
+// maxTime is the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // boolInt is 1 for true.
@@ -543,11 +699,7 @@ func heldBytes(ctx context.Context, env *mocks.Env, inst *instance, at time.Time
 			if err != nil {
 				return false // not an entry: the caches' own bookkeeping
 			}
-			end := e.ExpiresAt
-			if e.StaleUntil.After(end) {
-				end = e.StaleUntil
-			}
-			return !end.IsZero() && !end.After(at)
+			return e.Dead(at)
 		})
 		if err != nil {
 			return 0, 0, err

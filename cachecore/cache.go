@@ -122,6 +122,8 @@ type Config struct {
 	// HotKeys, when > 0, makes the cache tally the keys it reads (one read in 16) into a
 	// sorted set in Redis (HotKeysKey; "" means "cachebench:hot") every HotKeysEvery (0
 	// means 1s), keeping the 4*HotKeys most read: the list Warm loads from. Needs Redis.
+	// A negative HotKeysEvery starts no background flush: the caller flushes with
+	// FlushHotKeys, on its own clock (a simulation's).
 	HotKeys      int
 	HotKeysKey   string
 	HotKeysEvery time.Duration
@@ -206,8 +208,8 @@ func (c Config) Validate() error {
 	if c.LeaseTTL > 0 && c.Redis == nil {
 		errs = append(errs, errors.New("cachecore: LeaseTTL needs Config.Redis"))
 	}
-	if c.HotKeys < 0 || c.HotKeysEvery < 0 {
-		errs = append(errs, fmt.Errorf("cachecore: HotKeys %d and HotKeysEvery %v must not be negative", c.HotKeys, c.HotKeysEvery))
+	if c.HotKeys < 0 {
+		errs = append(errs, fmt.Errorf("cachecore: HotKeys %d must not be negative", c.HotKeys))
 	}
 	if c.HotKeys > 0 && c.Redis == nil {
 		errs = append(errs, errors.New("cachecore: HotKeys needs Config.Redis, where the hot list is kept"))

@@ -46,6 +46,11 @@ func (e *Entry) Servable(now time.Time) bool {
 	return e.Fresh(now) || now.Before(e.StaleUntil)
 }
 
+// Dead reports whether e's retention has ended at now: it is past its ExpiresAt and past
+// its StaleUntil (whichever is later), so no tier should keep it. An entry with neither
+// set never dies.
+func (e *Entry) Dead(now time.Time) bool { return e.retention(now) < 0 }
+
 // retention is how long a tier should keep e from now: to the end of its stale window,
 // else to its expiry. Zero means no expiry; a negative result means e is already dead.
 func (e *Entry) retention(now time.Time) time.Duration {

@@ -109,3 +109,29 @@ func TestRefKey(t *testing.T) {
 		}
 	}
 }
+
+// TestEntryDead: an entry dies at the later of ExpiresAt and StaleUntil, not before; one
+// with neither never dies.
+func TestEntryDead(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		e    Entry
+		at   time.Duration
+		want bool
+	}{
+		{"no expiry", Entry{}, 1000 * time.Hour, false},
+		{"fresh", Entry{ExpiresAt: t0.Add(time.Minute)}, 59 * time.Second, false},
+		{"at expiry", Entry{ExpiresAt: t0.Add(time.Minute)}, time.Minute, true},
+		{"past expiry", Entry{ExpiresAt: t0.Add(time.Minute)}, 2 * time.Minute, true},
+		{"in stale window", Entry{ExpiresAt: t0.Add(time.Minute), StaleUntil: t0.Add(2 * time.Minute)}, 90 * time.Second, false},
+		{"past stale window", Entry{ExpiresAt: t0.Add(time.Minute), StaleUntil: t0.Add(2 * time.Minute)}, 2 * time.Minute, true},
+		{"stale window before expiry", Entry{ExpiresAt: t0.Add(time.Minute), StaleUntil: t0.Add(time.Second)}, 30 * time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.e.Dead(t0.Add(tc.at)); got != tc.want {
+				t.Errorf("Dead at +%v = %v, want %v", tc.at, got, tc.want)
+			}
+		})
+	}
+}

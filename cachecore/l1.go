@@ -219,7 +219,7 @@ func (l *L1) Get(key string, now time.Time) (Entry, bool) {
 	}
 	// The tinylfu read is written out here: one frame, and one copy of the entry, fewer.
 	it, ok := l.tiny.c.GetIfPresent(key)
-	if ok && !l1Dead(&it.entry, now) {
+	if ok && !it.entry.Dead(now) {
 		return it.entry, true
 	}
 	if ok {
@@ -321,7 +321,7 @@ const (
 // l1Judge is the verdict on old, held for the key e is written to.
 func l1Judge(old, e *Entry, storable bool, now time.Time) l1Verdict {
 	switch {
-	case l1Dead(old, now):
+	case old.Dead(now):
 		return l1DropDead
 	case old.Version > e.Version:
 		return l1Keep
@@ -330,9 +330,6 @@ func l1Judge(old, e *Entry, storable bool, now time.Time) l1Verdict {
 	}
 	return l1Replace
 }
-
-// l1Dead reports whether e's retention has ended at now.
-func l1Dead(e *Entry, now time.Time) bool { return e.retention(now) < 0 }
 
 // l1Item is what the tinylfu policy stores: the entry and its lifetime in otter, the
 // retention it had when it was written.
@@ -395,7 +392,7 @@ func (t *l1Tiny) onDeletion(ev otter.DeletionEvent[string, l1Item]) {
 // is an invalidation to otter and is counted as an expiration here.
 func (t *l1Tiny) dropDead(key string, now time.Time) {
 	t.c.ComputeIfPresent(key, func(old l1Item) (l1Item, otter.ComputeOp) {
-		if l1Dead(&old.entry, now) {
+		if old.entry.Dead(now) {
 			t.expirations.Add(1)
 			return old, otter.InvalidateOp
 		}
@@ -406,7 +403,7 @@ func (t *l1Tiny) dropDead(key string, now time.Time) {
 func (t *l1Tiny) setIfNewer(key string, e Entry, life time.Duration, storable bool, now time.Time) bool {
 	stored := false
 	t.c.Compute(key, func(old l1Item, found bool) (l1Item, otter.ComputeOp) {
-		if found && l1Dead(&old.entry, now) {
+		if found && old.entry.Dead(now) {
 			// Gone at now; it leaves, replaced or removed, as an expiration.
 			t.expirations.Add(1)
 			found = false
@@ -465,7 +462,7 @@ func newL1LRU(maxEntries int, maxBytes int64) (*l1LRU, error) {
 func (c *l1LRU) get(key string, now time.Time) (e Entry, ok bool) {
 	c.mu.Lock()
 	e, ok = c.list.Get(key)
-	if ok && l1Dead(&e, now) {
+	if ok && e.Dead(now) {
 		c.removeLocked(key, &e)
 		c.expirations++
 		e, ok = Entry{}, false
@@ -498,7 +495,7 @@ func (c *l1LRU) setIfNewer(key string, e Entry, storable bool, now time.Time) bo
 	for c.list.Len() > c.maxEntries || c.bytes > c.maxBytes {
 		k, old, _ := c.list.RemoveOldest()
 		c.bytes -= l1Bytes(k, &old)
-		if l1Dead(&old, now) {
+		if old.Dead(now) {
 			c.expirations++
 		} else {
 			c.evictions++

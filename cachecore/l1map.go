@@ -23,12 +23,12 @@ func (c *l1Map) get(key string, now time.Time) (Entry, bool) {
 	c.mu.RLock()
 	e, ok := c.m[key]
 	c.mu.RUnlock()
-	if !ok || !l1Dead(&e, now) {
+	if !ok || !e.Dead(now) {
 		return e, ok
 	}
 	c.mu.Lock()
 	// Another writer may have replaced it meanwhile: drop only a dead entry.
-	if cur, found := c.m[key]; found && l1Dead(&cur, now) {
+	if cur, found := c.m[key]; found && cur.Dead(now) {
 		c.removeLocked(key, &cur)
 		c.expirations++
 	}

@@ -143,7 +143,7 @@ func (c *tierStatCounters) admit(e Entry, err error, now time.Time) (Entry, bool
 		c.misses.Add(1)
 		return Entry{}, false
 	}
-	if e.retention(now) < 0 {
+	if e.Dead(now) {
 		c.misses.Add(1)
 		return Entry{}, false
 	}
@@ -339,7 +339,7 @@ func (r *RedisTier) Get(ctx context.Context, key string) (Entry, bool, error) {
 				return Entry{}, false, nil
 			}
 			e, derr := DecodeEntry(b)
-			if derr != nil || e.retention(r.now()) < 0 {
+			if derr != nil || e.Dead(r.now()) {
 				return Entry{}, false, nil
 			}
 			return e, true, nil

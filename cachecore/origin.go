@@ -94,6 +94,9 @@ type StripeOriginConfig struct {
 	// Rand is the jitter source, returning values in [0, 1); it must be safe for
 	// concurrent use. nil means math/rand/v2's Float64.
 	Rand func() float64
+	// Sleep waits d between attempts, or until ctx ends and then returns its error. nil
+	// means a timer on the wall clock; a simulation passes one on its own clock.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // OriginStats are a StripeOrigin's counters.
@@ -199,7 +202,10 @@ func NewStripeOrigin(cfg StripeOriginConfig) (*StripeOrigin, error) {
 		baseBackoff: cfg.BaseBackoff,
 		maxBackoff:  cfg.MaxBackoff,
 		rand:        cfg.Rand,
-		sleep:       sleepContext,
+		sleep:       cfg.Sleep,
+	}
+	if o.sleep == nil {
+		o.sleep = sleepContext
 	}
 	switch {
 	case o.maxRetries == 0:

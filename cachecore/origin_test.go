@@ -694,3 +694,32 @@ func TestStripeOriginFleetLimiterFallsBack(t *testing.T) {
 		t.Errorf("a fleet without a limiter: err = %v", err)
 	}
 }
+
+// TestStripeOriginConfigSleep: StripeOriginConfig.Sleep takes the waits between
+// attempts (a simulation's clock), and its error ends the fetch.
+func TestStripeOriginConfigSleep(t *testing.T) {
+	s := newOriginServer(t, origin429, originOK, origin429)
+	var waits []time.Duration
+	stop := errors.New("simulated deadline")
+	fail := false
+	o, err := NewStripeOrigin(StripeOriginConfig{
+		Client: originClient(s.srv.URL, s.srv.Client()), RateLimit: RateLimitNone,
+		Sleep: func(_ context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			if fail {
+				return stop
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := o.Fetch(context.Background(), originCustomer); err != nil || len(waits) != 1 || waits[0] <= 0 {
+		t.Fatalf("Fetch = %v with waits %v; want success after one wait", err, waits)
+	}
+	fail = true
+	if _, _, _, err := o.Fetch(context.Background(), originCustomer); !errors.Is(err, stop) {
+		t.Errorf("Fetch with a failing Sleep = %v, want its error", err)
+	}
+}

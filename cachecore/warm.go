@@ -54,9 +54,13 @@ func (h *hotKeys) saw(key string) {
 	h.mu.Unlock()
 }
 
-// startHotKeys starts the flush of the tally to Redis, every HotKeysEvery until Close.
+// startHotKeys starts the flush of the tally to Redis, every HotKeysEvery until Close
+// (none when HotKeysEvery is negative: FlushHotKeys does it).
 func (c *Cache) startHotKeys() {
 	c.hot = &hotKeys{tally: make(map[string]float64)}
+	if c.cfg.HotKeysEvery < 0 {
+		return
+	}
 	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
@@ -75,6 +79,16 @@ func (c *Cache) startHotKeys() {
 			}
 		}
 	}()
+}
+
+// FlushHotKeys adds the reads tallied since the last flush to the hot list in Redis now.
+// With Config.HotKeysEvery negative it is the only flush (a simulation calls it on its own
+// clock); otherwise the background flush does it too. Without Config.HotKeys it does
+// nothing.
+func (c *Cache) FlushHotKeys(ctx context.Context) {
+	if c.hot != nil {
+		c.flushHotKeys(ctx)
+	}
 }
 
 // flushHotKeys adds the tally to the sorted set in one pipeline and trims the set.

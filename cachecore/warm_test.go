@@ -99,3 +99,31 @@ func TestWarmRefusals(t *testing.T) {
 		t.Fatalf("HotKeys without Redis: %v", err)
 	}
 }
+
+// TestFlushHotKeysManual: with HotKeysEvery negative no background flush runs; the tally
+// reaches the hot list only when FlushHotKeys is called.
+func TestFlushHotKeysManual(t *testing.T) {
+	env := tierEnv(t, mocks.ProviderEmbedded)
+	u := tierUnique(t)
+	origin := OriginFunc(func(ctx context.Context, ref Ref) ([]byte, int64, bool, error) {
+		return []byte(fmt.Sprintf(`{"id":%q,"object":"customer"}`, ref.ID)), 1, true, nil
+	})
+	c := fullCache(t, env, origin, "cb-flush-"+u, "flush:"+u+":", func(c *Config) {
+		c.HotKeys, c.HotKeysKey, c.HotKeysEvery = 5, "hot:"+u, -1
+		c.L3 = nil
+	})
+	ctx := context.Background()
+	for range 200 {
+		if _, err := c.Get(ctx, Ref{Object: ObjectCustomer, ID: "cus_hot"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // a background flush would have run by now
+	if n, err := c.cfg.Redis.ZCard(ctx, "hot:"+u).Result(); err != nil || n != 0 || c.Stats().HotKeyFlushes != 0 {
+		t.Fatalf("before FlushHotKeys: %d hot keys (%v), %d flushes; want none", n, err, c.Stats().HotKeyFlushes)
+	}
+	c.FlushHotKeys(ctx)
+	if top, err := c.cfg.Redis.ZRevRange(ctx, "hot:"+u, 0, 0).Result(); err != nil || len(top) != 1 || top[0] != "customer:cus_hot" {
+		t.Fatalf("after FlushHotKeys: hot list %v (%v), want customer:cus_hot", top, err)
+	}
+}

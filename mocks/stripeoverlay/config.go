@@ -52,8 +52,9 @@ type Config struct {
 	// the order they arrive in.
 	Seed int64
 	// Now is the clock of versions, event creation times and the rate limiter; nil means
-	// time.Now. Webhook delays and signature timestamps always use the real clock (a
-	// signature must verify against the receiver's clock).
+	// time.Now. Webhook delays run on the real clock too, unless Webhook.Manual puts them
+	// on this one; signature timestamps always use the real clock (a signature must
+	// verify against the receiver's clock).
 	Now func() time.Time
 	// APIKey is the key the overlay's own upstream calls send (Update and Delete); HTTP
 	// requests are forwarded with the caller's Authorization. Empty means DefaultAPIKey.
@@ -113,6 +114,11 @@ type WebhookConfig struct {
 	// MaxPending bounds the deliveries waiting per subscriber; an event beyond it is
 	// dropped and counted. 0 means DefaultMaxPending.
 	MaxPending int
+	// Manual leaves the sending to the caller, for a discrete-event simulation: no
+	// goroutine delivers events; Deliver sends those due by an instant of the Config.Now
+	// clock, on which Delay, Jitter and MaxHold then run, and NextDelivery says when the
+	// next one is due. Duplicates and reordering are drawn as without it.
+	Manual bool
 }
 
 // Validate reports every problem in c at once.

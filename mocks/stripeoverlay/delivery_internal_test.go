@@ -131,3 +131,106 @@ func TestMaxPendingDrops(t *testing.T) {
 		t.Errorf("after Close: %+v, want all 5 dropped", st)
 	}
 }
+
+// TestManualDelivery: with Webhook.Manual, events wait on the Config.Now clock for
+// Deliver, which sends each when due (after Delay, a held event at the end of its
+// hold), duplicates included; NextDelivery names the instant of the next one. Nothing
+// is sent by the overlay itself.
+func TestManualDelivery(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := &struct {
+		mu sync.Mutex
+		t  time.Time
+	}{t: t0}
+	now := func() time.Time { clk.mu.Lock(); defer clk.mu.Unlock(); return clk.t }
+	set := func(t time.Time) { clk.mu.Lock(); clk.t = t; clk.mu.Unlock() }
+	o, err := New(Config{Upstream: "http://127.0.0.1:1", Mode: ModeNone, Now: now,
+		Webhook: WebhookConfig{Delay: time.Second, Manual: true, MaxHold: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Close(context.Background()) })
+	var got []int
+	o.Subscribe(func(_ context.Context, payload []byte, _ string) error {
+		var ev struct {
+			Data struct {
+				Object struct {
+					Seq int `json:"seq"`
+				} `json:"object"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return err
+		}
+		got = append(got, ev.Data.Object.Seq)
+		return nil
+	})
+	emit := func(seq int) {
+		o.emit("customer.updated", map[string]any{"id": "cus_x", "object": "customer", "seq": seq}, nil, now(), eventRequest{})
+	}
+	ctx := context.Background()
+	if _, ok := o.NextDelivery(); ok {
+		t.Fatal("NextDelivery with nothing pending: ok")
+	}
+	emit(0)
+	set(t0.Add(500 * time.Millisecond))
+	emit(1)
+	if at, ok := o.NextDelivery(); !ok || !at.Equal(t0.Add(time.Second)) {
+		t.Fatalf("NextDelivery = %v, %v; want %v", at, ok, t0.Add(time.Second))
+	}
+	if n, err := o.Deliver(ctx, t0.Add(999*time.Millisecond)); n != 0 || err != nil || len(got) != 0 {
+		t.Fatalf("Deliver before the delay = %d, %v (got %v); want nothing sent", n, err, got)
+	}
+	if n, err := o.Deliver(ctx, t0.Add(time.Second)); n != 1 || err != nil {
+		t.Fatalf("Deliver at the first due time = %d, %v; want 1", n, err)
+	}
+	if at, _ := o.NextDelivery(); !at.Equal(t0.Add(1500 * time.Millisecond)) {
+		t.Fatalf("NextDelivery = %v, want the second event's due time", at)
+	}
+	if n, _ := o.Deliver(ctx, t0.Add(time.Hour)); n != 1 || len(got) != 2 || got[0] != 0 || got[1] != 1 {
+		t.Fatalf("Deliver late = %d, got %v; want events 0 and 1 in order", n, got)
+	}
+	if st := o.Stats(); st.EventsDelivered != 2 {
+		t.Errorf("EventsDelivered %d, want 2", st.EventsDelivered)
+	}
+
+	// Every event held (Reorder's q = 1): the first waits for the second and goes right
+	// after it; the last one waits out its hold. Every event duplicated.
+	o2, err := New(Config{Upstream: "http://127.0.0.1:1", Mode: ModeNone, Now: now,
+		Webhook: WebhookConfig{Delay: time.Second, Manual: true, MaxHold: 5 * time.Second, Reorder: 0.5, Duplicates: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o2.Close(context.Background()) })
+	var n2 int
+	o2.Subscribe(func(context.Context, []byte, string) error { n2++; return nil })
+	set(t0)
+	o2.emit("customer.updated", map[string]any{"id": "cus_x"}, nil, now(), eventRequest{})
+	if at, ok := o2.NextDelivery(); !ok || !at.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("held event: NextDelivery = %v, %v; want the end of its hold %v", at, ok, t0.Add(5*time.Second))
+	}
+	for i := 0; i < 10; i++ {
+		at, ok := o2.NextDelivery()
+		if !ok {
+			break
+		}
+		if _, err := o2.Deliver(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n2 != 2 {
+		t.Errorf("%d deliveries of one duplicated event, want 2", n2)
+	}
+	if err := o2.Drain(ctx); err != nil {
+		t.Errorf("Drain with nothing pending: %v", err)
+	}
+
+	wall, err := New(Config{Upstream: "http://127.0.0.1:1", Mode: ModeNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wall.Close(ctx)
+	if _, err := wall.Deliver(ctx, time.Now()); err == nil {
+		t.Error("Deliver without Webhook.Manual: no error")
+	}
+}

@@ -31,7 +31,9 @@
 //     signed in Stripe-Signature as Stripe does, so stripe-go's webhook.ConstructEvent
 //     verifies it. Events go to in-process subscribers (Subscribe) and loopback HTTP
 //     endpoints (SubscribeURL), after a configurable delay and jitter, with a share
-//     duplicated and a share delivered after the next event.
+//     duplicated and a share delivered after the next event. With WebhookConfig.Manual
+//     the caller sends them instead (Deliver, NextDelivery), on the Config.Now clock: a
+//     discrete-event simulation applies each at its simulated instant.
 //   - Rate limits. Token buckets like Stripe's basic rate limiter, global to the
 //     overlay as Stripe's are to an account: test mode 25 reads and 25 writes per
 //     second, live mode 100 and 100, search endpoints 20 per second on top; beyond them

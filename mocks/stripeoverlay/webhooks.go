@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -140,8 +141,12 @@ func Sign(payload []byte, secret string, t time.Time) string {
 
 // Drain waits until every event emitted so far has been delivered (or has failed, or
 // was dropped), or ctx ends. An event held for reordering waits at most
-// WebhookConfig.MaxHold for a next one.
+// WebhookConfig.MaxHold for a next one. With WebhookConfig.Manual nothing delivers
+// meanwhile, so Drain returns at once: nil when nothing is pending, else an error.
 func (o *Overlay) Drain(ctx context.Context) error {
+	if o.cfg.Webhook.Manual && !o.hub.idle() {
+		return errors.New("stripeoverlay: drain: with Webhook.Manual events wait for Deliver; call it with the instant to deliver up to")
+	}
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -187,11 +192,23 @@ func (h *hub) add(fn func(ctx context.Context, payload []byte, signature string)
 		return
 	}
 	h.subs = append(h.subs[:len(h.subs):len(h.subs)], s) // a new slice: readers keep theirs
+	if h.o.cfg.Webhook.Manual {
+		return // Deliver sends
+	}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		s.run()
 	}()
+}
+
+// now is the clock deliveries are due on: the overlay's with WebhookConfig.Manual, else
+// the real clock the delivery goroutines sleep on.
+func (h *hub) now() time.Time {
+	if h.o.cfg.Webhook.Manual {
+		return h.o.now()
+	}
+	return time.Now()
 }
 
 func (h *hub) idle() bool {
@@ -321,7 +338,7 @@ func (s *subscriber) enqueue(ev *event) {
 		s.h.o.stats.dropped.Add(1)
 		return
 	}
-	now := time.Now()
+	now := s.h.now()
 	d := &delivery{ev: ev, due: now.Add(s.delay())}
 	switch {
 	case s.held != nil:
@@ -349,10 +366,34 @@ func (h *hub) isClosed() bool {
 	return h.closed
 }
 
+// nextLocked returns the delivery due at now, taken off the queue, after releasing a
+// held event whose hold has ended (it goes in order then); or nil and how long until one
+// may be due, -1 when none is pending. The caller holds s.mu.
+func (s *subscriber) nextLocked(now time.Time) (*delivery, time.Duration) {
+	maxHold := s.h.o.cfg.Webhook.MaxHold
+	if s.held != nil && now.Sub(s.heldAt) >= maxHold {
+		held := s.held // no next event came: deliver in order
+		s.held = nil
+		s.push(held)
+	}
+	if len(s.queue) > 0 && !s.queue[0].due.After(now) {
+		return heap.Pop(&s.queue).(*delivery), 0
+	}
+	wait := time.Duration(-1)
+	if len(s.queue) > 0 {
+		wait = s.queue[0].due.Sub(now)
+	}
+	if s.held != nil {
+		if hw := s.heldAt.Add(maxHold).Sub(now); wait < 0 || hw < wait {
+			wait = hw
+		}
+	}
+	return nil, wait
+}
+
 // run delivers the subscriber's events until the hub closes.
 func (s *subscriber) run() {
 	ctx := s.h.ctx
-	maxHold := s.h.o.cfg.Webhook.MaxHold
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -364,25 +405,10 @@ func (s *subscriber) run() {
 				s.mu.Unlock()
 				return
 			}
-			now := time.Now()
-			if s.held != nil && now.Sub(s.heldAt) >= maxHold {
-				held := s.held // no next event came: deliver in order
-				s.held = nil
-				s.push(held)
-			}
-			if len(s.queue) > 0 && !s.queue[0].due.After(now) {
-				next = heap.Pop(&s.queue).(*delivery)
+			var wait time.Duration
+			if next, wait = s.nextLocked(time.Now()); next != nil {
 				s.inflight = true
 				break
-			}
-			wait := time.Duration(-1)
-			if len(s.queue) > 0 {
-				wait = s.queue[0].due.Sub(now)
-			}
-			if s.held != nil {
-				if hw := s.heldAt.Add(maxHold).Sub(now); wait < 0 || hw < wait {
-					wait = hw
-				}
 			}
 			s.mu.Unlock()
 			var tc <-chan time.Time
@@ -411,6 +437,61 @@ func (s *subscriber) run() {
 		s.inflight = false
 		s.mu.Unlock()
 	}
+}
+
+// NextDelivery returns, with WebhookConfig.Manual, the instant of the Config.Now clock
+// at which Deliver next has something to do: the earliest delivery due, or the end of a
+// hold (an event held for reordering that no next event followed goes out in order
+// then). ok is false when nothing is pending, and always without Manual.
+func (o *Overlay) NextDelivery() (at time.Time, ok bool) {
+	if !o.cfg.Webhook.Manual {
+		return time.Time{}, false
+	}
+	for _, s := range o.hub.subscribers() {
+		s.mu.Lock()
+		if len(s.queue) > 0 && (!ok || s.queue[0].due.Before(at)) {
+			at, ok = s.queue[0].due, true
+		}
+		if s.held != nil {
+			if end := s.heldAt.Add(o.cfg.Webhook.MaxHold); !ok || end.Before(at) {
+				at, ok = end, true
+			}
+		}
+		s.mu.Unlock()
+	}
+	return at, ok
+}
+
+// Deliver sends, with WebhookConfig.Manual, every delivery due at or before now on the
+// Config.Now clock, each subscriber's in order of due time, from the caller's goroutine,
+// and returns how many it sent (failed ones included). A hold that has ended by now
+// releases its event first. ctx bounds the deliveries, as the overlay's own does
+// without Manual. Without Manual it is an error: the overlay's goroutines deliver.
+func (o *Overlay) Deliver(ctx context.Context, now time.Time) (int, error) {
+	if !o.cfg.Webhook.Manual {
+		return 0, errors.New("stripeoverlay: deliver: the overlay delivers events itself; set WebhookConfig.Manual to deliver them from the caller")
+	}
+	n := 0
+	for _, s := range o.hub.subscribers() {
+		for {
+			s.mu.Lock()
+			d, _ := s.nextLocked(now)
+			s.inflight = d != nil
+			s.mu.Unlock()
+			if d == nil {
+				break
+			}
+			s.send(ctx, d)
+			n++
+			s.mu.Lock()
+			s.inflight = false
+			s.mu.Unlock()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return n, fmt.Errorf("stripeoverlay: deliver: %w", err)
+	}
+	return n, nil
 }
 
 // send makes one delivery, signed now.
