@@ -322,8 +322,12 @@ func (r *RedisTier) key(k string) string { return r.prefix + k }
 
 // decode turns a stored value into an entry: a value that is not an envelope, or whose
 // retention has ended, is a miss. It counts the outcome.
+//
+// b is a reply go-redis read into a buffer of its own for this one command (and no one
+// else's), so the entry's value keeps pointing into it rather than being copied; except
+// on a tracking L1's client, whose cache holds the reply and hands it to later reads.
 func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
-	e, err := DecodeEntry(b)
+	e, err := decodeEntry(b, !r.tracked.Load())
 	return r.stats.admit(e, err, now)
 }
 
