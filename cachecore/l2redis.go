@@ -58,11 +58,12 @@ type RedisConfig struct {
 	// mode, SetMulti) and INFO use Client itself.
 	//
 	// Auto is the default because each way is faster where the other is slower: with 50
-	// callers sharing a client, autopipelining answered 2.2 to 2.4 times the L2 hits a
-	// second of one command per round trip (scripts/bench-l2.sh, three runs), while a lone
-	// caller only waits for the autopipeliner's hand-off (its hit took 1.3 times as long),
-	// so it goes straight to the connection. A Lambda environment, serving one request at
-	// a time, takes the direct path.
+	// callers sharing a client, autopipelining answered 4.9 to 6.2 times the L2 hits a
+	// second of one command per round trip (median 5.9; scripts/bench-l2.sh, three runs),
+	// with 6 allocations a hit against 9, while a lone caller only waits for the
+	// autopipeliner's hand-off (its hit took 1.9 to 2.3 times as long, and 20
+	// allocations), so it goes straight to the connection. A Lambda environment, serving
+	// one request at a time, takes the direct path.
 	Pipeline string
 	// AutoPipeline is Pipeline: PipelineAlways, as earlier versions spelled it.
 	AutoPipeline bool
