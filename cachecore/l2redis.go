@@ -44,7 +44,12 @@ type RedisConfig struct {
 	// *redis.ClusterClient, or an autopipeliner of either. Give it ContextTimeoutEnabled:
 	// the cache bounds each call by Config.L2Timeout through the call's context, and
 	// without that option go-redis ignores the context's deadline on the socket and waits
-	// for its own ReadTimeout (3 s by default) when Redis stops answering.
+	// for its own ReadTimeout (3 s by default) when Redis stops answering. A command that
+	// goes through the autopipeliner (Pipeline auto with another command in flight, or
+	// always) runs on the autopipeliner's own context, so only ReadTimeout and
+	// WriteTimeout bound it: with Redis paused, concurrent reads wait a few ReadTimeouts
+	// (9 to 15 s with the default 3 s, five readers), lone ones L2Timeout. Keep those
+	// time-outs short where that matters, or use PipelineNever.
 	Client redis.UniversalClient
 	// Prefix is prepended to every key; "" means "cb:".
 	Prefix string
