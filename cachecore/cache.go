@@ -354,7 +354,7 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 			return resultOf(&e, TierL1, stale)
 		}
 		c.stats.l1.misses.Add(1)
-		res, err := c.loadCoalesced(ctx, key, c.load)
+		res, err := c.lookup(ctx, key)
 		res.Trace.Missed = res.Trace.Missed.With(TierL1)
 		if c.met != nil {
 			c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
@@ -363,7 +363,7 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	}
 	// No L1, or a tracking L1, whose lookup is the L2 read itself (see NewTrackingL1):
 	// load tells them apart.
-	res, err := c.loadCoalesced(ctx, key, c.load)
+	res, err := c.lookup(ctx, key)
 	if c.met != nil {
 		c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
 	}
@@ -384,6 +384,41 @@ func (c *Cache) servedByL1(key string, e *Entry, now time.Time) (hits uint64, st
 		c.refreshInBackground(key, e.Version, refreshEarly)
 	}
 	return hits, false
+}
+
+// lookup reads key below L1. An L2 hit is served by the caller's own L2 read: coalescing
+// is for what a miss costs (L3 and the origin), and entering it would cost an L2 hit more
+// than the read itself (a goroutine, a channel and the shared result). What the read
+// found otherwise (a miss, a tombstone, a failure) is handed to the coalesced lookup,
+// which reads L2 again only if a write through this cache has finished since: one that
+// another lookup of the key made between this read and the coalescing, say. With a
+// tracking L1, or coalescing off, the whole lookup is load's.
+func (c *Cache) lookup(ctx context.Context, key string) (Result, error) {
+	if c.l2 == nil || c.cfg.NoCoalesce || (c.l1 != nil && c.l1.trk != nil) {
+		// The method value c.load allocates its closure: a miss path, or no L2 to hit.
+		return c.loadCoalesced(ctx, key, c.load)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, err)
+	}
+	writes := c.l2.writes.Load()
+	now := c.cfg.Now()
+	e, ok, bad := c.l2.probe(ctx, key)
+	if ok && !e.Tombstone && e.Servable(now) {
+		return c.served(ctx, key, e, now, c.lower[0], 0, 0)
+	}
+	// A miss: the closure and the probe are the lookup's allocations, not a hit's.
+	p := &probed{e: e, ok: ok, bad: bad, writes: writes}
+	return c.loadCoalesced(ctx, key, func(ctx context.Context, key string) (Result, error) {
+		return c.loadAfter(ctx, key, p)
+	})
+}
+
+// probed is what lookup's own L2 read found, and the L2 writes finished before it began.
+type probed struct {
+	e       Entry
+	ok, bad bool
+	writes  uint64
 }
 
 // fetchCoalesced goes straight to the origin for key (the tiers were already asked),
@@ -448,6 +483,13 @@ func resultOf(e *Entry, tier TierID, stale bool) (Result, error) {
 // load looks key up below L1 — L2, L3, then the origin — and fills the tiers above the
 // one that answered.
 func (c *Cache) load(ctx context.Context, key string) (Result, error) {
+	return c.loadAfter(ctx, key, nil)
+}
+
+// loadAfter is load, taking L2's answer from p (lookup's own read) unless p is nil or
+// L2 may have changed since (a write finished after p's read began); a failed read is
+// not made again.
+func (c *Cache) loadAfter(ctx context.Context, key string, p *probed) (Result, error) {
 	now := c.cfg.Now()
 	var floor int64 = math.MinInt64 // highest tombstone version seen: older data must not come back
 	var missed, failed TierSet
@@ -458,7 +500,13 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 			mark = new(trackMark)
 			tctx = withTrackMark(ctx, mark)
 		}
-		e, ok, bad := t.g.get(tctx, key)
+		var e Entry
+		var ok, bad bool
+		if p != nil && t.id == TierL2 && (p.bad || t.g.writes.Load() == p.writes) {
+			e, ok, bad = p.e, p.ok, p.bad
+		} else {
+			e, ok, bad = t.g.get(tctx, key)
+		}
 		if mark != nil {
 			if mark.local.Load() {
 				if ok && e.Version >= floor && !e.Tombstone && e.Servable(now) {
@@ -481,16 +529,7 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 			if e.Tombstone {
 				floor = e.Version
 			} else if e.Servable(now) {
-				t.st.hits.Add(1)
-				c.backfill(ctx, key, e, now, t.id)
-				stale := !e.Fresh(now)
-				if stale {
-					t.st.staleHits.Add(1)
-					c.refreshInBackground(key, e.Version, refreshStale)
-				}
-				res, err := resultOf(&e, t.id, stale)
-				res.Trace.Missed, res.Trace.Failed = missed, failed
-				return res, err
+				return c.served(ctx, key, e, now, t, missed, failed)
 			}
 		}
 		t.st.misses.Add(1)
@@ -499,6 +538,21 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 	res, err := c.fetch(ctx, key)
 	res.Trace.Missed |= missed
 	res.Trace.Failed |= failed
+	return res, err
+}
+
+// served counts a hit of e in the lower tier t, copies e to the tiers above t, and
+// starts a background refresh of a stale e.
+func (c *Cache) served(ctx context.Context, key string, e Entry, now time.Time, t lowerTier, missed, failed TierSet) (Result, error) {
+	t.st.hits.Add(1)
+	c.backfill(ctx, key, e, now, t.id)
+	stale := !e.Fresh(now)
+	if stale {
+		t.st.staleHits.Add(1)
+		c.refreshInBackground(key, e.Version, refreshStale)
+	}
+	res, err := resultOf(&e, t.id, stale)
+	res.Trace.Missed, res.Trace.Failed = missed, failed
 	return res, err
 }
 

@@ -294,3 +294,79 @@ func newBenchCache(b *testing.B, cfg Config) *Cache {
 	b.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// BenchmarkL2HitVsGET is one caller's L2 hit through the default cache (Pipeline auto)
+// and a plain go-redis GET of the same stored entries, read in alternating blocks of
+// l2VsGETBlock, each side first in half the pairs, so both meet the same machine. It
+// reports each side's ns per read and l2/get-%, the hit's time as a share of the GET's;
+// b.N counts pairs of reads.
+func BenchmarkL2HitVsGET(b *testing.B) {
+	env := benchEnv.Get(b)
+	ctx := context.Background()
+	rc := benchRedis(b, env)
+	defer rc.Close()
+	l2, err := NewRedisTier(RedisConfig{Client: rc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := benchKeys(1000)
+	now := time.Now()
+	es := make([]Entry, len(keys))
+	for i := range es {
+		es[i] = Entry{Value: []byte(`{"id":"cus_bench","object":"customer","email":"bench@example.com","metadata":{}}`),
+			Version: 1, FetchedAt: now, ExpiresAt: now.Add(time.Hour)}
+	}
+	if err := l2.SetMulti(ctx, keys, es); err != nil {
+		b.Fatal(err)
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = l2.key(k)
+	}
+	c := newBenchCache(b, Config{L2: l2, Origin: &benchNoOrigin{}})
+	var bad int
+	block := func(cache bool, from, n int) time.Duration {
+		start := time.Now()
+		for i := from; i < from+n; i++ {
+			if cache {
+				if res, err := c.GetKey(ctx, keys[i%len(keys)]); err != nil || res.Tier != TierL2 {
+					bad++
+				}
+			} else if _, err := rc.Get(ctx, full[i%len(full)]).Bytes(); err != nil {
+				bad++
+			}
+		}
+		return time.Since(start)
+	}
+	var spent [2]time.Duration // GET, L2 hit
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i, k := 0, 0; i < b.N; i, k = i+l2VsGETBlock, k+1 {
+		n := min(l2VsGETBlock, b.N-i)
+		if k%2 == 0 {
+			spent[0] += block(false, i, n)
+			spent[1] += block(true, i, n)
+		} else {
+			spent[1] += block(true, i, n)
+			spent[0] += block(false, i, n)
+		}
+	}
+	b.StopTimer()
+	if bad > 0 {
+		b.Fatalf("%d reads failed or were not L2 hits", bad)
+	}
+	getNs, hitNs := float64(spent[0].Nanoseconds())/float64(b.N), float64(spent[1].Nanoseconds())/float64(b.N)
+	b.ReportMetric(getNs, "get-ns/read")
+	b.ReportMetric(hitNs, "l2hit-ns/read")
+	b.ReportMetric(100*hitNs/getNs, "l2/get-%")
+}
+
+// l2VsGETBlock is BenchmarkL2HitVsGET's block: a few milliseconds of reads.
+const l2VsGETBlock = 100
+
+// benchNoOrigin is the origin of benchmarks that must never reach it.
+type benchNoOrigin struct{}
+
+func (benchNoOrigin) Fetch(context.Context, Ref) ([]byte, int64, bool, error) {
+	return nil, 0, false, fmt.Errorf("benchmark read reached the origin")
+}

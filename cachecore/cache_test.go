@@ -174,7 +174,8 @@ func mustL1(t *testing.T, cfg L1Config) *L1 {
 }
 
 // TestCoalescing: 1,000 goroutines missing on one key make exactly one origin call and one
-// lookup of each lower tier; without coalescing they make many (the control).
+// L3 lookup (each reads L2 itself first, as an L2 hit is not coalesced); without
+// coalescing they make many (the control).
 func TestCoalescing(t *testing.T) {
 	for _, coalesce := range []bool{true, false} {
 		t.Run(fmt.Sprintf("coalesce=%v", coalesce), func(t *testing.T) {
@@ -212,6 +213,9 @@ func TestCoalescing(t *testing.T) {
 			if coalesce {
 				if calls != 1 {
 					t.Fatalf("origin calls = %d, want exactly 1", calls)
+				}
+				if n := l3.calls.Load(); n != 2 {
+					t.Errorf("L3 calls = %d, want 2: one lookup and one fill", n)
 				}
 				s := c.Stats()
 				if s.Coalesced+s.L1.Hits != n-1 {

@@ -6,7 +6,11 @@
 //
 // Reads go L1 → L2 → L3 → origin and fill the tiers above the one that answered, never
 // beyond the remaining life of what was found. Concurrent misses on one key make one lookup
-// (request coalescing), and with Config.LeaseTTL a whole fleet makes one origin call.
+// of L3 and the origin (request coalescing; each reader reads L2 itself first, so an L2 hit
+// costs no more than its GET), and with Config.LeaseTTL a whole fleet makes one origin
+// call. The L2 sends a lone command straight to its connection and concurrent ones
+// through go-redis's autopipeliner (RedisConfig.Pipeline auto, the default), whichever is
+// faster where it is used.
 // Stale-while-revalidate, probabilistic early refresh (XFetch), negative caching and TTL
 // jitter are options. Webhook events (Apply) refresh or invalidate every tier, guarded by
 // version so an old or duplicate event never brings back older data, and reach other

@@ -128,7 +128,11 @@ func EncodeEntry(e Entry, compressAbove int) []byte {
 
 // DecodeEntry parses an envelope. Bad bytes give an error wrapping ErrBadEnvelope, never a
 // panic.
-func DecodeEntry(b []byte) (Entry, error) {
+func DecodeEntry(b []byte) (Entry, error) { return decodeEntry(b, false) }
+
+// decodeEntry is DecodeEntry; with own, the entry's value may alias b (the caller hands
+// b over and will neither change nor reuse it), which saves copying it.
+func decodeEntry(b []byte, own bool) (Entry, error) {
 	if len(b) < envelopeHeaderSize {
 		return Entry{}, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrBadEnvelope, len(b), envelopeHeaderSize)
 	}
@@ -161,7 +165,7 @@ func DecodeEntry(b []byte) (Entry, error) {
 			return Entry{}, fmt.Errorf("%w: compressed value: %v", ErrBadEnvelope, err)
 		}
 		value = d
-	} else if len(value) > 0 {
+	} else if len(value) > 0 && !own {
 		value = append([]byte(nil), value...)
 	}
 	if len(value) > 0 {

@@ -44,7 +44,12 @@ type RedisConfig struct {
 	// *redis.ClusterClient, or an autopipeliner of either. Give it ContextTimeoutEnabled:
 	// the cache bounds each call by Config.L2Timeout through the call's context, and
 	// without that option go-redis ignores the context's deadline on the socket and waits
-	// for its own ReadTimeout (3 s by default) when Redis stops answering.
+	// for its own ReadTimeout (3 s by default) when Redis stops answering. A command that
+	// goes through the autopipeliner (Pipeline auto with another command in flight, or
+	// always) runs on the autopipeliner's own context, so only ReadTimeout and
+	// WriteTimeout bound it: with Redis paused, concurrent reads wait a few ReadTimeouts
+	// (9 to 15 s with the default 3 s, five readers), lone ones L2Timeout. Keep those
+	// time-outs short where that matters, or use PipelineNever.
 	Client redis.UniversalClient
 	// Prefix is prepended to every key; "" means "cb:".
 	Prefix string
@@ -58,11 +63,12 @@ type RedisConfig struct {
 	// mode, SetMulti) and INFO use Client itself.
 	//
 	// Auto is the default because each way is faster where the other is slower: with 50
-	// callers sharing a client, autopipelining answered 2.2 to 2.4 times the L2 hits a
-	// second of one command per round trip (scripts/bench-l2.sh, three runs), while a lone
-	// caller only waits for the autopipeliner's hand-off (its hit took 1.3 times as long),
-	// so it goes straight to the connection. A Lambda environment, serving one request at
-	// a time, takes the direct path.
+	// callers sharing a client, autopipelining answered 4.9 to 6.2 times the L2 hits a
+	// second of one command per round trip (median 5.9; scripts/bench-l2.sh, three runs),
+	// with 6 allocations a hit against 9, while a lone caller only waits for the
+	// autopipeliner's hand-off (its hit took 1.9 to 2.3 times as long, and 20
+	// allocations), so it goes straight to the connection. A Lambda environment, serving
+	// one request at a time, takes the direct path.
 	Pipeline string
 	// AutoPipeline is Pipeline: PipelineAlways, as earlier versions spelled it.
 	AutoPipeline bool
@@ -322,12 +328,31 @@ func (r *RedisTier) key(k string) string { return r.prefix + k }
 
 // decode turns a stored value into an entry: a value that is not an envelope, or whose
 // retention has ended, is a miss. It counts the outcome.
+//
+// b is a reply go-redis read into a buffer of its own for this one command (and no one
+// else's), so the entry's value keeps pointing into it rather than being copied; except
+// on a tracking L1's client, whose cache holds the reply and hands it to later reads.
 func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
-	e, err := DecodeEntry(b)
+	e, err := decodeEntry(b, !r.tracked.Load())
 	return r.stats.admit(e, err, now)
 }
 
 // Get returns the entry stored for key.
+//
+// The allocations of an L2 hit, 9 for a lone caller (TestL2HitAllocs checks at most 10),
+// are all here but the guard's time-out context (boundedCtx, 1):
+//   - r.key: the prefixed key, 1. go-redis takes the key as a string, and keeping every
+//     key's prefixed form would cost more memory than the allocation.
+//   - go-redis's Get: the command, its argument slice and the key boxed into it, 3.
+//     Unavoidable through its public API: Do and Process take the same, and a command
+//     cannot be reused while another caller may read it.
+//   - go-redis's reply buffer, 1, which the entry's value keeps pointing into (decode).
+//   - go-redis's health check of the pooled connection (pool.connCheck: SyscallConn's
+//     raw conn, the read callback and the error it captures), 3. v9.23 peeks the socket
+//     each time a connection leaves its pool and has no option to skip it. Concurrent
+//     callers go through the autopipeliner (Pipeline auto), whose batches take one
+//     connection for many commands, so its check and its own batch allocations are
+//     shared: about 7 per hit in all with 50 callers.
 func (r *RedisTier) Get(ctx context.Context, key string) (Entry, bool, error) {
 	b, err := r.pick().Get(ctx, r.key(key)).Bytes()
 	r.done()

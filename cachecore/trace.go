@@ -54,7 +54,9 @@ type Trace struct {
 	Origin OriginUse
 	// Joined: the read shared a lookup another read made (request coalescing): its
 	// outcomes below L1 were looked up once for all the readers sharing it, and this
-	// read made no call of its own there.
+	// read made no call of its own there but one L2 read: each read looks in L2 itself
+	// before it coalesces (an L2 hit is served without coalescing), and a joined read's
+	// L2 miss is the shared lookup's.
 	Joined bool
 	// Calls, Retries and RateLimited are the origin fetch's HTTP requests (retries
 	// included), the retries among them, and the answers 429 Too Many Requests; set only
