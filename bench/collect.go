@@ -170,6 +170,9 @@ func tierRatios(c *counts, l1, l2, l3 bool) [3]reports.TierStats {
 		out[i].Hits = c.hits[i]
 		out[i].Misses = c.lookups[i] - c.hits[i]
 		out[i].Coalesced = c.joined[i]
+		if i == 1 {
+			out[i].Rereads = c.rereads
+		}
 		out[i].Failed = c.failed[i]
 		if c.lookups[i] > 0 {
 			out[i].HitRatio = float64(c.hits[i]) / float64(c.lookups[i])

@@ -40,6 +40,8 @@ type counts struct {
 	// failed counts, per tier, the lookups a read made itself that got no answer from the
 	// tier (an error, a time-out, an open breaker): they are among the misses.
 	failed [3]int64
+	// rereads counts the lookups that read L2 a second time (cachecore.Trace.L2Reread).
+	rereads int64
 	// incomplete counts reads that never completed a lookup (they failed first).
 	incomplete int64
 	// The origin, by read: fetches made, fetches taken from another read, and the
@@ -72,6 +74,7 @@ func (c *counts) add(o *counts) {
 		c.joined[i] += o.joined[i]
 		c.failed[i] += o.failed[i]
 	}
+	c.rereads += o.rereads
 	c.incomplete += o.incomplete
 	c.youngReads += o.youngReads
 	c.youngL1Hits += o.youngL1Hits
@@ -114,6 +117,9 @@ func (c *counts) trace(served cachecore.TierID, tr *cachecore.Trace) {
 		} else if tr.Failed.Has(id) {
 			c.failed[i]++
 		}
+	}
+	if tr.L2Reread {
+		c.rereads++
 	}
 	switch tr.Origin {
 	case cachecore.OriginFetched:

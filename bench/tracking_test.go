@@ -42,7 +42,7 @@ network: none
 	if l1.Misses != l2.Hits+l2.Misses {
 		t.Errorf("L1 misses %d, want every one an L2 lookup (%d)", l1.Misses, l2.Hits+l2.Misses)
 	}
-	wantKeyspaceLookups(t, res, ": L1 hits must not reach Redis")
+	wantKeyspaceLookups(t, res, false, ": L1 hits must not reach Redis")
 	if l1.Invalidations == nil {
 		t.Error("no tiers.l1.invalidations for a tracking L1")
 	}

@@ -489,7 +489,9 @@ func (c *Cache) load(ctx context.Context, key string) (Result, error) {
 // loadAfter is load, taking L2's answer from p (lookup's own read) unless p is nil or
 // L2 may have changed since (a write finished after p's read began); a failed read is
 // not made again.
-func (c *Cache) loadAfter(ctx context.Context, key string, p *probed) (Result, error) {
+func (c *Cache) loadAfter(ctx context.Context, key string, p *probed) (res Result, err error) {
+	reread := false
+	defer func() { res.Trace.L2Reread = reread }()
 	now := c.cfg.Now()
 	var floor int64 = math.MinInt64 // highest tombstone version seen: older data must not come back
 	var missed, failed TierSet
@@ -505,6 +507,7 @@ func (c *Cache) loadAfter(ctx context.Context, key string, p *probed) (Result, e
 		if p != nil && t.id == TierL2 && (p.bad || t.g.writes.Load() == p.writes) {
 			e, ok, bad = p.e, p.ok, p.bad
 		} else {
+			reread = p != nil && t.id == TierL2
 			e, ok, bad = t.g.get(tctx, key)
 		}
 		if mark != nil {
@@ -535,7 +538,7 @@ func (c *Cache) loadAfter(ctx context.Context, key string, p *probed) (Result, e
 		t.st.misses.Add(1)
 		missed = missed.With(t.id)
 	}
-	res, err := c.fetch(ctx, key)
+	res, err = c.fetch(ctx, key)
 	res.Trace.Missed |= missed
 	res.Trace.Failed |= failed
 	return res, err

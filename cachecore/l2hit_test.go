@@ -96,6 +96,9 @@ func TestLookupRereadsL2AfterWrite(t *testing.T) {
 	if err != nil || res.Tier != TierOrigin || l2.calls.Load() != 1 { // the fill's write only
 		t.Fatalf("no write since the miss: %s, %v, %d L2 calls; want the origin and no second read", res.Tier, err, l2.calls.Load())
 	}
+	if res.Trace.L2Reread {
+		t.Error("no second L2 read, yet the trace says L2Reread")
+	}
 
 	// Another lookup filled L2 after this one's read missed.
 	p = &probed{writes: c.l2.writes.Load()}
@@ -104,6 +107,9 @@ func TestLookupRereadsL2AfterWrite(t *testing.T) {
 	res, err = c.loadAfter(ctx, key, p)
 	if err != nil || res.Tier != TierL2 || l2.calls.Load() != calls+1 || origin.calls.Load() != 1 {
 		t.Fatalf("after a write: %s, %v, %d L2 reads, %d origin calls; want L2 read again and hit", res.Tier, err, l2.calls.Load()-calls, origin.calls.Load())
+	}
+	if !res.Trace.L2Reread || res.Trace.joined().L2Reread {
+		t.Errorf("after a write: L2Reread %v (want true), and %v for a read that joined (want false)", res.Trace.L2Reread, res.Trace.joined().L2Reread)
 	}
 
 	// A failed read is not made again: a down L2 costs a read one time-out.

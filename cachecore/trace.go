@@ -58,6 +58,13 @@ type Trace struct {
 	// before it coalesces (an L2 hit is served without coalescing), and a joined read's
 	// L2 miss is the shared lookup's.
 	Joined bool
+	// L2Reread: the read's lookup below L1, which other reads may have shared, read L2 a
+	// second time, because a write through this cache finished after the read's own L2
+	// read began (another lookup may have filled the key in between); the L2 outcome in
+	// Missed is the second read's. Redis saw two reads for this one lookup. Never set on
+	// a Joined read: the second read was the lookup's, counted once, by the read that
+	// made it.
+	L2Reread bool
 	// Calls, Retries and RateLimited are the origin fetch's HTTP requests (retries
 	// included), the retries among them, and the answers 429 Too Many Requests; set only
 	// with Origin OriginFetched, as reported by a ReportingOrigin (an Origin that is not
@@ -78,6 +85,7 @@ func (t Trace) Complete(served TierID) bool {
 // it counts for.
 func (t Trace) joined() Trace {
 	t.Joined = true
+	t.L2Reread = false
 	if t.Origin == OriginFetched {
 		t.Origin = OriginShared
 	}

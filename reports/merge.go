@@ -529,6 +529,7 @@ func (m *mergeState) tiers() {
 			d.Hits += s.Hits
 			d.Misses += s.Misses
 			d.Coalesced += s.Coalesced
+			d.Rereads += s.Rereads
 			d.Failed += s.Failed
 			d.Caches += s.Caches
 			d.EntriesHeld += s.EntriesHeld

@@ -238,9 +238,15 @@ type TierStats struct {
 	Misses   int64   `json:"misses"`
 	HitRatio float64 `json:"hit_ratio"`
 	// Coalesced is the part of Hits + Misses that reads took from another read's lookup
-	// (request coalescing): the tier was asked once for all of them. Lookups the tier
-	// itself saw are Hits + Misses - Coalesced.
+	// (request coalescing): the tier's answer was looked up once for all of them, so the
+	// lookups the cache counted are Hits + Misses - Coalesced. At L3 that is what DynamoDB
+	// saw. At L2 each read first makes a GET of its own (an L2 hit is served without
+	// coalescing; a miss then joins the shared lookup), unless the L1 is tracking or
+	// coalescing is off, so Redis saw Hits + Misses + Rereads GETs.
 	Coalesced int64 `json:"coalesced,omitempty"`
+	// Rereads (L2) counts the shared lookups that read L2 a second time because a write
+	// through the cache finished after their first read began.
+	Rereads int64 `json:"rereads,omitempty"`
 	// Failed is the part of Misses whose lookup got no answer from the tier: an error, a
 	// time-out, or a lookup skipped while the tier's circuit breaker was open. A degraded
 	// tier shows here rather than as a low hit ratio with no cause.
