@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,15 +22,40 @@ import (
 	"github.com/cachebench/cachebench/mocks/mockstest"
 )
 
-// buildCLI compiles cachebench once per test binary run.
+// cli is the cachebench binary the tests run, built once per test binary run (a link
+// takes seconds, and 17 tests run it) into a directory TestMain removes.
+var cli struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cli.dir != "" {
+		os.RemoveAll(cli.dir)
+	}
+	os.Exit(code)
+}
+
+// buildCLI compiles cachebench once per test binary run and returns its path. Tests
+// only run it: none may change the file.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cachebench")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	cli.once.Do(func() {
+		if cli.dir, cli.err = os.MkdirTemp("", "cachebench-cli-"); cli.err != nil {
+			return
+		}
+		cli.bin = filepath.Join(cli.dir, "cachebench")
+		if out, err := exec.Command("go", "build", "-o", cli.bin, ".").CombinedOutput(); err != nil {
+			cli.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cli.err != nil {
+		t.Fatal(cli.err)
 	}
-	return bin
+	return cli.bin
 }
 
 // TestBadInputExitsTwo checks that bad flags and values exit with code 2 and say the fix.
