@@ -47,7 +47,10 @@
 //   - The misses at one enabled tier are the lookups (hits + misses) at the next enabled
 //     tier. A read that shared another's lookup counts at each tier that lookup reached;
 //     tiers.*.coalesced counts those lookups, so a tier itself saw hits + misses -
-//     coalesced of them.
+//     coalesced of them; except L2, where each read makes a GET of its own before it
+//     coalesces (an L2 hit is never coalesced; with a tracking L1 or coalescing off, the
+//     rule above holds), and a shared lookup reads L2 again when a write finished in
+//     between: Redis saw hits + misses + tiers.l2.rereads GETs.
 //   - The misses at the last enabled tier are origin.fetches + origin.coalesced: reads
 //     that fetched from Stripe, and reads that took the answer of another read's fetch
 //     (coalescing, or another instance's fill lease, whose reads miss every tier and
