@@ -19,22 +19,27 @@ import (
 //
 // Autopipelining: go-redis v9.23 can itself batch the commands of concurrent callers into
 // pipelines, cutting round trips (EXPERIMENTAL in go-redis). The tier does no batching of
-// its own; a caller turns go-redis's on in one of two ways:
+// its own; it submits its single-key commands to the client's deferred autopipeliner
+// (AsyncAutoPipeline, configured by the client options' AutoPipelineOptions, go-redis's
+// defaults when nil) as Pipeline says, auto by default. A caller may also pass an
+// autopipeliner as the client (it is a redis.UniversalClient):
 //
-//	// 1. Let the tier take the client's autopipeliner (the blocking face, configured by
-//	//    the client options' AutoPipelineOptions, go-redis's defaults when nil):
-//	l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: rc, AutoPipeline: true})
-//
-//	// 2. Or pass an autopipeliner as the client (it is a redis.UniversalClient):
 //	ap, err := rc.AutoPipelineWithOptions(&redis.AutoPipelineOptions{MaxBatchSize: 100})
 //	l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{Client: ap})
 //
-// Either way closing rc stops the autopipeliner too, and *redis.Ring has none. Use the
-// blocking face (AutoPipeline), not AsyncAutoPipeline: the tier reads each result right
-// after issuing its command. The first way is better on a cluster: the tier still sees
-// the *redis.ClusterClient underneath, so Info sums every master, whereas behind a bare
-// autopipeliner it asks one node, and GetMulti pipelines GETs rather than trying MGET
-// even on a standalone server, as it cannot tell whether a cluster is hidden there.
+// Then every single-key command goes through an autopipeliner with ap's options: ap
+// itself if it is a deferred one, else the deferred one of rc built with them (or rc's
+// existing one: go-redis keeps one of each face per client). Closing rc stops them too,
+// and *redis.Ring has none. Passing the client itself is better on a cluster: the tier
+// still sees the *redis.ClusterClient underneath, so Info sums every master, whereas
+// behind a bare autopipeliner it asks one node, and GetMulti pipelines GETs rather than
+// trying MGET even on a standalone server, as it cannot tell whether a cluster is hidden
+// there.
+//
+// The deferred face is what keeps the cache's time-out (Config.L2Timeout) on
+// autopipelined commands: an autopipeliner runs its batches on a context of its own, so
+// the tier waits for each command's batch only while the call's context allows and
+// then returns the context's error, leaving the command to finish unread.
 type RedisConfig struct {
 	// Now is the clock the tier judges entries' retention by (what PX a write gets, and
 	// whether a read entry is dead); nil means time.Now. Set it to Config.Now's clock when
@@ -45,11 +50,10 @@ type RedisConfig struct {
 	// the cache bounds each call by Config.L2Timeout through the call's context, and
 	// without that option go-redis ignores the context's deadline on the socket and waits
 	// for its own ReadTimeout (3 s by default) when Redis stops answering. A command that
-	// goes through the autopipeliner (Pipeline auto with another command in flight, or
-	// always) runs on the autopipeliner's own context, so only ReadTimeout and
-	// WriteTimeout bound it: with Redis paused, concurrent reads wait a few ReadTimeouts
-	// (9 to 15 s with the default 3 s, five readers), lone ones L2Timeout. Keep those
-	// time-outs short where that matters, or use PipelineNever.
+	// goes through the autopipeliner is bounded by the context whatever the option: the
+	// tier stops waiting for it (see Autopipelining above). The command itself runs on
+	// until its batch ends, bounded by ReadTimeout and WriteTimeout, and holds its place
+	// in the autopipeliner's queue meanwhile.
 	Client redis.UniversalClient
 	// Prefix is prepended to every key; "" means "cb:".
 	Prefix string
@@ -57,9 +61,10 @@ type RedisConfig struct {
 	// negative value means never.
 	CompressAbove int
 	// Pipeline says when the tier's single-key commands (GET, the guarded SET script, DEL,
-	// MGET) go through Client.AutoPipeline(), so that concurrent callers share round
-	// trips: PipelineAuto ("" is the same) when another of the tier's commands is in
-	// flight, PipelineAlways, or PipelineNever. Explicit pipelines (GetMulti in cluster
+	// MGET) go through Client.AsyncAutoPipeline(), so that concurrent callers share
+	// round trips: PipelineAuto ("" is the same) when another of the tier's commands is
+	// in flight, PipelineAlways, or PipelineNever. With an autopipeliner as Client they
+	// always do, and PipelineNever is refused. Explicit pipelines (GetMulti in cluster
 	// mode, SetMulti) and INFO use Client itself.
 	//
 	// Auto is the default because each way is faster where the other is slower: with 50
@@ -176,11 +181,12 @@ func (f *atomicFloat) Add(d float64) {
 // standalone, Sentinel and cluster deployments: every command touches one key, except
 // MGET, which it sends only to a plain *redis.Client.
 type RedisTier struct {
-	// client is the autopipeliner of base (Client) that single-key commands take as
-	// Pipeline says (pick); nil with PipelineNever. base serves the rest: the direct
-	// path, explicit pipelines and INFO on every master.
-	client, base redis.UniversalClient
-	pipeline     string
+	// client is the deferred autopipeliner of base (Client) that single-key commands
+	// take as Pipeline says (pick); nil with PipelineNever. base serves the rest: the
+	// direct path, explicit pipelines and INFO on every master.
+	client   *redis.AutoPipeliner
+	base     redis.UniversalClient
+	pipeline string
 	// inflight counts the single-key commands under way, for PipelineAuto.
 	inflight      atomic.Int64
 	prefix        string
@@ -263,14 +269,28 @@ func NewRedisTier(cfg RedisConfig) (*RedisTier, error) {
 	case r.pipeline == "":
 		r.pipeline = PipelineAuto
 	}
+	given, _ := cfg.Client.(*redis.AutoPipeliner)
 	switch r.pipeline {
 	case PipelineNever:
+		if given != nil {
+			return nil, fmt.Errorf("redis tier: Pipeline %q with an autopipeliner as Client: pass the client it came from", PipelineNever)
+		}
 	case PipelineAuto, PipelineAlways:
-		ap, err := cfg.Client.AutoPipeline()
+		if given != nil {
+			ap, err := deferredFace(given)
+			if err != nil {
+				return nil, fmt.Errorf("redis tier: the autopipeliner given as Client: %w", err)
+			}
+			// Its commands are autopipelined whichever way they go, and the tier bounds
+			// them only on the deferred face.
+			r.client, r.pipeline = ap, PipelineAlways
+			break
+		}
+		ap, err := cfg.Client.AsyncAutoPipeline()
 		switch {
 		case err == nil:
 			r.client = ap
-		case r.pipeline == PipelineAuto:
+		case r.pipeline == PipelineAuto && errors.Is(err, redis.ErrRingAutoPipelineUnsupported):
 			// A client with no autopipeliner (a *redis.Ring) sends every command itself.
 		default:
 			return nil, fmt.Errorf("redis tier: autopipelining: %w", err)
@@ -281,19 +301,33 @@ func NewRedisTier(cfg RedisConfig) (*RedisTier, error) {
 	return r, nil
 }
 
-// pick returns the client for one single-key command, and done must be called when it
-// has its answer: the autopipeliner when Pipeline says so (with auto, when another
-// command is in flight), else the client itself.
-func (r *RedisTier) pick() redis.UniversalClient {
+// deferredFace returns ap if it is a deferred (async) autopipeliner, else the deferred
+// one of ap's client built with ap's options (or the one that client already has).
+func deferredFace(ap *redis.AutoPipeliner) (*redis.AutoPipeliner, error) {
+	if !ap.IsBlocking() {
+		return ap, nil
+	}
+	opts := ap.Config()
+	async, err := ap.AsyncAutoPipelineWithOptions(&opts)
+	if err != nil {
+		return nil, fmt.Errorf("its options do not suit a deferred autopipeliner, which the tier needs to bound each command by its context (%w): pass the client it came from, or a deferred one (AsyncAutoPipelineWithOptions)", err)
+	}
+	return async, nil
+}
+
+// pick returns the autopipeliner for one single-key command, or nil when the command
+// goes to the client itself, and done must be called when it has its answer: the
+// autopipeliner when Pipeline says so (with auto, when another command is in flight).
+func (r *RedisTier) pick() *redis.AutoPipeliner {
 	switch {
 	case r.client == nil:
-		return r.base
+		return nil
 	case r.pipeline == PipelineAlways:
 		return r.client
 	case r.inflight.Add(1) > 1:
 		return r.client
 	}
-	return r.base
+	return nil
 }
 
 // done ends a command started with pick.
@@ -301,6 +335,20 @@ func (r *RedisTier) done() {
 	if r.client != nil && r.pipeline == PipelineAuto {
 		r.inflight.Add(-1)
 	}
+}
+
+// run sends cmd, a single-key command, the way pick says, and returns its error. Through
+// the autopipeliner it waits for the command's batch only while ctx allows: when ctx
+// ends first, run returns ctx's error and the command is left to its batch, which still
+// runs it and may be writing its result; so after an error the caller must not read cmd
+// beyond the error run returned.
+func (r *RedisTier) run(ctx context.Context, cmd redis.Cmder) error {
+	ap := r.pick()
+	defer r.done()
+	if ap == nil {
+		return r.base.Process(ctx, cmd)
+	}
+	return ap.Submit(ctx, cmd).WaitContext(ctx)
 }
 
 // direct makes every single-key command take the client itself: a tracking L1's client
@@ -343,9 +391,10 @@ func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 // are all here but the guard's time-out context (boundedCtx, 1):
 //   - r.key: the prefixed key, 1. go-redis takes the key as a string, and keeping every
 //     key's prefixed form would cost more memory than the allocation.
-//   - go-redis's Get: the command, its argument slice and the key boxed into it, 3.
-//     Unavoidable through its public API: Do and Process take the same, and a command
-//     cannot be reused while another caller may read it.
+//   - the GET command: the command, its argument slice and the key boxed into it, 3.
+//     Unavoidable through go-redis's public API (its Get builds the same), and a command
+//     cannot be reused while another caller may read it, nor one left to its batch
+//     after a time-out (run) while the batch may still write it.
 //   - go-redis's reply buffer, 1, which the entry's value keeps pointing into (decode).
 //   - go-redis's health check of the pooled connection (pool.connCheck: SyscallConn's
 //     raw conn, the read callback and the error it captures), 3. v9.23 peeks the socket
@@ -354,8 +403,12 @@ func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 //     connection for many commands, so its check and its own batch allocations are
 //     shared: about 7 per hit in all with 50 callers.
 func (r *RedisTier) Get(ctx context.Context, key string) (Entry, bool, error) {
-	b, err := r.pick().Get(ctx, r.key(key)).Bytes()
-	r.done()
+	cmd := redis.NewStringCmd(ctx, "get", r.key(key))
+	err := r.run(ctx, cmd)
+	var b []byte
+	if err == nil {
+		b, _ = cmd.Bytes()
+	}
 	if r.tracked.Load() {
 		if m, _ := ctx.Value(trackMarkKey{}).(*trackMark); m != nil && m.local.Load() {
 			// The tracking L1 answered from the client's own cache: the tier's counters
@@ -394,12 +447,17 @@ func (r *RedisTier) GetMulti(ctx context.Context, keys []string) ([]Entry, []boo
 	r.stats.gets.Add(uint64(len(keys)))
 	now := r.now()
 	if r.useMGET {
-		full := make([]string, len(keys))
+		args := make([]any, 1+len(keys))
+		args[0] = "mget"
 		for i, k := range keys {
-			full[i] = r.key(k)
+			args[1+i] = r.key(k)
 		}
-		vals, err := r.pick().MGet(ctx, full...).Result()
-		r.done()
+		cmd := redis.NewSliceCmd(ctx, args...)
+		err := r.run(ctx, cmd)
+		var vals []any
+		if err == nil {
+			vals = cmd.Val()
+		}
 		if err == nil && len(vals) != len(keys) {
 			err = fmt.Errorf("MGET returned %d values for %d keys", len(vals), len(keys))
 		}
@@ -468,8 +526,21 @@ func (r *RedisTier) SetIfNewer(ctx context.Context, key string, e Entry) (bool, 
 	if !ok {
 		return false, nil
 	}
-	n, err := r.setIfNewer.Run(ctx, r.pick(), []string{r.key(key)}, env, px).Int64()
-	r.done()
+	k := r.key(key)
+	cmd := redis.NewCmd(ctx, "evalsha", r.setIfNewer.Hash(), 1, k, env, px)
+	cmd.SetFirstKeyPos(3)
+	err := r.run(ctx, cmd)
+	if redisNoScript(err) {
+		// Not in the server's script cache (after a restart, a failover or SCRIPT
+		// FLUSH): send the source, which caches it, as Script.Run does.
+		cmd = redis.NewCmd(ctx, "eval", redisSetIfNewerSrc, 1, k, env, px)
+		cmd.SetFirstKeyPos(3)
+		err = r.run(ctx, cmd)
+	}
+	var n int64
+	if err == nil {
+		n, err = cmd.Int64()
+	}
 	if err != nil {
 		r.stats.errors.Add(1)
 		return false, fmt.Errorf("redis tier: set %s: %w", key, err)
@@ -564,9 +635,7 @@ func redisNoScript(err error) bool {
 
 // Delete removes key whatever its version.
 func (r *RedisTier) Delete(ctx context.Context, key string) error {
-	err := r.pick().Del(ctx, r.key(key)).Err()
-	r.done()
-	if err != nil {
+	if err := r.run(ctx, redis.NewIntCmd(ctx, "del", r.key(key))); err != nil {
 		r.stats.errors.Add(1)
 		return fmt.Errorf("redis tier: DEL %s: %w", key, err)
 	}

@@ -576,8 +576,11 @@ func TestRedisTierAutoPipeline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, isAP := r.client.(*redis.AutoPipeliner); !isAP {
-				t.Fatalf("commands go through a %T, not the autopipeliner", r.client)
+			if r.client == nil || r.client.IsBlocking() {
+				t.Fatalf("commands do not go through a deferred autopipeliner (an autopipeliner: %v)", r.client != nil)
+			}
+			if !viaConfig && r.pipeline != PipelineAlways {
+				t.Errorf("with an autopipeliner as Client, Pipeline is %q, want %q", r.pipeline, PipelineAlways)
 			}
 			if r.useMGET != viaConfig {
 				t.Errorf("useMGET = %v; want MGET only when the plain client is known", r.useMGET)
@@ -649,8 +652,8 @@ func TestRedisTierPipelineModes(t *testing.T) {
 				t.Fatalf("mode %q: pipeline %q, autopipeliner %v", mode, r.pipeline, r.client != nil)
 			}
 			if want == PipelineAuto {
-				if c := r.pick(); c != r.base {
-					t.Errorf("a lone command went through %T, want the client itself", c)
+				if ap := r.pick(); ap != nil {
+					t.Error("a lone command went through the autopipeliner, want the client itself")
 				}
 				r.done()
 			}
@@ -676,6 +679,13 @@ func TestRedisTierPipelineModes(t *testing.T) {
 	}
 	if _, err := NewRedisTier(RedisConfig{Client: rc, Pipeline: PipelineNever, AutoPipeline: true}); err == nil || !strings.Contains(err.Error(), "set one") {
 		t.Errorf("AutoPipeline with Pipeline never: %v", err)
+	}
+	ap, err := rc.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRedisTier(RedisConfig{Client: ap, Pipeline: PipelineNever}); err == nil || !strings.Contains(err.Error(), "pass the client") {
+		t.Errorf("an autopipeliner as Client with Pipeline never: %v", err)
 	}
 }
 
