@@ -185,8 +185,12 @@ lambda: {enabled: false}
 			l1, o := res.Tiers.L1, res.Origin
 			t.Logf("%d reads: L1 %d hits, %d misses; origin %d fetches, %d coalesced, %d calls, %d saved",
 				res.Requests.Gets, l1.Hits, l1.Misses, o.Fetches, o.Coalesced, o.Calls, o.CallsSaved)
-			if l1.Misses == 0 || o.Fetches != 1 || o.Calls < 1 {
-				t.Errorf("L1 misses %d, origin fetches %d, calls %d: the one key's first reads miss, and one of them fetches it", l1.Misses, o.Fetches, o.Calls)
+			// Usually one fetch; a read that missed L1 just before the fill and reached
+			// the coalescing after the first lookup ended makes a second (seen once in
+			// CI: 121 misses, 2 fetches, 119 coalesced), which the identities run checks
+			// still account for.
+			if l1.Misses == 0 || o.Fetches < 1 || o.Fetches > 3 || o.Calls < o.Fetches {
+				t.Errorf("L1 misses %d, origin fetches %d, calls %d: the one key's first reads miss, and one of them (rarely a late second) fetches it", l1.Misses, o.Fetches, o.Calls)
 			}
 		})
 	}

@@ -454,14 +454,20 @@ func (f *fleet) warmed() *reports.Warming {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w, b := f.warming, f.warmingBase
+	return warmingSince(f.warming, f.warmingBase, f.warmingNanos-f.warmingBaseNanos)
+}
+
+// warmingSince is the warming of cold starts since the mark: w (totals since the start)
+// less b (totals at the mark), whose warmings took ns nanoseconds in all. MSMax is w's,
+// already restarted at the mark.
+func warmingSince(w, b reports.Warming, ns int64) *reports.Warming {
 	out := &reports.Warming{
 		ColdStarts: w.ColdStarts - b.ColdStarts, KeysListed: w.KeysListed - b.KeysListed,
 		KeysLoaded: w.KeysLoaded - b.KeysLoaded, MSMax: w.MSMax,
 		OverBudget: w.OverBudget - b.OverBudget, Errors: w.Errors - b.Errors,
 	}
 	if out.ColdStarts > 0 {
-		out.MSMean = float64(f.warmingNanos-f.warmingBaseNanos) / 1e6 / float64(out.ColdStarts)
+		out.MSMean = float64(ns) / 1e6 / float64(out.ColdStarts)
 	}
 	return out
 }

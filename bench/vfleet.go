@@ -220,16 +220,7 @@ func (f *vfleet) warmed() *reports.Warming {
 	if f.warmCost == nil || f.s.Cache.L1.Warm.Keys <= 0 || !f.s.Cache.L1.Enabled {
 		return nil
 	}
-	w, b := f.warming, f.warmingBase
-	out := &reports.Warming{
-		ColdStarts: w.ColdStarts - b.ColdStarts, KeysListed: w.KeysListed - b.KeysListed,
-		KeysLoaded: w.KeysLoaded - b.KeysLoaded, MSMax: w.MSMax,
-		OverBudget: w.OverBudget - b.OverBudget, Errors: w.Errors - b.Errors,
-	}
-	if out.ColdStarts > 0 {
-		out.MSMean = float64(f.warmingNS-f.baseNS) / 1e6 / float64(out.ColdStarts)
-	}
-	return out
+	return warmingSince(f.warming, f.warmingBase, f.warmingNS-f.baseNS)
 }
 
 // mark starts the measured part at at, as the real fleet's mark does: busy time counts

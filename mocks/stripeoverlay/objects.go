@@ -156,6 +156,12 @@ func (o *Overlay) Check(objectType, id string, version int64, at time.Time) Verd
 	if st := o.objects[objKey{kind, id}]; st != nil {
 		hist = st.history
 	}
+	return verdictAt(hist, version, at)
+}
+
+// verdictAt judges version against hist, an object's changes in order (hist[i] is
+// version i+1): whether it was current at at and, if not, for how long it had been stale.
+func verdictAt(hist []Change, version int64, at time.Time) Verdict {
 	// cur is the index of the last change at or before at (version 1 when none is).
 	cur := sort.Search(len(hist)-1, func(j int) bool { return hist[j+1].At.After(at) })
 	v := Verdict{

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 )
@@ -207,20 +206,7 @@ func (hs *HistorySet) Check(objectType, id string, version int64, at time.Time) 
 	if !ok {
 		hist = []Change{{Version: 1, At: hs.started}}
 	}
-	cur := sort.Search(len(hist)-1, func(j int) bool { return hist[j+1].At.After(at) })
-	v := Verdict{
-		Known:          version >= 1 && version <= int64(len(hist)),
-		CurrentVersion: hist[cur].Version,
-		Deleted:        hist[cur].Deleted,
-	}
-	switch {
-	case !v.Known:
-	case version >= v.CurrentVersion:
-		v.Current = true
-	default:
-		v.StaleBy = at.Sub(hist[version].At)
-	}
-	return v
+	return verdictAt(hist, version, at)
 }
 
 // Remote is a client of one run's overlay in a Service: what a shard of a sharded run

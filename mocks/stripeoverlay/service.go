@@ -1,7 +1,6 @@
 package stripeoverlay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -290,25 +289,8 @@ func (s *Service) postWebhook(w http.ResponseWriter, r *http.Request, ov *Overla
 		apiError(w, http.StatusBadRequest, "webhook: url %q is not an http(s) URL like http://10.0.0.7:8421/webhook", req.URL)
 		return
 	}
-	endpoint, client := u.String(), s.client
-	ov.Subscribe(func(ctx context.Context, payload []byte, signature string) error {
-		hr, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
-		if err != nil {
-			return err
-		}
-		hr.Header.Set("Content-Type", "application/json; charset=utf-8")
-		hr.Header.Set("Stripe-Signature", signature)
-		resp, err := client.Do(hr)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return fmt.Errorf("webhook endpoint %s answered HTTP %d", endpoint, resp.StatusCode)
-		}
-		return nil
-	})
+	endpoint := u.String()
+	ov.Subscribe(poster(s.client, endpoint))
 	writeAPI(w, http.StatusCreated, map[string]any{"url": endpoint})
 }
 

@@ -110,26 +110,7 @@ func (o *Overlay) SubscribeURL(endpoint string) error {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("stripeoverlay: subscribe %q: the endpoint must be on a loopback address (127.0.0.1, ::1 or localhost)", endpoint)
 	}
-	client := o.client
-	o.hub.add(func(ctx context.Context, payload []byte, signature string) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-		req.Header.Set("Stripe-Signature", signature)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return fmt.Errorf("webhook endpoint %s answered HTTP %d", endpoint, resp.StatusCode)
-		}
-		return nil
-	})
+	o.hub.add(poster(o.client, endpoint))
 	return nil
 }
 
@@ -505,4 +486,28 @@ func (s *subscriber) send(ctx context.Context, d *delivery) {
 		return
 	}
 	o.stats.delivered.Add(1)
+}
+
+// poster is a subscriber that POSTs each event to endpoint as Stripe does, signed in
+// Stripe-Signature; any answer but 2xx is a failed delivery (not retried).
+func poster(client *http.Client, endpoint string) func(ctx context.Context, payload []byte, signature string) error {
+	return func(ctx context.Context, payload []byte, signature string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+		req.Header.Set("Stripe-Signature", signature)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return fmt.Errorf("webhook endpoint %s answered HTTP %d", endpoint, resp.StatusCode)
+		}
+		return nil
+	}
 }
