@@ -297,8 +297,12 @@ func writeCertificates(dir string) (*x509.CertPool, error) {
 // nodeArgs are the redis-server arguments of one node listening on port (and, in a
 // cluster, its bus on busPort), with files under dir as the server sees it.
 func (t RedisTopology) nodeArgs(s *redisSecrets, dir string, port, busPort int) []string {
+	// The nodes share dir: each keeps its own RDB file name, and a replica loads a full
+	// sync straight from the socket into its empty dataset, so that no two replicas
+	// syncing at once write, rename and load the same dump.rdb.
 	args := []string{"--bind", "127.0.0.1", "--protected-mode", "yes",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir}
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir,
+		"--dbfilename", fmt.Sprintf("dump-%d.rdb", port), "--repl-diskless-load", "on-empty-db"}
 	args = append(args, t.listenArgs(dir, port)...)
 	if t.Topology == TopologyCluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(busPort),
@@ -543,7 +547,7 @@ func (t RedisTopology) setUpReplicated(ctx context.Context, s *redisSecrets, cli
 			return err
 		}
 		if !strings.Contains(info, "master_link_status:up") || strings.Contains(info, "master_sync_in_progress:1") {
-			return errors.New("not in sync yet")
+			return fmt.Errorf("not in sync yet (%s)", replicationState(info))
 		}
 		return nil
 	}); err != nil {
@@ -762,4 +766,19 @@ func startRedisNodes(ctx context.Context, env *Env, t RedisTopology, start func(
 		env.adminRedisOptions = admin
 	}
 	return t.clientOptions(s, seeds), nil
+}
+
+// replicationState picks, from a replica's INFO replication, the fields that say why it
+// is not in sync: the link, a sync under way, and how long the link has been down.
+func replicationState(info string) string {
+	var out []string
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		for _, f := range []string{"master_link_status:", "master_sync_in_progress:", "master_link_down_since_seconds:", "master_last_io_seconds_ago:"} {
+			if strings.HasPrefix(line, f) {
+				out = append(out, line)
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }
