@@ -84,7 +84,8 @@
 // environments are refused: real Redis and DynamoDB expire on the wall clock.
 //
 // The schedule is a discrete-event one, driven by one goroutine: the arrival schedule
-// gives each request its simulated instant; the clock jumps there, and the request's
+// (or a trace's recorded times, to its end when there is no duration) gives each request
+// its simulated instant; the clock jumps there, and the request's
 // cache read runs to completion before the next one starts. The Lambda fleet (vfleet)
 // follows the real fleet's rules on simulated time: an environment is busy from its
 // request's arrival for the modelled time of its invocation (a cold start's init drawn
@@ -102,7 +103,7 @@
 // (mean plus Gaussian jitter) of the network profile of each tier it reached, plus the
 // invocation's init and handler time, and the result says latency_model: modelled. Not
 // modelled yet, and refused with the fix: failover faults, provisioned concurrency,
-// traces, the closed model, stale-while-revalidate, XFetch and leases (they refresh or
+// the closed model, stale-while-revalidate, XFetch and leases (they refresh or
 // wait on the wall clock). Cache warming (cache.l1.warm) runs at each cold start, from
 // the hot list the environments flush to Redis once a simulated second
 // (cachecore.Cache.FlushHotKeys, with the background flush off); its time is modelled

@@ -10,6 +10,7 @@ import (
 	"github.com/cachebench/cachebench/bench/workload"
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/netsim"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
@@ -41,18 +42,7 @@ func (r *runner) assemble(col *collector, gl generatorLag, windows []netsim.Wind
 		res.Shards = &reports.Shards{Count: sh.Count, Index: &idx}
 	}
 	ov := r.world.Overlay.Stats()
-	if tr := r.gen.Trace(); tr != nil {
-		res.Scenario.Trace = &reports.TraceInfo{
-			File: workload.TracePath(s), Format: tr.Format(), Rows: int64(tr.Len()), DistinctKeys: int64(tr.Count()),
-		}
-		if tr.Sized() && s.Keys.TraceSizes {
-			keys, mean, largest, capped := tr.SizeSummary()
-			res.Scenario.Trace.Sizes = &reports.TraceSizes{
-				Keys: int64(keys), MeanBytes: mean, MaxBytes: int64(largest), Capped: int64(capped),
-				Padded: int64(ov.Padded), OverSize: int64(ov.OverSize),
-			}
-		}
-	}
+	res.Scenario.Trace = traceInfo(s, r.gen.Trace(), ov)
 	c := t.c
 	res.Requests = reports.Requests{
 		Total: c.gets + c.updates, Errors: c.errors, OK: c.gets + c.updates - c.errors,
@@ -324,4 +314,24 @@ func (r *runner) l2Footprint(t *reports.TierStats) string {
 		t.BytesPerEntry, t.BytesMeasure = float64(f.KeyBytes+f.ValueBytes)/n, "redis_stored_bytes"
 	}
 	return ""
+}
+
+// traceInfo describes the trace a run replayed (nil for none): its file, format, rows and
+// keys, and with keys.trace_sizes the sizes it gave the objects and what the overlay did
+// with them.
+func traceInfo(s *scenarios.Scenario, tr *workload.Trace, ov stripeoverlay.Stats) *reports.TraceInfo {
+	if tr == nil {
+		return nil
+	}
+	info := &reports.TraceInfo{
+		File: workload.TracePath(s), Format: tr.Format(), Rows: int64(tr.Len()), DistinctKeys: int64(tr.Count()),
+	}
+	if tr.Sized() && s.Keys.TraceSizes {
+		keys, mean, largest, capped := tr.SizeSummary()
+		info.Sizes = &reports.TraceSizes{
+			Keys: int64(keys), MeanBytes: mean, MaxBytes: int64(largest), Capped: int64(capped),
+			Padded: int64(ov.Padded), OverSize: int64(ov.OverSize),
+		}
+	}
+	return info
 }

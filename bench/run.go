@@ -22,6 +22,7 @@ import (
 	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks"
 	"github.com/cachebench/cachebench/mocks/netsim"
+	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/reports/pricing"
 	"github.com/cachebench/cachebench/scenarios"
@@ -321,35 +322,7 @@ func (r *runner) setup(ctx context.Context) error {
 		r.length = max(tr.Span()-s.Warmup, 0) // the whole trace
 	}
 	r.newRecorders()
-	r.keys = map[string][]string{}
-	if tr := gen.Trace(); tr != nil && tr.Sized() && s.Keys.TraceSizes {
-		// The trace's value sizes become the Stripe objects' sizes, so memory and bytes per
-		// entry follow the trace.
-		r.world.Overlay.SetSizes(tr.SizeOf)
-	}
-	if tr := gen.Trace(); tr != nil {
-		// A trace's keyspace is its own: one table of every distinct key, indexed by the
-		// key index the generator gives, whatever keys.count says.
-		keys := make([]string, tr.Count())
-		for i := range keys {
-			obj, id := tr.Key(i)
-			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
-		}
-		for _, obj := range gen.Objects() {
-			r.keys[obj] = keys
-		}
-	}
-	for _, obj := range objectTypes(s) {
-		if r.keys[obj] != nil {
-			continue
-		}
-		ids := workload.IDs(obj, s.Keys.Count)
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
-		}
-		r.keys[obj] = keys
-	}
+	r.keys = keyTables(s, gen, r.world.Overlay)
 	if s.Lambda.Enabled {
 		f, err := newFleet(ctx, r)
 		if err != nil {
@@ -395,6 +368,39 @@ func (r *runner) setup(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// keyTables returns the cache key of every key index gen gives, by object type. A
+// trace's keyspace is its own: one table of every distinct key, whatever keys.count
+// says, and with keys.trace_sizes its value sizes become ov's object sizes, so memory and
+// bytes per entry follow the trace. Otherwise each object type has keys.count IDs.
+func keyTables(s *scenarios.Scenario, gen *workload.Generator, ov *stripeoverlay.Overlay) map[string][]string {
+	out := map[string][]string{}
+	if tr := gen.Trace(); tr != nil {
+		if tr.Sized() && s.Keys.TraceSizes {
+			ov.SetSizes(tr.SizeOf)
+		}
+		keys := make([]string, tr.Count())
+		for i := range keys {
+			obj, id := tr.Key(i)
+			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
+		}
+		for _, obj := range gen.Objects() {
+			out[obj] = keys
+		}
+	}
+	for _, obj := range objectTypes(s) {
+		if out[obj] != nil {
+			continue
+		}
+		ids := workload.IDs(obj, s.Keys.Count)
+		keys := make([]string, len(ids))
+		for i, id := range ids {
+			keys[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
+		}
+		out[obj] = keys
+	}
+	return out
 }
 
 // objectTypes lists the object types a scenario reads.

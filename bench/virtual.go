@@ -41,14 +41,14 @@ func virtualRefusals(s *scenarios.Scenario) error {
 	if s.Arrival.Model == scenarios.ArrivalClosed {
 		errs = append(errs, errors.New("arrival.model closed: a closed loop's pace is the system's speed, which virtual time does not have; use an open model (constant, poisson, diurnal, ...)"))
 	}
-	if s.Keys.Distribution == scenarios.DistTrace {
-		errs = append(errs, errors.New("keys.distribution trace: clock: virtual does not replay traces yet; use clock: real"))
-	}
 	if s.Cache.SWR > 0 || s.Cache.XFetchBeta > 0 || s.Cache.Lease > 0 {
 		errs = append(errs, errors.New("cache.stale_while_revalidate, cache.xfetch_beta and cache.lease refresh or wait in the background on the wall clock; clock: virtual needs them at 0"))
 	}
-	if s.Duration <= 0 {
-		errs = append(errs, errors.New("clock: virtual needs duration (the simulated horizon), not requests"))
+	switch {
+	case s.Requests > 0:
+		errs = append(errs, errors.New("requests: clock: virtual needs duration (the simulated horizon), not a request count"))
+	case s.Duration <= 0 && s.Keys.Distribution != scenarios.DistTrace:
+		errs = append(errs, errors.New("clock: virtual needs duration (the simulated horizon); only a trace replays to its own end without one"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("scenario %s: %w", s.Name, err)
@@ -252,23 +252,25 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		}
 	}
 
-	horizon := s.Warmup + s.Duration
+	// length is the measured part's simulated length: duration, or for a trace without
+	// one, the rest of the trace after the warm-up.
+	length := s.Duration
+	horizon := s.Warmup + length
+	if s.Duration == 0 {
+		horizon = 0 // the generator's own end: the trace's
+	}
 	gen, err := workload.NewGenerator(s, horizon)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
-	keys := map[string][]string{}
-	for _, obj := range objectTypes(s) {
-		ids := workload.IDs(obj, s.Keys.Count)
-		ks := make([]string, len(ids))
-		for i, id := range ids {
-			ks[i] = cachecore.Ref{Object: obj, ID: id, Expand: s.Keys.Expand}.Key()
-		}
-		keys[obj] = ks
+	if tr := gen.Trace(); tr != nil && s.Duration == 0 {
+		length = max(tr.Span()-s.Warmup, 0)
+		horizon = s.Warmup + length
 	}
+	keys := keyTables(s, gen, world.Overlay)
 
 	bucket := time.Minute
-	if s.Duration > 2*time.Hour {
+	if length > 2*time.Hour {
 		bucket = time.Hour
 	}
 	hist := hdrhistogram.New(1, 3_600_000_000, 3)
@@ -312,6 +314,10 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	closeBucket := func(end time.Duration) error {
 		if cur.requests > 0 || end <= horizon {
 			row := virtualSecond(cur, end-bucket-s.Warmup, bucket)
+			if end > horizon {
+				// The horizon (a trace's end) falls inside the bucket.
+				row.Partial, row.LengthS = true, (horizon - (end - bucket)).Seconds()
+			}
 			row.P50US = float64(bhist.ValueAtQuantile(50))
 			row.P99US = float64(bhist.ValueAtQuantile(99))
 			if srv.fleet != nil {
@@ -468,7 +474,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	endMark := mark(horizon)
 	measured := (endMark.at - baseMark.at).Seconds()
 	if measured <= 0 {
-		measured = s.Duration.Seconds()
+		measured = length.Seconds()
 	}
 
 	cfg, _ := json.Marshal(s)
@@ -477,14 +483,14 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 		Scenario:     reports.ScenarioRef{Name: s.Name, File: s.File, Seed: s.Seed, Point: s.Point, Config: cfg},
 		Environment:  describe(world),
 		StartedAt:    virtualEpoch.Add(s.Warmup).Format(time.RFC3339Nano),
-		DurationS:    s.Duration.Seconds(),
+		DurationS:    length.Seconds(),
 		WarmupS:      s.Warmup.Seconds(),
 		Interrupted:  interrupted,
 		Clock:        scenarios.ClockVirtual,
 		LatencyModel: "modelled",
 		Requests: reports.Requests{
 			Total: total.requests, OK: total.requests - total.errors, Errors: total.errors,
-			Gets: total.requests - total.updates, Updates: total.updates, NotFound: notFound, RatePerS: float64(total.requests) / s.Duration.Seconds(),
+			Gets: total.requests - total.updates, Updates: total.updates, NotFound: notFound, RatePerS: float64(total.requests) / max(length.Seconds(), 1e-9),
 		},
 		Consistency: reports.Consistency{ReadsChecked: checked, StaleReads: total.stale},
 		LatencyUS:   summary(hist),
@@ -511,6 +517,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 			"Stripe's client-side rate limiter is off on the virtual clock (it paces on the wall clock); origin calls are counted, not paced",
 		},
 	}
+	res.Scenario.Trace = traceInfo(s, gen.Trace(), world.Overlay.Stats())
 	if checked > 0 {
 		res.Consistency.StaleRatio = float64(total.stale) / float64(checked)
 	}

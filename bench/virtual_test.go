@@ -100,6 +100,18 @@ cache: {l1: {warm: {keys: 10}}}
 		t.Errorf("virtualRefusals = %v: a redis down fault and warming run on the virtual clock", err)
 	}
 	tracking := vparse(t, "name: vt\nclock: virtual\nduration: 1m\nfaults: [{at: 10s, for: 5s, target: redis, kind: down}]\ncache: {l1: {policy: tracking}}\n")
+	trace := vparse(t, `
+name: vt
+clock: virtual
+keys: {distribution: trace, trace: traces/trace-replay.twitter.gz, trace_format: twitter}
+`)
+	if err := virtualRefusals(trace); err != nil {
+		t.Errorf("virtualRefusals = %v: a trace replays on the virtual clock, to its end without a duration", err)
+	}
+	counted := vparse(t, "name: vn\nclock: virtual\nrequests: 1000\n")
+	if err := virtualRefusals(counted); err == nil || !strings.Contains(err.Error(), "requests") {
+		t.Errorf("virtualRefusals = %v, want it to refuse a request count", err)
+	}
 	if err := virtualRefusals(tracking); err == nil || !strings.Contains(err.Error(), "cache.l1.policy tracking") {
 		t.Errorf("virtualRefusals = %v, want it to refuse redis faults with a tracking L1", err)
 	}

@@ -617,10 +617,14 @@ type Second struct {
 	CostUSD float64 `json:"cost_usd,omitempty"`
 }
 
-// Length returns how many seconds s covers: 1, or LengthS for a partial second.
+// Length returns how many seconds s covers: LengthS when partial, else its bucket's
+// length (BucketS, or 1).
 func (s Second) Length() float64 {
 	if s.Partial && s.LengthS > 0 {
 		return s.LengthS
+	}
+	if s.BucketS > 0 {
+		return float64(s.BucketS)
 	}
 	return 1
 }

@@ -785,8 +785,20 @@ func (t *Trace) Format() string { return t.opt.Format }
 // Updates returns the number of t's rows that are updates.
 func (t *Trace) Updates() int { return t.updates }
 
-// Span returns the replay time of t's last request (see TraceOptions.Speed and Rate).
-func (t *Trace) Span() time.Duration { return t.replayAt(t.rows-1, t.last) }
+// Span returns the replay time of t's end (see TraceOptions.Speed and Rate): its last
+// request's, or, for a trace of whole seconds whose replay spreads each second's rows
+// across it (see traceStream), the end of its last second.
+func (t *Trace) Span() time.Duration {
+	if t.spread() {
+		return t.replayAt(t.rows-1, t.last+time.Second)
+	}
+	return t.replayAt(t.rows-1, t.last)
+}
+
+// spread says whether a replay of t spreads each recorded second's rows evenly across it.
+func (t *Trace) spread() bool {
+	return t.opt.Rate == 0 && (t.opt.Format == scenarios.TraceTwitter || t.opt.Format == scenarios.TraceOracleGeneral)
+}
 
 // replayAt returns when row i, recorded at at, is due in the replay. Times in
 // cachebench's format count from the start of the run; the other formats' count from
@@ -833,7 +845,7 @@ type traceStream struct {
 }
 
 func (t *Trace) stream() *traceStream {
-	s := &traceStream{t: t, spread: t.opt.Rate == 0 && (t.opt.Format == scenarios.TraceTwitter || t.opt.Format == scenarios.TraceOracleGeneral)}
+	s := &traceStream{t: t, spread: t.spread()}
 	rc, err := t.open()
 	if err != nil {
 		s.err = err

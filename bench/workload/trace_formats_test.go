@@ -103,9 +103,16 @@ func TestTraceFormats(t *testing.T) {
 					t.Errorf("row %d: %+v, want %+v", i, got, w)
 				}
 			}
-			// Rows of one whole second are spread across it: the span is its start.
-			if last := tc.want[len(tc.want)-1].at; tr.Span() > last || tr.Span() < last-time.Second {
-				t.Errorf("Span %v", tr.Span())
+			// A trace of whole seconds, whose rows are spread across each, ends with its last
+			// second, after its last row and at most a second later; the others end with their
+			// last row.
+			last := tc.want[len(tc.want)-1].at
+			if tr.spread() {
+				if tr.Span() <= last || tr.Span() > last+time.Second {
+					t.Errorf("Span %v: want the end of the last second, in (%v, %v]", tr.Span(), last, last+time.Second)
+				}
+			} else if tr.Span() != last {
+				t.Errorf("Span %v, want the last row's %v", tr.Span(), last)
 			}
 		})
 	}
