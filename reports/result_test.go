@@ -152,3 +152,30 @@ func TestPartialSecondRate(t *testing.T) {
 		t.Errorf("the partial second's CSV row %q does not end with its length", lines[len(lines)-1])
 	}
 }
+
+// TestSecondLengthAndSimulatedSpan: a timeline row covers its bucket (a virtual run's
+// minute or hour), or its partial length; the report names a simulated span in the unit
+// that reads best, so a trace of seconds does not show as "0 min".
+func TestSecondLengthAndSimulatedSpan(t *testing.T) {
+	for _, tc := range []struct {
+		s    Second
+		want float64
+	}{
+		{Second{Requests: 10}, 1},
+		{Second{Requests: 600, BucketS: 60}, 60},
+		{Second{Requests: 300, BucketS: 60, Partial: true, LengthS: 30}, 30},
+		{Second{Requests: 5, Partial: true, LengthS: 0.5}, 0.5},
+	} {
+		if got := tc.s.Length(); got != tc.want {
+			t.Errorf("%+v: Length %v, want %v", tc.s, got, tc.want)
+		}
+		if got, want := tc.s.Rate(), float64(tc.s.Requests)/tc.want; got != want {
+			t.Errorf("%+v: Rate %v, want %v", tc.s, got, want)
+		}
+	}
+	for in, want := range map[float64]string{24: "24 s", 119: "119 s", 1800: "30 min", 86400: "24.0 h"} {
+		if got := formatSimulated(in); got != want {
+			t.Errorf("formatSimulated(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -122,10 +122,13 @@ func virtualSections(r *Result) []section {
 
 // formatSimulated writes a simulated span in hours, or minutes below two hours.
 func formatSimulated(s float64) string {
-	if s >= 7200 {
+	switch {
+	case s >= 7200:
 		return fmt.Sprintf("%.1f h", s/3600)
+	case s >= 120:
+		return fmt.Sprintf("%.0f min", s/60)
 	}
-	return fmt.Sprintf("%.0f min", s/60)
+	return fmt.Sprintf("%.0f s", s) // a short trace
 }
 
 // formatClock writes an offset into a simulated run as h:mm.
