@@ -42,6 +42,8 @@ func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 		// entry read are both a miss), and SweepRedis removes dead keys, as Redis's
 		// active expiry does.
 		env.virtual = &virtualClock{mr: mr, ddb: ddb}
+		// cachecore's L2 writes run in Go rather than in a Lua interpreter built per call.
+		env.virtual.scripts = installNativeScripts(mr)
 		mr.SetTime(time.Unix(0, 0).UTC())
 		ddb.SetClock(env.virtual.now)
 	} else {
@@ -140,6 +142,8 @@ type virtualClock struct {
 	nanos atomic.Int64 // Unix nanoseconds
 	mr    *miniredis.Miniredis
 	ddb   *memdynamo.Server
+	// scripts answers cachecore's write script in Go.
+	scripts *nativeScripts
 }
 
 // now returns the simulated time.

@@ -11,3 +11,12 @@ func RedisPasswordForTest(e *Env) string { return e.redisOptions.Password }
 func AdminNodeOptionsForTest(e *Env, addr string) *redis.Options {
 	return e.redisSecrets.adminOptions(addr)
 }
+
+// NativeScriptCallsForTest returns how many write-script calls an embedded environment on
+// the virtual clock answered in Go (0 for any other environment).
+func NativeScriptCallsForTest(e *Env) int64 {
+	if e.virtual == nil || e.virtual.scripts == nil {
+		return 0
+	}
+	return e.virtual.scripts.answered()
+}
