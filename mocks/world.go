@@ -17,6 +17,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
+	"github.com/cachebench/cachebench/cachecore"
+	"github.com/cachebench/cachebench/mocks/memdynamo"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/mocks/stripeoverlay"
 )
@@ -365,11 +367,21 @@ func (w *World) PoolWaits() map[string]int64 {
 }
 
 // DynamoDBClient returns a DynamoDB client that reaches DynamoDB through the network,
-// using hc for its connections.
-func (w *World) DynamoDBClient(ctx context.Context, hc *http.Client) (*dynamodb.Client, error) {
+// using hc for its connections. On the virtual clock, with no proxy in front of the
+// in-memory L3, it is memdynamo's in-process client, whose reads and writes skip the
+// SDK's stack (memdynamo.Client): simulated time models the network, and the stack
+// would only spend the harness's wall time.
+func (w *World) DynamoDBClient(ctx context.Context, hc *http.Client) (cachecore.DynamoAPI, error) {
 	ep := w.Env.DynamoDB
 	ep.Endpoint = w.ddbURL
-	return newDynamoDBClient(ctx, ep, hc)
+	sdk, err := newDynamoDBClient(ctx, ep, hc)
+	if err != nil {
+		return nil, err
+	}
+	if w.Env.virtual != nil && w.proxies[ServiceDynamoDB] == nil {
+		return memdynamo.NewClient(w.Env.virtual.ddb, sdk), nil
+	}
+	return sdk, nil
 }
 
 // StripeClient returns a stripe-go client (no retries of its own) that reaches the
