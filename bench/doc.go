@@ -79,9 +79,13 @@
 // cache's clock is read as a miss, as an expired key would be, and at the end of every
 // timeline bucket Env.SweepRedis deletes dead keys, as Redis's active expiry does, so
 // what Redis holds is what a Redis would. The caches reach the services in process (a
-// pipe to miniredis, handlers for the L3 and the Stripe overlay): on simulated time the
-// network is a model, and sockets would only spend the harness's time. Other
-// environments are refused: real Redis and DynamoDB expire on the wall clock.
+// pipe to miniredis, the Stripe overlay's handler, and memdynamo.Client, which hands
+// GetItem and PutItem to the in-memory L3's own operations without the AWS SDK's stack):
+// on simulated time the network is a model, and sockets would only spend the harness's
+// time. miniredis runs cachecore's write script in Go rather than in a Lua interpreter
+// it builds per call (mocks.SetIfNewerScript). Both stand-ins are held to the slower
+// paths' answers by differential tests. Other environments are refused: real Redis and
+// DynamoDB expire on the wall clock.
 //
 // The schedule is a discrete-event one, driven by one goroutine: the arrival schedule
 // (or a trace's recorded times, to its end when there is no duration) gives each request
