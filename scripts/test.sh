@@ -38,7 +38,7 @@ status=0
 # same-seed replay) are single-threaded and CPU-bound: the race detector makes them 5 to 10
 # times slower (two minutes of the suite) and finds nothing their concurrent
 # neighbours do not. They run once, in the pass without -race below.
-norace='^(TestVirtualL3MatchesTTLModel|TestVirtualFleetAndCost|TestVirtualAgreesWithReal|TestVirtualWebhooksReachEveryL1|TestVirtualStripeFaults|TestVirtualWarming|TestSameSeedSameSequence)$'
+norace='^(TestVirtualL3MatchesTTLModel|TestVirtualFleetAndCost|TestVirtualAgreesWithReal|TestVirtualWebhooksReachEveryL1|TestVirtualStripeFaults|TestVirtualWarming|TestVirtualMeanConcurrencyMeasuredPart|TestVirtualRedisFaults|TestVirtualTraceReplayMatchesExactModels|TestSameSeedSameSequence)$'
 # -p 1 also builds one package at a time: compile every test binary first on both cores
 # (-exec /bin/true runs none), so the serial run below finds them compiled and a new
 # machine, with nothing in Go's build cache, compiles on two cores rather than one.
