@@ -133,7 +133,7 @@ func TestLookupRereadsL2AfterWrite(t *testing.T) {
 // give it back after loneKeep and take another, go through the pool when they come
 // further apart, and survive Redis closing the kept connection (as a failover does): the
 // command goes again through the client, and no error is counted. A client whose pool
-// cannot spare a connection keeps none.
+// cannot spare a connection, or with a client-side cache, keeps none.
 func TestRedisTierLoneConn(t *testing.T) {
 	env := tierEnv(t, mocks.ProviderLocal)
 	opts := env.RedisOptions()
@@ -231,6 +231,11 @@ func TestRedisTierLoneConn(t *testing.T) {
 	small.PoolSize = loneMinPool - 1
 	sc := redis.NewClient(&small)
 	t.Cleanup(func() { _ = sc.Close() })
+	_, tc, err := NewTrackingL1(L1Config{Policy: l1PolicyTracking}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tc.Close() })
 	uc := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{opts.Addr}, Username: opts.Username,
 		Password: opts.Password, TLSConfig: opts.TLSConfig, IsClusterMode: true})
 	t.Cleanup(func() { _ = uc.Close() })
@@ -242,6 +247,7 @@ func TestRedisTierLoneConn(t *testing.T) {
 		{"Pipeline never", RedisConfig{Client: rc, Pipeline: PipelineNever}},
 		{"Pipeline always", RedisConfig{Client: rc, Pipeline: PipelineAlways}},
 		{"a cluster client", RedisConfig{Client: uc}},
+		{"a client with a client-side cache", RedisConfig{Client: tc}},
 	} {
 		if r, err := NewRedisTier(c.cfg); err != nil || r.lone != nil {
 			t.Errorf("%s: %v, lone connection %v; want none", c.name, err, err == nil && r.lone != nil)

@@ -395,9 +395,11 @@ const loneKeep = time.Second
 // the pool's PoolTimeout.
 const loneMinPool = 4
 
-// loneFits says whether a client with opts can spare a lone connection.
+// loneFits says whether a client with opts can spare a lone connection, and has no
+// client-side cache, which serves only what goes through the client itself.
 func loneFits(opts *redis.Options) bool {
-	return opts.PoolSize >= loneMinPool && (opts.MaxActiveConns == 0 || opts.MaxActiveConns >= loneMinPool)
+	return opts.PoolSize >= loneMinPool && (opts.MaxActiveConns == 0 || opts.MaxActiveConns >= loneMinPool) &&
+		opts.ClientSideCache == nil && opts.ClientSideCacheConfig == nil
 }
 
 // runLone sends a lone caller's cmd on the lone connection: the one kept, unless it has
