@@ -74,10 +74,12 @@ type RedisConfig struct {
 	// autopipeliner's hand-off (its hit took 1.9 to 2.3 times as long, and 20
 	// allocations), so it goes straight to the connection. A Lambda environment, serving
 	// one request at a time, takes the direct path. Over a *redis.Client whose pool
-	// holds at least 4 connections, a lone caller whose commands come less than a second
-	// apart keeps one connection of the pool for them, up to a second at a time, and so
-	// skips go-redis's health check of a connection taken from the pool (see
-	// RedisTier.Get).
+	// holds at least 4 connections and that has no client-side cache, a lone caller
+	// whose commands come less than a second apart keeps one connection of the pool for
+	// them, up to a second at a time, and so skips go-redis's health check of a
+	// connection taken from the pool: its L2 hit took 0.950 to 0.999 times a plain
+	// go-redis GET's time (median 0.973; 1.022 to 1.060 before, median 1.029;
+	// scripts/bench-l2.sh, three runs each, alternating blocks; see RedisTier.Get).
 	Pipeline string
 	// AutoPipeline is Pipeline: PipelineAlways, as earlier versions spelled it.
 	AutoPipeline bool
@@ -435,10 +437,11 @@ func (r *RedisTier) runLone(ctx context.Context, cmd redis.Cmder) error {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err
 	}
-	var reply redis.Error
-	if errors.As(err, &reply) && !redis.HasErrorPrefix(err, "READONLY") {
+	if _, reply := err.(redis.Error); reply && !redis.HasErrorPrefix(err, "READONLY") {
 		// Redis answered (WRONGTYPE, NOSCRIPT, ...): the connection is sound. A demoted
-		// master's READONLY is go-redis's sign to drop the connection and retry.
+		// master's READONLY is go-redis's sign to drop the connection and retry. Only
+		// the reply itself counts: go-redis wraps the error that spoilt a connection
+		// into the one it gives for the connection's next command.
 		return err
 	}
 	l.drop()
@@ -453,7 +456,8 @@ func (r *RedisTier) runLone(ctx context.Context, cmd redis.Cmder) error {
 }
 
 // take takes a connection from the pool to keep: through a copy of the client (which
-// shares its pool, options and hooks) that makes no retries of its own (runLone).
+// shares its pool, options and hooks) that makes no retries of its own (runLone). The
+// copy and the redis.Conn are a few dozen allocations, once a loneKeep at most.
 func (l *loneConn) take(now time.Time) {
 	opts := l.client.Options()
 	c := l.client.WithTimeout(opts.ReadTimeout)
@@ -526,8 +530,10 @@ func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 
 // Get returns the entry stored for key.
 //
-// The allocations of an L2 hit, 6 for a lone caller (TestL2HitAllocs checks at most 10),
-// are all here but the guard's time-out context (boundedCtx, 1):
+// The allocations of an L2 hit, 6 for a lone caller on the connection it keeps (9 for
+// one whose commands come a second or more apart, which takes a connection from the
+// pool each time; TestL2HitAllocs checks at most 10), are all here but the guard's
+// time-out context (boundedCtx, 1):
 //   - r.key: the prefixed key, 1. go-redis takes the key as a string, and keeping every
 //     key's prefixed form would cost more memory than the allocation.
 //   - the GET command: the command, its argument slice and the key boxed into it, 3.
