@@ -354,7 +354,7 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 			return resultOf(&e, TierL1, stale)
 		}
 		c.stats.l1.misses.Add(1)
-		res, err := c.lookup(ctx, key)
+		res, err := c.lookup(ctx, key, now)
 		res.Trace.Missed = res.Trace.Missed.With(TierL1)
 		if c.met != nil {
 			c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
@@ -363,7 +363,7 @@ func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	}
 	// No L1, or a tracking L1, whose lookup is the L2 read itself (see NewTrackingL1):
 	// load tells them apart.
-	res, err := c.lookup(ctx, key)
+	res, err := c.lookup(ctx, key, now)
 	if c.met != nil {
 		c.met.recordGet(ctx, res.Tier, c.cfg.Now().Sub(now))
 	}
@@ -392,8 +392,9 @@ func (c *Cache) servedByL1(key string, e *Entry, now time.Time) (hits uint64, st
 // found otherwise (a miss, a tombstone, a failure) is handed to the coalesced lookup,
 // which reads L2 again only if a write through this cache has finished since: one that
 // another lookup of the key made between this read and the coalescing, say. With a
-// tracking L1, or coalescing off, the whole lookup is load's.
-func (c *Cache) lookup(ctx context.Context, key string) (Result, error) {
+// tracking L1, or coalescing off, the whole lookup is load's. now is the read's clock,
+// GetKey's: one reading serves both.
+func (c *Cache) lookup(ctx context.Context, key string, now time.Time) (Result, error) {
 	if c.l2 == nil || c.cfg.NoCoalesce || (c.l1 != nil && c.l1.trk != nil) {
 		// The method value c.load allocates its closure: a miss path, or no L2 to hit.
 		return c.loadCoalesced(ctx, key, c.load)
@@ -402,7 +403,6 @@ func (c *Cache) lookup(ctx context.Context, key string) (Result, error) {
 		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, err)
 	}
 	writes := c.l2.writes.Load()
-	now := c.cfg.Now()
 	e, ok, bad := c.l2.probe(ctx, key)
 	if ok && !e.Tombstone && e.Servable(now) {
 		return c.served(ctx, key, e, now, c.lower[0], 0, 0)

@@ -73,7 +73,13 @@ type RedisConfig struct {
 	// with 6 allocations a hit against 9, while a lone caller only waits for the
 	// autopipeliner's hand-off (its hit took 1.9 to 2.3 times as long, and 20
 	// allocations), so it goes straight to the connection. A Lambda environment, serving
-	// one request at a time, takes the direct path.
+	// one request at a time, takes the direct path. Over a *redis.Client whose pool
+	// holds at least 4 connections and that has no client-side cache, a lone caller
+	// whose commands come less than a second apart keeps one connection of the pool for
+	// them, up to a second at a time, and so skips go-redis's health check of a
+	// connection taken from the pool: its L2 hit took 0.950 to 0.999 times a plain
+	// go-redis GET's time (median 0.973; 1.022 to 1.060 before, median 1.029;
+	// scripts/bench-l2.sh, three runs each, alternating blocks; see RedisTier.Get).
 	Pipeline string
 	// AutoPipeline is Pipeline: PipelineAlways, as earlier versions spelled it.
 	AutoPipeline bool
@@ -188,7 +194,11 @@ type RedisTier struct {
 	base     redis.UniversalClient
 	pipeline string
 	// inflight counts the single-key commands under way, for PipelineAuto.
-	inflight      atomic.Int64
+	inflight atomic.Int64
+	// lone is what a lone caller's commands take (see runLone): set with PipelineAuto
+	// over a plain *redis.Client whose pool can spare a connection. Only the caller
+	// that took inflight from 0 to 1 touches it, until it gives inflight back.
+	lone          *loneConn
 	prefix        string
 	compressAbove int // 0 = never
 	// useMGET is set for a *redis.Client, where one MGET serves a GetMulti. Elsewhere
@@ -290,6 +300,9 @@ func NewRedisTier(cfg RedisConfig) (*RedisTier, error) {
 		switch {
 		case err == nil:
 			r.client = ap
+			if rc, ok := cfg.Client.(*redis.Client); ok && r.pipeline == PipelineAuto && loneFits(rc.Options()) {
+				r.lone = &loneConn{client: rc}
+			}
 		case r.pipeline == PipelineAuto && errors.Is(err, redis.ErrRingAutoPipelineUnsupported):
 			// A client with no autopipeliner (a *redis.Ring) sends every command itself.
 		default:
@@ -318,16 +331,18 @@ func deferredFace(ap *redis.AutoPipeliner) (*redis.AutoPipeliner, error) {
 // pick returns the autopipeliner for one single-key command, or nil when the command
 // goes to the client itself, and done must be called when it has its answer: the
 // autopipeliner when Pipeline says so (with auto, when another command is in flight).
-func (r *RedisTier) pick() *redis.AutoPipeliner {
+// lone says the command is a lone caller's, the only one of the tier's in flight, which
+// may take the lone connection (runLone).
+func (r *RedisTier) pick() (ap *redis.AutoPipeliner, lone bool) {
 	switch {
 	case r.client == nil:
-		return nil
+		return nil, false
 	case r.pipeline == PipelineAlways:
-		return r.client
+		return r.client, false
 	case r.inflight.Add(1) > 1:
-		return r.client
+		return r.client, false
 	}
-	return nil
+	return nil, r.lone != nil
 }
 
 // done ends a command started with pick.
@@ -343,17 +358,145 @@ func (r *RedisTier) done() {
 // runs it and may be writing its result; so after an error the caller must not read cmd
 // beyond the error run returned.
 func (r *RedisTier) run(ctx context.Context, cmd redis.Cmder) error {
-	ap := r.pick()
+	ap, lone := r.pick()
 	defer r.done()
-	if ap == nil {
-		return r.base.Process(ctx, cmd)
+	switch {
+	case ap != nil:
+		return ap.Submit(ctx, cmd).WaitContext(ctx)
+	case lone:
+		return r.runLone(ctx, cmd)
 	}
-	return ap.Submit(ctx, cmd).WaitContext(ctx)
+	return r.base.Process(ctx, cmd)
+}
+
+// loneConn is a connection of the client's pool that a lone caller keeps between its
+// commands (a redis.Conn), so that each command skips what taking a connection from the
+// pool costs: go-redis v9.23 checks a pooled connection's health each time it leaves the
+// pool (a syscall peeking at the socket, and 3 allocations) and takes the pool's lock.
+// Only one caller uses it at a time (pick).
+type loneConn struct {
+	client *redis.Client
+	// conn is the connection kept, nil when none is; taken is when it left the pool.
+	conn  *redis.Conn
+	taken time.Time
+	// last is when a lone caller last sent a command.
+	last time.Time
+}
+
+// loneKeep is how long a lone connection is kept before it goes back to the pool and
+// another is taken. go-redis skips its peek for push notifications before and after each
+// command only within 5 s of a connection's return to the pool; a connection kept
+// longer would pay two peeks a command, where the pool's check is one. Returning it
+// every second also lets the client's hooks added since reach the lone caller within
+// a second.
+const loneKeep = time.Second
+
+// loneMinPool is the smallest pool (PoolSize, and MaxActiveConns when set) that spares a
+// connection for a lone caller: one kept out of a smaller pool could leave other
+// callers of the client (the cache's fill lease, INFO, explicit pipelines) waiting for
+// the pool's PoolTimeout.
+const loneMinPool = 4
+
+// loneFits says whether a client with opts can spare a lone connection, and has no
+// client-side cache, which serves only what goes through the client itself.
+func loneFits(opts *redis.Options) bool {
+	return opts.PoolSize >= loneMinPool && (opts.MaxActiveConns == 0 || opts.MaxActiveConns >= loneMinPool) &&
+		opts.ClientSideCache == nil && opts.ClientSideCacheConfig == nil
+}
+
+// runLone sends a lone caller's cmd on the lone connection: the one kept, unless it has
+// been kept loneKeep; else, when the previous lone command was recent, a new one taken
+// from the pool; else (a lone caller's commands are loneKeep or more apart, as a Lambda
+// environment's may be, and a connection kept would serve just one) through the
+// client's pool, as the command would go without one.
+//
+// A command that fails on the connection for a reason other than Redis's reply (the
+// connection was closed by a failover, which closes the old master's connections in use
+// too, or by the server; or the command timed out) gives the connection up, as go-redis
+// discards a pooled connection that failed so, and is sent again through the client
+// while ctx allows, where go-redis retries it as it retries any command (the kept
+// connection does not: its retries would wait out their back-off on that one
+// connection, which go-redis will not hand out again). Every single-key command of the
+// tier may run twice: a read, a delete, or a write whose version guard makes a second
+// run change nothing.
+func (r *RedisTier) runLone(ctx context.Context, cmd redis.Cmder) error {
+	l := r.lone
+	now := time.Now()
+	if l.conn != nil && now.Sub(l.taken) >= loneKeep {
+		l.drop()
+	}
+	recent := now.Sub(l.last) < loneKeep
+	l.last = now
+	if l.conn == nil {
+		if !recent {
+			return r.base.Process(ctx, cmd)
+		}
+		l.take(now)
+	}
+	err := l.conn.Process(ctx, cmd)
+	if err == nil || errors.Is(err, redis.Nil) {
+		return err
+	}
+	if _, reply := err.(redis.Error); reply && !redis.HasErrorPrefix(err, "READONLY") {
+		// Redis answered (WRONGTYPE, NOSCRIPT, ...): the connection is sound. A demoted
+		// master's READONLY is go-redis's sign to drop the connection and retry. Only
+		// the reply itself counts: go-redis wraps the error that spoilt a connection
+		// into the one it gives for the connection's next command.
+		return err
+	}
+	l.drop()
+	if over := ctxErr(ctx); over != nil {
+		if !errors.Is(err, over) {
+			// The socket's deadline was ctx's: say so, as the autopipelined path does.
+			err = fmt.Errorf("%w: %w", over, err)
+		}
+		return err
+	}
+	return r.base.Process(ctx, cmd)
+}
+
+// take takes a connection from the pool to keep: through a copy of the client (which
+// shares its pool, options and hooks) that makes no retries of its own (runLone). The
+// copy and the redis.Conn are a few dozen allocations, once a loneKeep at most.
+func (l *loneConn) take(now time.Time) {
+	opts := l.client.Options()
+	c := l.client.WithTimeout(opts.ReadTimeout)
+	// The copy's options are its own (WithTimeout copies them), read by its commands
+	// only, none of which has run.
+	copts := c.Options()
+	copts.WriteTimeout = opts.WriteTimeout
+	copts.MaxRetries = 0
+	l.conn, l.taken = c.Conn(), now
+}
+
+// drop gives the kept connection back to the pool, which discards it if a command
+// failed on it.
+func (l *loneConn) drop() {
+	_ = l.conn.Close()
+	l.conn = nil
+}
+
+// ctxErr is ctx's error, or context.DeadlineExceeded once ctx's deadline has passed: a
+// command whose socket deadline was ctx's can fail before ctx's own timer ends it.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // direct makes every single-key command take the client itself: a tracking L1's client
-// caches only what goes through it.
-func (r *RedisTier) direct() { r.client = nil }
+// caches only what goes through it, and not what goes through a connection kept.
+func (r *RedisTier) direct() {
+	r.client = nil
+	if r.lone != nil && r.lone.conn != nil {
+		r.lone.drop()
+	}
+	r.lone = nil
+}
 
 // compressThreshold maps a configured CompressAbove to EncodeEntry's argument.
 func compressThreshold(n int) int {
@@ -387,8 +530,10 @@ func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 
 // Get returns the entry stored for key.
 //
-// The allocations of an L2 hit, 9 for a lone caller (TestL2HitAllocs checks at most 10),
-// are all here but the guard's time-out context (boundedCtx, 1):
+// The allocations of an L2 hit, 6 for a lone caller on the connection it keeps (9 for
+// one whose commands come a second or more apart, which takes a connection from the
+// pool each time; TestL2HitAllocs checks at most 10), are all here but the guard's
+// time-out context (boundedCtx, 1):
 //   - r.key: the prefixed key, 1. go-redis takes the key as a string, and keeping every
 //     key's prefixed form would cost more memory than the allocation.
 //   - the GET command: the command, its argument slice and the key boxed into it, 3.
@@ -396,12 +541,15 @@ func (r *RedisTier) decode(b []byte, now time.Time) (Entry, bool) {
 //     cannot be reused while another caller may read it, nor one left to its batch
 //     after a time-out (run) while the batch may still write it.
 //   - go-redis's reply buffer, 1, which the entry's value keeps pointing into (decode).
-//   - go-redis's health check of the pooled connection (pool.connCheck: SyscallConn's
-//     raw conn, the read callback and the error it captures), 3. v9.23 peeks the socket
-//     each time a connection leaves its pool and has no option to skip it. Concurrent
-//     callers go through the autopipeliner (Pipeline auto), whose batches take one
-//     connection for many commands, so its check and its own batch allocations are
-//     shared: about 7 per hit in all with 50 callers.
+//
+// A plain go-redis GET makes 7: the command's 3, the reply's, and the 3 of go-redis's
+// health check of a connection taken from its pool (pool.connCheck: SyscallConn's raw
+// conn, the read callback and the error it captures; v9.23 peeks at the socket each
+// time a connection leaves the pool, with no option to skip it). A lone caller skips
+// that check on the connection it keeps (runLone); concurrent callers go through the
+// autopipeliner (Pipeline auto), whose batches take one connection for many commands,
+// so its check and its own batch allocations are shared: about 7 per hit in all with
+// 50 callers.
 func (r *RedisTier) Get(ctx context.Context, key string) (Entry, bool, error) {
 	cmd := redis.NewStringCmd(ctx, "get", r.key(key))
 	err := r.run(ctx, cmd)

@@ -140,16 +140,20 @@ func readConcurrently(c *Cache, refs []Ref, tier TierID) (time.Duration, []error
 }
 
 // TestPausedRedisBoundsCommands: each single-key command of the tier sent through the
-// autopipeliner (Pipeline always, or an autopipeliner as Client) ends with its context's
-// error when the context ends before Redis answers, and is counted as an error.
+// autopipeliner (Pipeline always, or an autopipeliner as Client), or on the connection a
+// lone caller keeps (Pipeline auto), ends with its context's error when the context ends
+// before Redis answers, and is counted as an error.
 func TestPausedRedisBoundsCommands(t *testing.T) {
-	for _, asClient := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Pipeline-always", true: "autopipeliner-as-client"}[asClient], func(t *testing.T) {
+	for _, way := range []string{"Pipeline-always", "autopipeliner-as-client", "lone-connection"} {
+		t.Run(way, func(t *testing.T) {
 			opts, pause := pausableRedis(t)
 			rc := redis.NewClient(opts)
 			t.Cleanup(func() { _ = rc.Close() })
 			cfg := RedisConfig{Client: rc, Prefix: "cbt:" + tierUnique(t) + ":", Pipeline: PipelineAlways}
-			if asClient {
+			switch way {
+			case "lone-connection":
+				cfg.Pipeline = PipelineAuto
+			case "autopipeliner-as-client":
 				ap, err := rc.AutoPipeline()
 				if err != nil {
 					t.Fatal(err)
@@ -176,10 +180,15 @@ func TestPausedRedisBoundsCommands(t *testing.T) {
 				keys := []string{"customer:cus_cmd", "customer:cus_other"}
 				ops = append(ops, op{"GetMulti", func(ctx context.Context) error { _, _, err := r.GetMulti(ctx, keys); return err }, uint64(len(keys))})
 			}
-			for _, op := range ops { // Redis answering: the script loaded, connections dialled
-				if err := op.call(tierCtx(t)); err != nil {
-					t.Fatalf("%s with Redis answering: %v", op.name, err)
+			for range 2 { // Redis answering: the script loaded, connections dialled and kept
+				for _, op := range ops {
+					if err := op.call(tierCtx(t)); err != nil {
+						t.Fatalf("%s with Redis answering: %v", op.name, err)
+					}
 				}
+			}
+			if way == "lone-connection" && (r.lone == nil || r.lone.conn == nil) {
+				t.Fatal("no connection kept for the lone caller")
 			}
 			errsBefore := r.Stats().Errors
 			pause()
