@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
-	"github.com/cachebench/cachebench/cachecore"
 	"github.com/cachebench/cachebench/mocks/memdynamo"
 	"github.com/cachebench/cachebench/mocks/netsim"
 	"github.com/cachebench/cachebench/mocks/stripeoverlay"
@@ -366,12 +365,31 @@ func (w *World) PoolWaits() map[string]int64 {
 	return w.pool.waits()
 }
 
+// DynamoDBAPI is the DynamoDB client World.DynamoDBClient returns: the method set of
+// cachecore.DynamoAPI (mocks does not import cachecore, whose tests import mocks).
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, params *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, params *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, params *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	BatchGetItem(ctx context.Context, params *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(ctx context.Context, params *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	CreateTable(ctx context.Context, params *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, params *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	UpdateTimeToLive(ctx context.Context, params *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	DescribeTimeToLive(ctx context.Context, params *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
+}
+
+var (
+	_ DynamoDBAPI = (*dynamodb.Client)(nil)
+	_ DynamoDBAPI = (*memdynamo.Client)(nil)
+)
+
 // DynamoDBClient returns a DynamoDB client that reaches DynamoDB through the network,
 // using hc for its connections. On the virtual clock, with no proxy in front of the
 // in-memory L3, it is memdynamo's in-process client, whose reads and writes skip the
 // SDK's stack (memdynamo.Client): simulated time models the network, and the stack
 // would only spend the harness's wall time.
-func (w *World) DynamoDBClient(ctx context.Context, hc *http.Client) (cachecore.DynamoAPI, error) {
+func (w *World) DynamoDBClient(ctx context.Context, hc *http.Client) (DynamoDBAPI, error) {
 	ep := w.Env.DynamoDB
 	ep.Endpoint = w.ddbURL
 	sdk, err := newDynamoDBClient(ctx, ep, hc)
