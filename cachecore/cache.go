@@ -435,23 +435,24 @@ func (c *Cache) loadCoalesced(ctx context.Context, key string, load func(context
 		return load(ctx, key)
 	}
 	c.stats.flightCalls.Add(1)
-	ch := c.flight.DoChan(key, func() (any, error) {
+	fn := func() (any, error) {
 		c.stats.flightLoads.Add(1)
 		// The lookup outlives any one caller's cancellation: others may be waiting on it.
 		// Each step bounds itself (a tier by its time-out, a fetch by OriginTimeout), so
 		// a hit in a lower tier makes no timer of its own here.
 		res, err := load(context.WithoutCancel(ctx), key)
 		return &loaded{res: res, err: err}, nil
-	})
+	}
+	if ctx.Done() == nil {
+		// A caller that can never give up runs the lookup in its own goroutine, or waits
+		// for the one in flight: the same sharing, without a goroutine per lookup.
+		v, _, shared := c.flight.Do(key, fn)
+		return v.(*loaded).take(shared)
+	}
+	ch := c.flight.DoChan(key, fn)
 	select {
 	case r := <-ch:
-		l := r.Val.(*loaded)
-		res := l.res
-		res.Shared = r.Shared
-		if !l.claimed.CompareAndSwap(false, true) {
-			res.Trace = res.Trace.joined()
-		}
-		return res, l.err
+		return r.Val.(*loaded).take(r.Shared)
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("cachecore: get %q: %w", key, ctx.Err())
 	}
@@ -470,6 +471,17 @@ type loaded struct {
 	res     Result
 	err     error
 	claimed atomic.Bool
+}
+
+// take is one caller's copy of the outcome: the first caller's counts its Trace, the
+// others' are joined.
+func (l *loaded) take(shared bool) (Result, error) {
+	res := l.res
+	res.Shared = shared
+	if !l.claimed.CompareAndSwap(false, true) {
+		res.Trace = res.Trace.joined()
+	}
+	return res, l.err
 }
 
 func resultOf(e *Entry, tier TierID, stale bool) (Result, error) {

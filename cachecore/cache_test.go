@@ -177,54 +177,61 @@ func mustL1(t *testing.T, cfg L1Config) *L1 {
 // L3 lookup (each reads L2 itself first, as an L2 hit is not coalesced); without
 // coalescing they make many (the control).
 func TestCoalescing(t *testing.T) {
+	// A caller whose context can be cancelled waits on the lookup's channel; one whose
+	// context cannot runs it in its own goroutine. Both must share it alike.
+	cancellable, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctxs := map[string]context.Context{"background": context.Background(), "cancellable": cancellable}
 	for _, coalesce := range []bool{true, false} {
-		t.Run(fmt.Sprintf("coalesce=%v", coalesce), func(t *testing.T) {
-			origin := &fakeOrigin{objects: map[string][]byte{"customer:cus_1": []byte(`{"id":"cus_1"}`)}, gate: make(chan struct{})}
-			l2, l3 := newFakeTier("l2"), newFakeTier("l3")
-			c := newTestCache(t, Config{L1: mustL1(t, L1Config{Policy: "lru"}), L2: l2, L3: l3, Origin: origin, NoCoalesce: !coalesce})
-			const n = 1000
-			var wg sync.WaitGroup
-			var started sync.WaitGroup
-			errs := make(chan error, n)
-			started.Add(n)
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					started.Done()
-					res, err := c.Get(context.Background(), Ref{Object: ObjectCustomer, ID: "cus_1"})
-					if err == nil && string(res.Value) != `{"id":"cus_1"}` {
-						err = fmt.Errorf("value %q", res.Value)
+		for name, ctx := range ctxs {
+			t.Run(fmt.Sprintf("coalesce=%v/%s", coalesce, name), func(t *testing.T) {
+				origin := &fakeOrigin{objects: map[string][]byte{"customer:cus_1": []byte(`{"id":"cus_1"}`)}, gate: make(chan struct{})}
+				l2, l3 := newFakeTier("l2"), newFakeTier("l3")
+				c := newTestCache(t, Config{L1: mustL1(t, L1Config{Policy: "lru"}), L2: l2, L3: l3, Origin: origin, NoCoalesce: !coalesce})
+				const n = 1000
+				var wg sync.WaitGroup
+				var started sync.WaitGroup
+				errs := make(chan error, n)
+				started.Add(n)
+				for i := 0; i < n; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						started.Done()
+						res, err := c.Get(ctx, Ref{Object: ObjectCustomer, ID: "cus_1"})
+						if err == nil && string(res.Value) != `{"id":"cus_1"}` {
+							err = fmt.Errorf("value %q", res.Value)
+						}
+						if err != nil {
+							errs <- err
+						}
+					}()
+				}
+				started.Wait()
+				time.Sleep(50 * time.Millisecond) // let the goroutines reach the cache
+				close(origin.gate)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatal(err)
+				}
+				calls := origin.calls.Load()
+				if coalesce {
+					if calls != 1 {
+						t.Fatalf("origin calls = %d, want exactly 1", calls)
 					}
-					if err != nil {
-						errs <- err
+					if n := l3.calls.Load(); n != 2 {
+						t.Errorf("L3 calls = %d, want 2: one lookup and one fill", n)
 					}
-				}()
-			}
-			started.Wait()
-			time.Sleep(50 * time.Millisecond) // let the goroutines reach the cache
-			close(origin.gate)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			calls := origin.calls.Load()
-			if coalesce {
-				if calls != 1 {
-					t.Fatalf("origin calls = %d, want exactly 1", calls)
+					s := c.Stats()
+					if s.Coalesced+s.L1.Hits != n-1 {
+						t.Errorf("coalesced %d + L1 hits %d, want %d", s.Coalesced, s.L1.Hits, n-1)
+					}
+				} else if calls < 2 {
+					t.Fatalf("without coalescing origin calls = %d, want many", calls)
 				}
-				if n := l3.calls.Load(); n != 2 {
-					t.Errorf("L3 calls = %d, want 2: one lookup and one fill", n)
-				}
-				s := c.Stats()
-				if s.Coalesced+s.L1.Hits != n-1 {
-					t.Errorf("coalesced %d + L1 hits %d, want %d", s.Coalesced, s.L1.Hits, n-1)
-				}
-			} else if calls < 2 {
-				t.Fatalf("without coalescing origin calls = %d, want many", calls)
-			}
-		})
+			})
+		}
 	}
 }
 
