@@ -911,6 +911,16 @@ func (p *exprParser) parseFuncCond() (cond, error) {
 
 // ---- projections ----
 
+// topLevel reports whether every path names a whole top-level attribute.
+func topLevel(paths []docPath) bool {
+	for _, p := range paths {
+		if len(p) != 1 || p[0].isIndex {
+			return false
+		}
+	}
+	return true
+}
+
 // parseProjection parses a ProjectionExpression: a comma-separated list of
 // document paths that neither overlap nor conflict.
 func parseProjection(src string, ctx *exprContext) ([]docPath, error) {
@@ -942,6 +952,17 @@ func parseProjection(src string, ctx *exprContext) ([]docPath, error) {
 // project returns the parts of item named by paths, keeping their structure:
 // a.b yields {"a":{"M":{"b":...}}}, and list elements keep their order.
 func project(item map[string]*value, paths []docPath) map[string]*value {
+	if topLevel(paths) {
+		// Whole attributes only (no two paths overlap): the projection is those of
+		// item's attributes that exist.
+		out := make(map[string]*value, len(paths))
+		for _, p := range paths {
+			if v := item[p[0].name]; v != nil {
+				out[p[0].name] = v
+			}
+		}
+		return out
+	}
 	type node struct {
 		leaf *value
 		m    map[string]*node

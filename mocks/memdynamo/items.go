@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"sync"
 )
 
 // Batch limits DynamoDB enforces.
@@ -282,6 +283,11 @@ func (o *readOptions) projection() ([]docPath, error) {
 		}
 		return paths, nil
 	}
+	if o.ProjectionExpression != nil && o.ExpressionAttributeNames == nil {
+		if paths, ok := projections.get(*o.ProjectionExpression); ok {
+			return paths, nil
+		}
+	}
 	ctx, err := newExprContext(o.ExpressionAttributeNames, nil, o.ProjectionExpression != nil)
 	if err != nil {
 		return nil, err
@@ -296,7 +302,41 @@ func (o *readOptions) projection() ([]docPath, error) {
 	if err := ctx.checkUnused(); err != nil {
 		return nil, err
 	}
+	if o.ExpressionAttributeNames == nil {
+		projections.put(*o.ProjectionExpression, paths)
+	}
 	return paths, nil
+}
+
+// projections keeps the paths of valid projection expressions that use no attribute
+// names, which a client repeats on every read (cachecore's L3 projects one attribute),
+// so each is parsed once. The paths are only read. It holds at most
+// maxCachedProjections expressions; past that, others are parsed each time.
+var projections projectionCache
+
+const maxCachedProjections = 256
+
+type projectionCache struct {
+	mu    sync.RWMutex
+	paths map[string][]docPath
+}
+
+func (c *projectionCache) get(expr string) ([]docPath, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.paths[expr]
+	return p, ok
+}
+
+func (c *projectionCache) put(expr string, paths []docPath) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.paths == nil {
+		c.paths = map[string][]docPath{}
+	}
+	if len(c.paths) < maxCachedProjections {
+		c.paths[expr] = paths
+	}
 }
 
 type getItemInput struct {
