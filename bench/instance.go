@@ -137,7 +137,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 	}
 	if s.Cache.L2.Enabled {
 		l2, err := cachecore.NewRedisTier(cachecore.RedisConfig{
-			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache), Now: ns.now,
+			Client: inst.redis, Prefix: ns.redisPrefix, Pipeline: l2Pipeline(s.Cache, ns.now != nil), Now: ns.now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("l2: %w", err)
@@ -185,10 +185,14 @@ func (in *instance) thaw() {
 
 // l2Pipeline is cache.l2.pipeline, with autopipeline: true read as always; a tracking
 // L1's client serves its commands itself (its cache sees only those), so it gets no
-// autopipeliner to leave unused.
-func l2Pipeline(c scenarios.Cache) string {
+// autopipeliner to leave unused. On the virtual clock (virtual) commands run one at a
+// time and their latency is modelled, so batching has nothing to save: they take the
+// client's plain path, whose hooks answer the hot ones in process (the embedded
+// environment's directRedis; go-redis's copy of a client, which a lone caller's kept
+// connection comes from, has none of its hooks).
+func l2Pipeline(c scenarios.Cache, virtual bool) string {
 	switch {
-	case c.L1.Enabled && c.L1.Policy == scenarios.PolicyTracking:
+	case virtual || c.L1.Enabled && c.L1.Policy == scenarios.PolicyTracking:
 		return cachecore.PipelineNever
 	case c.L2.AutoPipeline:
 		return cachecore.PipelineAlways

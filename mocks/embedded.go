@@ -44,6 +44,8 @@ func startEmbedded(ctx context.Context, cfg Config) (*Env, error) {
 		env.virtual = &virtualClock{mr: mr, ddb: ddb}
 		// cachecore's L2 writes run in Go rather than in a Lua interpreter built per call.
 		env.virtual.scripts = installNativeScripts(mr)
+		// Its clients answer GET and the write script in process (directRedis).
+		env.virtual.direct = &directRedis{mr: mr, ns: env.virtual.scripts}
 		mr.SetTime(time.Unix(0, 0).UTC())
 		ddb.SetClock(env.virtual.now)
 	} else {
@@ -144,6 +146,8 @@ type virtualClock struct {
 	ddb   *memdynamo.Server
 	// scripts answers cachecore's write script in Go.
 	scripts *nativeScripts
+	// direct is the hook of the clients that reach mr over the pipe (Env.newRedisClient).
+	direct *directRedis
 }
 
 // now returns the simulated time.

@@ -138,7 +138,18 @@ type Env struct {
 // own connection pool (one per simulated Lambda environment, say). The caller closes it.
 func (e *Env) NewRedisClient() redis.UniversalClient {
 	opts := *e.redisOptions
-	return redis.NewUniversalClient(&opts)
+	return e.newRedisClient(&opts)
+}
+
+// newRedisClient builds a client with opts. On the virtual clock, a client that reaches
+// the embedded Redis over its in-process pipe (opts.Dialer), in database 0 without AUTH,
+// answers GET and cachecore's write script in process (directRedis).
+func (e *Env) newRedisClient(opts *redis.UniversalOptions) redis.UniversalClient {
+	c := redis.NewUniversalClient(opts)
+	if e.virtual != nil && opts.Dialer != nil && opts.DB == 0 && opts.Username == "" && opts.Password == "" {
+		c.AddHook(e.virtual.direct)
+	}
+	return c
 }
 
 // NewAdminRedisClient returns a client for the same Redis as the default user, which
@@ -149,7 +160,7 @@ func (e *Env) NewAdminRedisClient() redis.UniversalClient {
 		return e.NewRedisClient()
 	}
 	opts := *e.adminRedisOptions
-	return redis.NewUniversalClient(&opts)
+	return e.newRedisClient(&opts)
 }
 
 // RedisOptions returns the options of a standalone client for the same Redis, for a
@@ -351,7 +362,7 @@ func redact(u string) string {
 // endpoint and what to check.
 func (e *Env) connect(ctx context.Context, ropts *redis.UniversalOptions) error {
 	e.redisOptions = ropts
-	e.RedisClient = redis.NewUniversalClient(ropts)
+	e.RedisClient = e.newRedisClient(ropts)
 	e.httpClient = &http.Client{Timeout: 80 * time.Second, Transport: newTransport()}
 
 	ddb, err := newDynamoDBClient(ctx, e.DynamoDB, e.httpClient)

@@ -1,13 +1,12 @@
 package mocks
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -61,9 +60,8 @@ type nativeScripts struct {
 	mr  *miniredis.Miniredis
 	sha string
 
-	mu     sync.Mutex
-	loaded bool
-	calls  int64 // answered natively
+	loaded atomic.Bool
+	calls  atomic.Int64 // answered natively
 }
 
 // installNativeScripts sets ns as mr's pre-command hook.
@@ -78,86 +76,76 @@ func installNativeScripts(mr *miniredis.Miniredis) *nativeScripts {
 func (ns *nativeScripts) hook(c *server.Peer, cmd string, args ...string) bool {
 	switch cmd {
 	case "EVALSHA":
-		if len(args) > 0 && strings.EqualFold(args[0], ns.sha) && ns.isLoaded() {
-			return ns.setIfNewer(c, args[1:])
+		if len(args) > 0 && ns.isScript(args[0]) {
+			return ns.reply(c, args[1:])
 		}
 	case "EVAL":
 		if len(args) > 0 && args[0] == SetIfNewerScript {
 			// EVAL loads the script into the cache as it runs it.
-			if ns.setIfNewer(c, args[1:]) {
-				ns.setLoaded(true)
-				return true
-			}
-			ns.setLoaded(true)
+			answered := ns.reply(c, args[1:])
+			ns.loaded.Store(true)
+			return answered
 		}
 	case "SCRIPT":
 		if len(args) > 0 {
 			switch strings.ToUpper(args[0]) {
 			case "LOAD":
 				if len(args) == 2 && args[1] == SetIfNewerScript {
-					ns.setLoaded(true)
+					ns.loaded.Store(true)
 				}
 			case "FLUSH":
-				ns.setLoaded(false)
+				ns.loaded.Store(false)
 			}
 		}
 	}
 	return false
 }
 
-func (ns *nativeScripts) isLoaded() bool {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	return ns.loaded
+// isScript reports whether sha names the script and it is loaded: an EVALSHA of it that
+// setIfNewer answers is answered as Redis would.
+func (ns *nativeScripts) isScript(sha string) bool {
+	return strings.EqualFold(sha, ns.sha) && ns.loaded.Load()
 }
 
-func (ns *nativeScripts) setLoaded(v bool) {
-	ns.mu.Lock()
-	ns.loaded = v
-	ns.mu.Unlock()
+// reply answers a call of the script with args (numkeys, KEYS, ARGV) on c, or returns
+// false, having written nothing, when setIfNewer does not answer it.
+func (ns *nativeScripts) reply(c *server.Peer, args []string) bool {
+	n, ok := ns.setIfNewer(args)
+	if ok {
+		c.WriteInt(int(n))
+	}
+	return ok
 }
 
-// setIfNewer runs SetIfNewerScript with args (numkeys, KEYS, ARGV) and writes its reply,
-// or returns false, having written nothing, when the call is not one it answers.
-func (ns *nativeScripts) setIfNewer(c *server.Peer, args []string) bool {
+// setIfNewer runs SetIfNewerScript with args (numkeys, KEYS, ARGV) and returns its reply,
+// or false, having changed nothing, when the call is not one it answers.
+func (ns *nativeScripts) setIfNewer(args []string) (int64, bool) {
 	if len(args) != 4 || args[0] != "1" || len(args[2]) < 10 {
-		return false
+		return 0, false
 	}
 	key, val := args[1], args[2]
 	px, err := strconv.ParseInt(args[3], 10, 64)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	cur, err := ns.mr.Get(key)
 	switch {
 	case errors.Is(err, miniredis.ErrKeyNotFound):
 	case err != nil:
-		return false // not a string: Lua's GET raises WRONGTYPE
-	case len(cur) >= 34 && cur[0] == 1 && bytes.Compare([]byte(val[2:10]), []byte(cur[2:10])) < 0:
-		c.WriteInt(0)
-		ns.count()
-		return true
+		return 0, false // not a string: Lua's GET raises WRONGTYPE
+	case len(cur) >= 34 && cur[0] == 1 && val[2:10] < cur[2:10]:
+		ns.calls.Add(1)
+		return 0, true
 	}
 	if err := ns.mr.Set(key, val); err != nil {
-		return false
+		return 0, false
 	}
 	if px > 0 {
 		ns.mr.SetTTL(key, time.Duration(px)*time.Millisecond)
 	}
-	c.WriteInt(1)
-	ns.count()
-	return true
-}
-
-func (ns *nativeScripts) count() {
-	ns.mu.Lock()
-	ns.calls++
-	ns.mu.Unlock()
+	ns.calls.Add(1)
+	return 1, true
 }
 
 // answered returns how many calls ns answered in Go.
-func (ns *nativeScripts) answered() int64 {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	return ns.calls
-}
+func (ns *nativeScripts) answered() int64 { return ns.calls.Load() }

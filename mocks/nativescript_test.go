@@ -54,13 +54,22 @@ type scriptOutcome struct {
 	ttl   time.Duration
 }
 
-// runScriptCase makes the call on a fresh miniredis, native or Lua, through go-redis
-// as cachecore makes it (EVALSHA, then EVAL on NOSCRIPT).
-func runScriptCase(t *testing.T, native bool, sc scriptCase) scriptOutcome {
+// scriptPath is how runScriptCase's calls are answered.
+type scriptPath int
+
+const (
+	viaLua    scriptPath = iota // miniredis's Lua
+	viaNative                   // the Go version, as miniredis's pre-command hook
+	viaDirect                   // the Go version, also as the client's hook (directRedis)
+)
+
+// runScriptCase makes the call on a fresh miniredis through go-redis as cachecore makes
+// it (EVALSHA, then EVAL on NOSCRIPT), answered by path.
+func runScriptCase(t *testing.T, path scriptPath, sc scriptCase) scriptOutcome {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	ns := (*nativeScripts)(nil)
-	if native {
+	if path != viaLua {
 		ns = installNativeScripts(mr)
 	}
 	switch {
@@ -76,6 +85,9 @@ func runScriptCase(t *testing.T, native bool, sc scriptCase) scriptOutcome {
 	}
 	rc := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rc.Close()
+	if path == viaDirect {
+		rc.AddHook(&directRedis{mr: mr, ns: ns})
+	}
 	script := redis.NewScript(SetIfNewerScript)
 	ctx := context.Background()
 	var out scriptOutcome
@@ -109,15 +121,16 @@ func runScriptCase(t *testing.T, native bool, sc scriptCase) scriptOutcome {
 		out.val, _ = mr.Get("k")
 	}
 	out.ttl = mr.TTL("k")
-	if native && ns.answered() == 0 && out.reply != "error" && len(sc.val) >= 10 {
+	if path != viaLua && ns.answered() == 0 && out.reply != "error" && len(sc.val) >= 10 {
 		t.Logf("%v: not answered natively", sc)
 	}
 	return out
 }
 
 // TestNativeSetIfNewerMatchesLua runs the write script's calls through miniredis's Lua
-// and through the Go version, each on a fresh server: every reply, stored value and TTL
-// must be the same, over hand-picked edges (equal, older and newer versions, values
+// and through the Go version, answered by miniredis's pre-command hook and by the
+// client's own hook (directRedis), each on a fresh server: every reply, stored value and
+// TTL must be the same, over hand-picked edges (equal, older and newer versions, values
 // that are not envelopes, no expiry, odd arguments, a key of another type) and 300
 // random calls.
 func TestNativeSetIfNewerMatchesLua(t *testing.T) {
@@ -147,9 +160,9 @@ func TestNativeSetIfNewerMatchesLua(t *testing.T) {
 		cases = append(cases, sc)
 	}
 	for _, sc := range cases {
-		lua, native := runScriptCase(t, false, sc), runScriptCase(t, true, sc)
-		if lua != native {
-			t.Errorf("%v: Lua %+v, Go %+v", sc, lua, native)
+		lua, native, direct := runScriptCase(t, viaLua, sc), runScriptCase(t, viaNative, sc), runScriptCase(t, viaDirect, sc)
+		if lua != native || lua != direct {
+			t.Errorf("%v: Lua %+v, Go %+v, Go in the client %+v", sc, lua, native, direct)
 		}
 	}
 }

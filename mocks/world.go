@@ -326,7 +326,7 @@ func (w *World) RedisClient() redis.UniversalClient {
 		// Lambda environment, one request at a time, still holds one or two.
 		opts.PoolSize = min(w.cfg.MaxConns, redisPoolSize)
 	}
-	return redis.NewUniversalClient(&opts)
+	return w.Env.newRedisClient(&opts)
 }
 
 // RedisOptions is RedisClient's options for a standalone *redis.Client, or nil when the
