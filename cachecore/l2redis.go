@@ -80,6 +80,10 @@ type RedisConfig struct {
 	// connection taken from the pool: its L2 hit took 0.950 to 0.999 times a plain
 	// go-redis GET's time (median 0.973; 1.022 to 1.060 before, median 1.029;
 	// scripts/bench-l2.sh, three runs each, alternating blocks; see RedisTier.Get).
+	// That connection comes from go-redis's WithTimeout copy of Client, which in v9.23
+	// has none of Client's hooks (AddHook): the lone caller's commands skip them, so a
+	// client whose hooks must see every command (tracing, metrics, a stand-in that
+	// answers commands itself) wants PipelineNever or PipelineAlways.
 	Pipeline string
 	// AutoPipeline is Pipeline: PipelineAlways, as earlier versions spelled it.
 	AutoPipeline bool
@@ -386,9 +390,7 @@ type loneConn struct {
 // loneKeep is how long a lone connection is kept before it goes back to the pool and
 // another is taken. go-redis skips its peek for push notifications before and after each
 // command only within 5 s of a connection's return to the pool; a connection kept
-// longer would pay two peeks a command, where the pool's check is one. Returning it
-// every second also lets the client's hooks added since reach the lone caller within
-// a second.
+// longer would pay two peeks a command, where the pool's check is one.
 const loneKeep = time.Second
 
 // loneMinPool is the smallest pool (PoolSize, and MaxActiveConns when set) that spares a
@@ -456,8 +458,9 @@ func (r *RedisTier) runLone(ctx context.Context, cmd redis.Cmder) error {
 }
 
 // take takes a connection from the pool to keep: through a copy of the client (which
-// shares its pool, options and hooks) that makes no retries of its own (runLone). The
-// copy and the redis.Conn are a few dozen allocations, once a loneKeep at most.
+// shares its pool and options, but not its hooks: go-redis v9.23's WithTimeout copy
+// starts with none) that makes no retries of its own (runLone). The copy and the
+// redis.Conn are a few dozen allocations, once a loneKeep at most.
 func (l *loneConn) take(now time.Time) {
 	opts := l.client.Options()
 	c := l.client.WithTimeout(opts.ReadTimeout)
