@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,48 @@ const (
 type calibration struct {
 	against string // what answered, for the note
 	tiers   map[string]*hdrhistogram.Histogram
+	// inverse is each tier's histogram as sample reads it (see inverseCDF).
+	inverse map[string]*inverseCDF
+}
+
+// inverseCDF is a histogram's non-empty buckets as cumulative counts and each one's
+// highest equivalent value, so that at gives the histogram's ValueAtQuantile by a binary
+// search rather than the histogram's walk over all its buckets: sample is called once a
+// simulated read, millions of times a run.
+type inverseCDF struct {
+	h          *hdrhistogram.Histogram
+	cum, value []int64
+}
+
+func newInverseCDF(h *hdrhistogram.Histogram) *inverseCDF {
+	f := &inverseCDF{h: h}
+	var total int64
+	for _, b := range h.Distribution() {
+		if b.Count > 0 {
+			total += b.Count
+			f.cum = append(f.cum, total)
+			f.value = append(f.value, b.To)
+		}
+	}
+	return f
+}
+
+// at is h.ValueAtQuantile(q) for q in [0, 100].
+func (f *inverseCDF) at(q float64) int64 {
+	if len(f.cum) == 0 || q <= 0 || q > 100 {
+		return f.h.ValueAtQuantile(q) // the histogram's own edge cases
+	}
+	total := f.cum[len(f.cum)-1]
+	// The rank hdrhistogram-go takes for q (percentileRank).
+	rank := int64(1)
+	switch r := q/100*float64(total) + 0.5; {
+	case r >= float64(total):
+		rank = total
+	case r >= 1:
+		rank = int64(r)
+	}
+	i, _ := slices.BinarySearch(f.cum, rank)
+	return f.value[i]
 }
 
 // calibrate measures the service time of each tier s enables (and Stripe's) against
@@ -71,7 +114,7 @@ func calibrate(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt O
 	}
 	defer inst.close()
 
-	c := &calibration{against: describeBackends(world), tiers: map[string]*hdrhistogram.Histogram{}}
+	c := &calibration{against: describeBackends(world), tiers: map[string]*hdrhistogram.Histogram{}, inverse: map[string]*inverseCDF{}}
 	obj := objectTypes(s)[0]
 	ids := workload.IDs(obj, 1000)
 	probes := []struct {
@@ -104,6 +147,7 @@ func calibrate(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt O
 			return nil, fmt.Errorf("calibration of %s against %s: %w", p.name, c.against, err)
 		}
 		c.tiers[p.name] = h
+		c.inverse[p.name] = newInverseCDF(h)
 	}
 	return c, nil
 }
@@ -162,11 +206,11 @@ func measureTier(ctx context.Context, do func(context.Context, int) error) (*hdr
 
 // sample draws one service time of tier, in microseconds, from its calibration.
 func (c *calibration) sample(tier string, rng *rand.Rand) float64 {
-	h := c.tiers[tier]
-	if h == nil {
+	f := c.inverse[tier]
+	if f == nil {
 		return 0
 	}
-	return float64(h.ValueAtQuantile(rng.Float64() * 100))
+	return float64(f.at(rng.Float64() * 100))
 }
 
 // summary is the calibration as result.json keeps it: each tier's latency summary.
