@@ -40,6 +40,10 @@ type namespace struct {
 	// faults is a clock: virtual run's fault timeline, which its caches' tiers, Stripe
 	// client and origin retries run under (nil on the real clock).
 	faults *vfaults
+	// rand is the caches' source of random draws (cachecore.Config.Rand; nil = the
+	// global one): a clock: virtual run's, seeded from the scenario, so that its reads,
+	// made one at a time in a fixed order, draw the same TTL jitter on every run.
+	rand func() float64
 }
 
 // newInstance builds a cache for scenario s on world w. The DynamoDB table must exist
@@ -104,6 +108,7 @@ func newInstance(ctx context.Context, s *scenarios.Scenario, w *mocks.World, ns 
 		InstanceID:           id,
 		MeterProvider:        mp,
 		Now:                  ns.now,
+		Rand:                 ns.rand,
 	}
 	if ns.now != nil {
 		// The circuit breakers (gobreaker) keep the wall clock: on simulated time an open

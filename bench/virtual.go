@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -191,6 +192,7 @@ func runVirtual(ctx context.Context, s *scenarios.Scenario, env *mocks.Env, opt 
 	defer closeWorld()
 	ns := newNamespace("")
 	ns.now = now
+	ns.rand = lockedFloat64(rand.New(rand.NewPCG(uint64(s.Seed), 0x7a11)))
 	faults := newVFaults(s, world.Overlay)
 	ns.faults = faults
 	var srv vserver
@@ -737,4 +739,14 @@ func openWorld(ctx context.Context, env *mocks.Env, cfg mocks.WorldConfig) (*moc
 		defer cancel()
 		_ = w.Close(cctx)
 	}, nil
+}
+
+// lockedFloat64 is r's Float64, safe for concurrent use (cachecore.Config.Rand).
+func lockedFloat64(r *rand.Rand) func() float64 {
+	var mu sync.Mutex
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Float64()
+	}
 }

@@ -140,6 +140,11 @@ type Config struct {
 	InstanceID string
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Rand returns a uniform number in [0, 1) for the cache's random draws that shape
+	// what it serves: TTL jitter, XFetch's early refreshes and the hot-key sample. It must
+	// be safe for concurrent use. nil means math/rand/v2's Float64. A seeded source
+	// makes a caller that reads one key at a time (a simulation) reproducible.
+	Rand func() float64
 }
 
 func (c *Config) applyDefaults() {
@@ -171,6 +176,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.InstanceID == "" {
 		c.InstanceID = fmt.Sprintf("%016x", rand.Uint64())
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -343,7 +351,7 @@ func (c *Cache) Get(ctx context.Context, ref Ref) (Result, error) {
 func (c *Cache) GetKey(ctx context.Context, key string) (Result, error) {
 	now := c.cfg.Now()
 	if c.hot != nil {
-		c.hot.saw(key)
+		c.hot.saw(key, c.cfg.Rand)
 	}
 	if c.l1 != nil && c.l1.trk == nil {
 		if e, ok := c.l1.Get(key, now); ok && !e.Tombstone {
@@ -679,7 +687,7 @@ func (c *Cache) lifetime(e Entry, now time.Time, ttl time.Duration, jitter float
 	} else {
 		if ttl > 0 {
 			if jitter > 0 {
-				ttl = time.Duration(float64(ttl) * (1 + jitter*(2*rand.Float64()-1)))
+				ttl = time.Duration(float64(ttl) * (1 + jitter*(2*c.cfg.Rand()-1)))
 			}
 			e.ExpiresAt = now.Add(ttl)
 		} else if bound.ExpiresAt.IsZero() {
@@ -723,7 +731,7 @@ func (c *Cache) shouldRefreshEarly(e *Entry, now time.Time) bool {
 	if delta <= 0 {
 		return false
 	}
-	u := 1 - rand.Float64() // (0, 1]
+	u := 1 - c.cfg.Rand() // (0, 1]
 	gap := -delta * beta * math.Log(u)
 	return float64(e.ExpiresAt.Sub(now)) <= gap
 }

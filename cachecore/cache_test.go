@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -617,5 +618,38 @@ func TestTTLJitter(t *testing.T) {
 	}
 	if len(l2Expiries) < 40 {
 		t.Fatalf("only %d distinct L2 expiries for 50 keys: no jitter", len(l2Expiries))
+	}
+}
+
+// TestRandDrivesJitter: Config.Rand is the jitter's source, so two caches given the same
+// seeded source store the same expiries, and a draw of 0.75 with jitter 0.2 stretches
+// the TTL by exactly 10%.
+func TestRandDrivesJitter(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	expiries := func(rnd func() float64) []time.Time {
+		origin := &fakeOrigin{objects: map[string][]byte{}}
+		l2 := newFakeTier("l2")
+		c := newTestCache(t, Config{L2: l2, Origin: origin, L2TTL: time.Minute, TTLJitter: 0.2, Now: clk.Now, Rand: rnd})
+		var out []time.Time
+		for i := range 20 {
+			key := fmt.Sprintf("customer:cus_%d", i)
+			origin.set(key, `{}`)
+			if _, err := c.GetKey(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			e, _ := l2.peek(key)
+			out = append(out, e.ExpiresAt)
+		}
+		return out
+	}
+	seeded := func() func() float64 { return rand.New(rand.NewPCG(1, 2)).Float64 }
+	a, b := expiries(seeded()), expiries(seeded())
+	if !slices.Equal(a, b) {
+		t.Errorf("same seeded Rand, different expiries:\n%v\n%v", a, b)
+	}
+	for _, e := range expiries(func() float64 { return 0.75 }) {
+		if d := e.Sub(clk.Now()); d != 66*time.Second {
+			t.Fatalf("L2 expiry %v from now with a draw of 0.75, want 66s", d)
+		}
 	}
 }

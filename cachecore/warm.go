@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,9 +43,9 @@ type hotKeys struct {
 	flushes, flushErrors atomic.Uint64
 }
 
-// saw tallies a read of key, one in hotSample.
-func (h *hotKeys) saw(key string) {
-	if rand.Uint32()&(hotSample-1) != 0 {
+// saw tallies a read of key, one in hotSample, drawn with rnd.
+func (h *hotKeys) saw(key string, rnd func() float64) {
+	if rnd()*hotSample >= 1 {
 		return
 	}
 	h.mu.Lock()
