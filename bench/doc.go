@@ -83,9 +83,17 @@
 // GetItem and PutItem to the in-memory L3's own operations without the AWS SDK's stack):
 // on simulated time the network is a model, and sockets would only spend the harness's
 // time. miniredis runs cachecore's write script in Go rather than in a Lua interpreter
-// it builds per call (mocks.SetIfNewerScript). Both stand-ins are held to the slower
+// it builds per call (mocks.SetIfNewerScript), and a hook on the go-redis clients answers
+// GET and that script from miniredis's store in the caller's goroutine, sparing the
+// pipe's hand-offs; the L2 therefore runs with pipeline: never (one command is in flight
+// at a time, so batching would save nothing). These stand-ins are held to the slower
 // paths' answers by differential tests. Other environments are refused: real Redis and
 // DynamoDB expire on the wall clock.
+//
+// The caches draw their TTL jitter (and the hot-key sample) from a source seeded by the
+// scenario (cachecore.Config.Rand), so without the Lambda fleet a run's counts are the
+// same every time from one seed. With the fleet they are not quite: which environment
+// serves a read follows the modelled latencies, drawn from each run's own calibration.
 //
 // The schedule is a discrete-event one, driven by one goroutine: the arrival schedule
 // (or a trace's recorded times, to its end when there is no duration) gives each request
