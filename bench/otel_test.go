@@ -11,8 +11,6 @@ import (
 
 	"github.com/cachebench/cachebench/bench"
 	"github.com/cachebench/cachebench/cachecore"
-	"github.com/cachebench/cachebench/mocks"
-	"github.com/cachebench/cachebench/mocks/mockstest"
 )
 
 // TestOpenTelemetryEqualsResult runs a scenario with an OpenTelemetry MeterProvider given
@@ -21,7 +19,7 @@ import (
 // hits and misses, the lookups L2 served, and the Stripe fetches and their requests. The
 // reads are held back until the measured part has started, so both count the same reads.
 func TestOpenTelemetryEqualsResult(t *testing.T) {
-	env := mockstest.Start(t, mocks.ProviderLocal)
+	env := local.Get(t)
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })

@@ -79,7 +79,7 @@ func runQuiet(t *testing.T, env *mocks.Env, yaml string) *reports.Result {
 // no coalesced lookup and no reread, keyspace_hits = L2 hits and keyspace_misses = L2
 // misses + origin fetches. The Stripe emulation's reads are the reads' origin calls.
 func TestServersRedisMatchesL2(t *testing.T) {
-	env := mockstest.Start(t, mocks.ProviderLocal)
+	env := local.Get(t)
 	res := runQuiet(t, env, `
 name: servers-redis
 warmup: 0s
@@ -127,7 +127,7 @@ network: none
 // half the L3 lookups the reads made; every fill is one PutItem of at least one write
 // unit.
 func TestServersDynamoDBCapacity(t *testing.T) {
-	env := mockstest.Start(t, mocks.ProviderLocal)
+	env := local.Get(t)
 	res := runQuiet(t, env, `
 name: servers-dynamodb
 warmup: 0s

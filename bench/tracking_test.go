@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/cachebench/cachebench/bench"
-	"github.com/cachebench/cachebench/mocks"
-	"github.com/cachebench/cachebench/mocks/mockstest"
 )
 
 // TestTrackingL1AgainstRedisCounters runs the tracking L1 (go-redis's client-side cache)
@@ -17,7 +15,7 @@ import (
 // reads made plus the guarded fills, as with no L1 at all (TestServersRedisMatchesL2),
 // while the L1 answered a large share of the reads.
 func TestTrackingL1AgainstRedisCounters(t *testing.T) {
-	env := mockstest.Start(t, mocks.ProviderLocal)
+	env := local.Get(t)
 	res := runQuiet(t, env, `
 name: tracking-counters
 warmup: 0s
@@ -52,7 +50,7 @@ network: none
 // whose webhooks rewrite L2: Redis invalidates the environments' copies, and those that
 // are frozen between invocations hold the invalidations until their next one.
 func TestTrackingL1FrozenEnvironments(t *testing.T) {
-	env := mockstest.Start(t, mocks.ProviderLocal)
+	env := local.Get(t)
 	res := runWith(t, env, `
 name: tracking-frozen
 warmup: 0s

@@ -127,7 +127,7 @@ func startDocker(ctx context.Context, cfg DockerConfig, topo RedisTopology) (*En
 			name: "dynamodb", image: ddbImage, port: "8000/tcp",
 			// Both the public image and the stand-in run java in the folder that holds
 			// the jar and its native libraries.
-			cmd:   []string{"-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory", "-port", "8000"},
+			cmd:   dynamoDBLocalArgs(8000),
 			probe: probeDynamoDB,
 		},
 		{

@@ -109,8 +109,7 @@ func startLocal(ctx context.Context, cfg LocalConfig, topo RedisTopology) (*Env,
 				"--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes"}, ""
 		}},
 		{name: "DynamoDB Local", probe: probeDynamoDB, args: func(ports []int) (string, []string, string) {
-			return cfg.Java, []string{"-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
-				"-inMemory", "-port", strconv.Itoa(ports[0])}, cfg.DynamoDBLocalDir
+			return cfg.Java, dynamoDBLocalArgs(ports[0]), cfg.DynamoDBLocalDir
 		}},
 		{name: "stripe-mock", probe: probeStripe, ports: 2, args: func(ports []int) (string, []string, string) {
 			// Both addresses: with only -http-addr, stripe-mock also opens HTTPS on *:12112.
@@ -170,6 +169,21 @@ func startLocal(ctx context.Context, cfg LocalConfig, topo RedisTopology) (*Env,
 		env.Redis.Backend = redisVersion(ctx, env.RedisClient) + " (local processes, " + cfg.RedisServer + ")"
 	}
 	return env, nil
+}
+
+// dynamoDBLocalJVM are the JVM options DynamoDB Local runs with, as a child process and in
+// its container. An environment lives for a test or a run of minutes on a small machine,
+// where the JVM's defaults cost more than they give: C1 alone (TieredStopAtLevel=1)
+// compiles DynamoDB Local's hot paths at once instead of compiling them a second time
+// with C2 on a core the load needs, and the serial collector needs no GC threads for a
+// heap this small. -Xshare:auto maps the JDK's class-data archive where there is one.
+var dynamoDBLocalJVM = []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"}
+
+// dynamoDBLocalArgs is java's command line for DynamoDB Local listening on port, run in
+// the folder that holds DynamoDBLocal.jar and DynamoDBLocal_lib.
+func dynamoDBLocalArgs(port int) []string {
+	return append(append([]string(nil), dynamoDBLocalJVM...),
+		"-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar", "-inMemory", "-port", strconv.Itoa(port))
 }
 
 // localSpec is one program to run.
