@@ -37,7 +37,7 @@ status=0
 # same-seed replay) are single-threaded and CPU-bound: the race detector makes them 5 to 10
 # times slower (two minutes of the suite) and finds nothing their concurrent
 # neighbours do not. They run once, in the pass without -race below.
-norace='^(TestVirtualL3MatchesTTLModel|TestVirtualFleetAndCost|TestVirtualAgreesWithReal|TestVirtualWebhooksReachEveryL1|TestVirtualStripeFaults|TestVirtualWarming|TestVirtualMeanConcurrencyMeasuredPart|TestVirtualRedisFaults|TestVirtualTraceReplayMatchesExactModels|TestSameSeedSameSequence)$'
+norace='^(TestVirtualL3MatchesTTLModel|TestVirtualFleetAndCost|TestVirtualAgreesWithReal|TestVirtualWebhooksReachEveryL1|TestVirtualStripeFaults|TestVirtualWarming|TestVirtualMeanConcurrencyMeasuredPart|TestVirtualRedisFaults|TestVirtualTraceReplayMatchesExactModels|TestVirtualSameSeedSameCounts|TestSameSeedSameSequence)$'
 # -p 1 also builds one package at a time: compile every package and test variant first on
 # both cores, so the serial run below finds them compiled and a new machine, with nothing in
 # Go's build cache, compiles on two cores rather than one. go list -export compiles without
