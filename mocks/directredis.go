@@ -14,8 +14,8 @@ import (
 // it answers the two commands that make nearly all of a simulated run's Redis traffic,
 // GET and an EVALSHA of cachecore's write script (nativeScripts), from miniredis's store
 // in the caller's goroutine. Over the in-process pipe each of them cost two goroutine
-// hand-offs and a RESP encoding and parse on each side, about a third of a simulated
-// day's wall time; answered here, a map look-up under miniredis's lock.
+// hand-offs and a RESP encoding and parse on each side, over a quarter of a simulated
+// day's CPU time; answered here, a map look-up under miniredis's lock.
 //
 // It answers only what miniredis would answer the same way on a plain connection of
 // database 0 without AUTH (the only clients it is installed on, see Env.newRedisClient):
