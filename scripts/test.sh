@@ -33,11 +33,12 @@ status=0
 # timing against queueing models, and two binaries sharing 2 cores starve each other's load
 # generators (a parallel run once left a fleet test's generator 30% late).
 #
-# The simulations checked against closed-form models (virtual time over simulated hours, the
-# same-seed replay) are single-threaded and CPU-bound: the race detector makes them 5 to 10
+# The simulations checked against closed-form models (virtual time over simulated hours, a
+# one-caller trace replay against an exact LRU, the same-seed replays) are single-threaded
+# and CPU-bound: the race detector makes them 5 to 10
 # times slower (two minutes of the suite) and finds nothing their concurrent
 # neighbours do not. They run once, in the pass without -race below.
-norace='^(TestVirtualL3MatchesTTLModel|TestVirtualFleetAndCost|TestVirtualAgreesWithReal|TestVirtualWebhooksReachEveryL1|TestVirtualStripeFaults|TestVirtualWarming|TestVirtualMeanConcurrencyMeasuredPart|TestVirtualRedisFaults|TestVirtualTraceReplayMatchesExactModels|TestVirtualSameSeedSameCounts|TestSameSeedSameSequence)$'
+norace='^(TestVirtualL3MatchesTTLModel|TestVirtualFleetAndCost|TestVirtualAgreesWithReal|TestVirtualWebhooksReachEveryL1|TestVirtualStripeFaults|TestVirtualWarming|TestVirtualMeanConcurrencyMeasuredPart|TestVirtualRedisFaults|TestVirtualTraceReplayMatchesExactModels|TestVirtualSameSeedSameCounts|TestTraceReplayMatchesExactLRU|TestSameSeedSameSequence)$'
 # -p 1 also builds one package at a time: compile every package and test variant first on
 # both cores, so the serial run below finds them compiled and a new machine, with nothing in
 # Go's build cache, compiles on two cores rather than one. go list -export compiles without
