@@ -19,24 +19,24 @@ import (
 // implementation, and their errors are the SDK's typed errors (wrapped in a
 // smithy.OperationError, as the SDK wraps them). A call with a parameter the direct
 // path does not take (a legacy parameter, AttributesToGet, a missing table name or
-// key, which the SDK itself refuses) and every other operation go through sdk, an SDK
-// client of the same Server. TestClientMatchesSDK runs both paths over the same calls.
+// key, which the SDK itself refuses) and every other operation go through the embedded
+// SDK client of the same Server. TestClientMatchesSDK runs both paths over the same calls.
 //
 // The virtual clock's runs use it: on simulated time the network is a model, and the
 // SDK's stack cost a quarter of a simulated day's wall time.
 type Client struct {
-	s   *Server
-	sdk *dynamodb.Client
+	*dynamodb.Client // every operation but the direct GetItem and PutItem
+	s                *Server
 }
 
 // NewClient returns a Client of s; sdk is an SDK client of s (over HTTP to its
 // handler), for the operations the direct path does not take.
-func NewClient(s *Server, sdk *dynamodb.Client) *Client { return &Client{s: s, sdk: sdk} }
+func NewClient(s *Server, sdk *dynamodb.Client) *Client { return &Client{Client: sdk, s: s} }
 
 // GetItem implements dynamodb.Client's GetItem.
 func (c *Client) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	if in == nil || in.TableName == nil || in.Key == nil || in.AttributesToGet != nil || len(optFns) > 0 {
-		return c.sdk.GetItem(ctx, in, optFns...)
+		return c.Client.GetItem(ctx, in, optFns...)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, opError("GetItem", err)
@@ -63,7 +63,7 @@ func (c *Client) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns 
 // PutItem implements dynamodb.Client's PutItem.
 func (c *Client) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	if in == nil || in.TableName == nil || in.Item == nil || in.Expected != nil || in.ConditionalOperator != "" || len(optFns) > 0 {
-		return c.sdk.PutItem(ctx, in, optFns...)
+		return c.Client.PutItem(ctx, in, optFns...)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, opError("PutItem", err)
@@ -92,41 +92,6 @@ func (c *Client) PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns 
 		res.Attributes = fromValues(o.Attributes)
 	}
 	return res, nil
-}
-
-// DeleteItem implements dynamodb.Client's DeleteItem, through the SDK.
-func (c *Client) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return c.sdk.DeleteItem(ctx, in, optFns...)
-}
-
-// BatchGetItem implements dynamodb.Client's BatchGetItem, through the SDK.
-func (c *Client) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	return c.sdk.BatchGetItem(ctx, in, optFns...)
-}
-
-// BatchWriteItem implements dynamodb.Client's BatchWriteItem, through the SDK.
-func (c *Client) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	return c.sdk.BatchWriteItem(ctx, in, optFns...)
-}
-
-// CreateTable implements dynamodb.Client's CreateTable, through the SDK.
-func (c *Client) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
-	return c.sdk.CreateTable(ctx, in, optFns...)
-}
-
-// DescribeTable implements dynamodb.Client's DescribeTable, through the SDK.
-func (c *Client) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
-	return c.sdk.DescribeTable(ctx, in, optFns...)
-}
-
-// UpdateTimeToLive implements dynamodb.Client's UpdateTimeToLive, through the SDK.
-func (c *Client) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
-	return c.sdk.UpdateTimeToLive(ctx, in, optFns...)
-}
-
-// DescribeTimeToLive implements dynamodb.Client's DescribeTimeToLive, through the SDK.
-func (c *Client) DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error) {
-	return c.sdk.DescribeTimeToLive(ctx, in, optFns...)
 }
 
 // opError wraps err as the SDK wraps an operation's error; a Server's *apiError
